@@ -1,0 +1,137 @@
+"""Application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify, request, session
+from flask_login import current_user
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import CONFIGS, INSTANCE_DIR, ProductionConfig
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: WAL journal, foreign keys enforced, wait instead of failing when locked."""
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def select_locale() -> str:
+    """?lang= switches and remembers; otherwise the session's choice; Chinese by default."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang")
+    if chosen in languages:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in languages:
+        return session["lang"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error pages, CLI."""
+    config_name = config_name or os.environ.get("APP_ENV", "development")
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        static_folder=str(BASE_DIR / "static"),
+        template_folder=str(BASE_DIR / "templates"),
+    )
+    app.config.from_object(CONFIGS[config_name])
+    if overrides:
+        app.config.update(overrides)
+    if config_name == "production":
+        ProductionConfig.check(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES", int(os.environ.get("TRUSTED_PROXIES", "0"))):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[assignment]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
+    limiter.init_app(app)
+
+    from app import models  # noqa: F401  (register shared models)
+    _register_login(app)
+    _register_blueprints(app)
+    from app.web import register_web
+    register_web(app)
+    from app.cli import register_cli
+    register_cli(app)
+
+    @app.get("/healthz")
+    @limiter.exempt
+    def healthz():
+        """Liveness and whether the database answers."""
+        try:
+            db.session.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception:  # noqa: BLE001 - the point is to report any failure
+            db.session.rollback()
+            database = "unavailable"
+        status = 200
+        return jsonify(status="ok", database=database), status
+
+    return app
+
+
+def _register_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from app.models import User
+
+    login_manager.login_view = "volunteers.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        user_id, _, token = session_id.partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_token != token or not user.is_active:
+            return None
+        return user
+
+    @app.context_processor
+    def inject_user_roles():
+        from app import permissions
+
+        def has_role(*roles):
+            return permissions.has_any_role(current_user, set(roles) or None)
+
+        from flask_babel import get_locale
+
+        return {"has_role": has_role, "get_locale": get_locale}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from events import bp as events_bp
+    from hours import bp as hours_bp
+    from volunteers import bp as volunteers_bp
+    from volunteers.admin import bp as admin_bp
+
+    app.register_blueprint(volunteers_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(hours_bp)

@@ -1,0 +1,52 @@
+"""Time: stored as UTC, shown in Asia/Shanghai.
+
+Services receive `now` from their caller; only the edges (views, jobs, CLI)
+call `utcnow()`.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def to_local(value: datetime | None) -> datetime | None:
+    """A stored (UTC) time in Asia/Shanghai."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(LOCAL_TZ)
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today's date in Asia/Shanghai."""
+    return to_local(now or utcnow()).date()
+
+
+class UTCDateTime(TypeDecorator):
+    """A datetime stored as naive UTC on every database and read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,141 @@
+"""Cross-cutting web concerns: security headers, error pages, template helpers, transactions."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from app.errors import DomainError
+from app.extensions import db
+from app.security import mask_id_number
+from app.timeutil import to_local
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def wants_json() -> bool:
+    """API paths, and callers that ask for JSON, get JSON errors."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def is_safe_redirect(target: str | None) -> bool:
+    """Only relative paths on this site are followed after login."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+
+
+ERROR_TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("You do not have permission to do that"),
+    404: _l("The page was not found"),
+    405: _l("That action is not allowed here"),
+    413: _l("The upload is too large"),
+    429: _l("Too many attempts; please wait and try again."),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is temporarily unavailable"),
+}
+
+
+def register_web(app: Flask) -> None:
+    """Install headers, error handlers, filters and the per-request transaction rule."""
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_request
+    def rollback_uncommitted(exc):
+        # One commit per request, in the view; anything left uncommitted is discarded.
+        if exc is not None:
+            db.session.rollback()
+
+    def error_response(status: int, message: str, code: str):
+        if wants_json():
+            return jsonify(error={"code": code, "message": message}), status
+        title = str(ERROR_TITLES.get(status, _("Error")))
+        try:
+            return render_template("errors/error.html", status=status, title=title, message=message), status
+        except Exception:  # noqa: BLE001 - an error page must never fail itself
+            log.exception("error page failed to render")
+            return f"{status} {title}", status, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        flash(exc.message, "error")
+        back = request.referrer
+        if request.method == "POST" and back and is_safe_redirect(urlsplit(back).path):
+            return redirect(urlsplit(back).path + (f"?{urlsplit(back).query}" if urlsplit(back).query else ""))
+        return error_response(exc.status, exc.message, exc.code)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(400, _("The form has expired or was not sent from this site. Please try again."),
+                              "csrf_failed")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if status == 429:
+            message = _("Too many attempts; please wait and try again.")
+        else:
+            message = str(ERROR_TITLES.get(status, _("Error")))
+        return error_response(status, message, exc.name.lower().replace(" ", "_"))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        db.session.rollback()
+        log.error("database error: %s", type(exc).__name__)
+        return error_response(503, _("The database is unavailable. Please try again in a moment."),
+                              "database_unavailable")
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc):
+        db.session.rollback()
+        log.exception("unhandled error")
+        return error_response(500, _("Something went wrong on our side"), "internal_error")
+
+    @app.template_filter("localtime")
+    def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M"):
+        local = to_local(value)
+        return local.strftime(fmt) if local else ""
+
+    @app.template_filter("mask_id")
+    def mask_id_filter(value: str) -> str:
+        return mask_id_number(value)

@@ -1,0 +1,6 @@
+"""Service hours: ledger, verification, membership readiness, certificates, reports."""
+from flask import Blueprint
+
+bp = Blueprint("hours", __name__, url_prefix="/hours")
+
+from hours import routes  # noqa: E402,F401

@@ -1,0 +1,179 @@
+"""Shared fixtures: a migrated database (SQLite file or PostgreSQL), the app, clients, factories.
+
+The schema comes from the Alembic migrations, never from create_all, so the
+migrations are tested by every test. SQLite: each test gets a copy of a migrated
+template file. PostgreSQL (TEST_DATABASE_URL): tables are truncated after each test.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from app import create_app
+from app.demo import demo_id_number
+from app.extensions import db as _db
+from app.models import OrgKind, Organization, Role, RoleGrant, User
+from app.timeutil import utcnow
+
+PASSWORD = "Pass-word-123"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def is_postgres() -> bool:
+    return PG_URL.startswith("postgresql")
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """Migrate once per session: a template SQLite file, or the PostgreSQL test database."""
+    if is_postgres():
+        _migrate(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path):
+    if is_postgres():
+        yield template_database
+        engine = create_engine(template_database)
+        with engine.begin() as conn:
+            tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+            if tables:
+                conn.execute(text("TRUNCATE TABLE " + ", ".join(f'"{t}"' for t in tables)
+                                  + " RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        path = tmp_path / f"test{next(_counter)}.db"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_overrides():
+    """Override in a test module to change configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_overrides):
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
+    config.update(app_overrides)
+    application = create_app("testing", config)
+    with application.app_context():
+        yield application
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_org(db):
+    """make_org(name, kind, parent) -> Organization, committed."""
+    from volunteers.organizations import create_organization
+
+    def make(name: str, kind: OrgKind | str = OrgKind.TEAM, parent: Organization | None = None,
+             short_name: str = "") -> Organization:
+        kind_value = kind.value if isinstance(kind, OrgKind) else kind
+        org = create_organization(name, kind_value, parent, short_name=short_name or name)
+        db.session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def orgs(make_org):
+    """A small tree: city → 南城街道 (team, branch), 东城街道 (team), 东莞理工学院 (team)."""
+    city = make_org("共青团东莞市委员会", OrgKind.CITY, short_name="团市委")
+    nancheng = make_org("南城街道", OrgKind.TOWN, city)
+    dongcheng = make_org("东城街道", OrgKind.TOWN, city)
+    dgut = make_org("东莞理工学院", OrgKind.UNIVERSITY, city)
+    return {
+        "city": city,
+        "nancheng": nancheng,
+        "nancheng_team": make_org("南城街道志愿服务队", OrgKind.TEAM, nancheng),
+        "nancheng_branch": make_org("南城阳光社区团支部", OrgKind.BRANCH, nancheng),
+        "dongcheng": dongcheng,
+        "dongcheng_team": make_org("东城街道志愿者协会", OrgKind.TEAM, dongcheng),
+        "dgut": dgut,
+        "dgut_team": make_org("东莞理工学院青年志愿者协会", OrgKind.TEAM, dgut),
+    }
+
+
+_people = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db, orgs):
+    """make_user(organization=..., role=..., role_org=..., **fields) -> User, committed, password PASSWORD."""
+    from volunteers.services import ProfileData, register_volunteer
+
+    def make(*, organization: Organization | None = None, role: Role | str | None = None,
+             role_org: Organization | None = None, name: str | None = None, mobile: str | None = None,
+             birth: date = date(2000, 1, 1), political_status: str = "共青团员", **fields) -> User:
+        n = next(_people)
+        org = organization or orgs["nancheng_team"]
+        user = register_volunteer(
+            mobile=mobile or f"139{n:08d}",
+            id_number=demo_id_number(birth, n, region=f"{441900 + n // 1000}"),
+            password=PASSWORD,
+            profile=ProfileData(
+                name=name or f"志愿者{n}", political_status=political_status, organization_id=org.id,
+                emergency_contact_name="紧急联系人", emergency_contact_mobile="13700000000",
+                activist_since=fields.pop("activist_since", None),
+                guardian_name=fields.pop("guardian_name", ""), guardian_mobile=fields.pop("guardian_mobile", ""),
+                guardian_consent=fields.pop("guardian_consent", False),
+            ),
+            now=utcnow(),
+        )
+        for key, value in fields.items():
+            setattr(user, key, value)
+        if role is not None:
+            role_value = role.value if isinstance(role, Role) else role
+            db.session.add(RoleGrant(user_id=user.id, organization_id=(role_org or org).id, role=role_value))
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """login(user) logs the test client in through the real login form."""
+
+    def do_login(user: User, password: str = PASSWORD, target=None):
+        c = target or client
+        response = c.post("/login", data={"mobile": user.mobile, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return c
+
+    return do_login

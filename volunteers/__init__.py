@@ -1,0 +1,6 @@
+"""Volunteers: organizations and roles, accounts, registration, profiles, import."""
+from flask import Blueprint
+
+bp = Blueprint("volunteers", __name__)
+
+from volunteers import routes  # noqa: E402,F401

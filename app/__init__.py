@@ -69,7 +69,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
     limiter.init_app(app)
 
-    from app import models  # noqa: F401  (register shared models)
+    from app import all_models  # noqa: F401  (every model registered for Alembic and relationships)
     _register_login(app)
     _register_blueprints(app)
     from app.web import register_web

@@ -150,6 +150,10 @@ class User(UserMixin, db.Model):
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_disabled: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str] = mapped_column(String(5), default="zh")
+    #: bumped by a guarded UPDATE at the start of every sign-up, serializing a volunteer's sign-ups
+    signup_serial: Mapped[int] = mapped_column(default=0)
+    #: secret part of the private calendar (.ics) feed URL
+    calendar_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16)[:22])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

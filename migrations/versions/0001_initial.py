@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:50:26.789058
+Create Date: 2026-11-27 08:53:00.897260
 
 """
 from alembic import op
@@ -22,6 +22,13 @@ def upgrade():
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_counters'))
+    )
+    op.create_table('credential_types',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('valid_days', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credential_types')),
+    sa.UniqueConstraint('name', name=op.f('uq_credential_types_name'))
     )
     op.create_table('organizations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -74,6 +81,8 @@ def upgrade():
     sa.Column('activated_at', sa.DateTime(), nullable=True),
     sa.Column('is_disabled', sa.Boolean(), nullable=False),
     sa.Column('locale', sa.String(length=5), nullable=False),
+    sa.Column('signup_serial', sa.Integer(), nullable=False),
+    sa.Column('calendar_token', sa.String(length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("sex in ('M','F')", name=op.f('ck_users_sex')),
@@ -110,6 +119,47 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index('ix_audit_log_target', ['target_type', 'target_id'], unique=False)
 
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('starts_at', sa.DateTime(), nullable=False),
+    sa.Column('ends_at', sa.DateTime(), nullable=False),
+    sa.Column('place', sa.String(length=200), nullable=False),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('checkin_radius_m', sa.Integer(), nullable=True),
+    sa.Column('geofence_mode', sa.String(length=10), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('brand_tag', sa.String(length=40), nullable=False),
+    sa.Column('signup_opens_at', sa.DateTime(), nullable=True),
+    sa.Column('signup_closes_at', sa.DateTime(), nullable=True),
+    sa.Column('cancel_cutoff_hours', sa.Integer(), nullable=False),
+    sa.Column('allow_walk_ins', sa.Boolean(), nullable=False),
+    sa.Column('checkin_opens_minutes', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('grants_credential_type_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("geofence_mode in ('refuse','flag')", name=op.f('ck_events_geofence_mode')),
+    sa.CheckConstraint("kind in ('expo','river_patrol','community','civilization','training','theory_class')", name=op.f('ck_events_kind')),
+    sa.CheckConstraint("status in ('draft','published','cancelled')", name=op.f('ck_events_status')),
+    sa.CheckConstraint('checkin_radius_m is null or checkin_radius_m > 0', name=op.f('ck_events_radius_positive')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_events_time_order')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_events_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['grants_credential_type_id'], ['credential_types.id'], name=op.f('fk_events_grants_credential_type_id_credential_types')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_events_organization_id_organizations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_events_brand_tag'), ['brand_tag'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index('ix_events_status_starts_at', ['status', 'starts_at'], unique=False)
+
     op.create_table('role_grants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -135,17 +185,155 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_skills_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'skill_id', name=op.f('pk_user_skills'))
     )
+    op.create_table('credentials',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('credential_type_id', sa.Integer(), nullable=False),
+    sa.Column('granted_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('source_event_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['credential_type_id'], ['credential_types.id'], name=op.f('fk_credentials_credential_type_id_credential_types')),
+    sa.ForeignKeyConstraint(['source_event_id'], ['events.id'], name=op.f('fk_credentials_source_event_id_events'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_credentials_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credentials'))
+    )
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.create_index('ix_credentials_user_type', ['user_id', 'credential_type_id'], unique=False)
+
+    op.create_table('positions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('min_age', sa.Integer(), nullable=False),
+    sa.CheckConstraint('min_age >= 0', name=op.f('ck_positions_min_age')),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_positions_event_id_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_positions')),
+    sa.UniqueConstraint('event_id', 'name', name=op.f('uq_positions_event_id_name'))
+    )
+    with op.batch_alter_table('positions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_positions_event_id'), ['event_id'], unique=False)
+
+    op.create_table('position_credentials',
+    sa.Column('position_id', sa.Integer(), nullable=False),
+    sa.Column('credential_type_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['credential_type_id'], ['credential_types.id'], name=op.f('fk_position_credentials_credential_type_id_credential_types'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['position_id'], ['positions.id'], name=op.f('fk_position_credentials_position_id_positions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('position_id', 'credential_type_id', name=op.f('pk_position_credentials'))
+    )
+    op.create_table('position_skills',
+    sa.Column('position_id', sa.Integer(), nullable=False),
+    sa.Column('skill_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['position_id'], ['positions.id'], name=op.f('fk_position_skills_position_id_positions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['skill_id'], ['skills.id'], name=op.f('fk_position_skills_skill_id_skills'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('position_id', 'skill_id', name=op.f('pk_position_skills'))
+    )
+    op.create_table('shifts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('position_id', sa.Integer(), nullable=False),
+    sa.Column('starts_at', sa.DateTime(), nullable=False),
+    sa.Column('ends_at', sa.DateTime(), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('assigned_count', sa.Integer(), nullable=False),
+    sa.Column('meeting_point', sa.String(length=200), nullable=False),
+    sa.Column('is_cancelled', sa.Boolean(), nullable=False),
+    sa.CheckConstraint('assigned_count >= 0 AND assigned_count <= capacity', name=op.f('ck_shifts_within_capacity')),
+    sa.CheckConstraint('capacity >= 0', name=op.f('ck_shifts_capacity')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_shifts_time_order')),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_shifts_event_id_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['position_id'], ['positions.id'], name=op.f('fk_shifts_position_id_positions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shifts'))
+    )
+    with op.batch_alter_table('shifts', schema=None) as batch_op:
+        batch_op.create_index('ix_shifts_event_starts_at', ['event_id', 'starts_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shifts_position_id'), ['position_id'], unique=False)
+
+    op.create_table('team_quotas',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('position_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_team_quotas_quantity')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_team_quotas_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['position_id'], ['positions.id'], name=op.f('fk_team_quotas_position_id_positions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_quotas')),
+    sa.UniqueConstraint('position_id', 'organization_id', name=op.f('uq_team_quotas_position_id_organization_id'))
+    )
+    with op.batch_alter_table('team_quotas', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_quotas_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_team_quotas_position_id'), ['position_id'], unique=False)
+
+    op.create_table('assignments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shift_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('starts_at', sa.DateTime(), nullable=False),
+    sa.Column('ends_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('source', sa.String(length=12), nullable=False),
+    sa.Column('quota_organization_id', sa.Integer(), nullable=True),
+    sa.Column('override_rule', sa.String(length=40), nullable=False),
+    sa.Column('override_reason', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("status in ('applied','assigned','waitlisted','cancelled','no_show','completed')", name=op.f('ck_assignments_status')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_assignments_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['quota_organization_id'], ['organizations.id'], name=op.f('fk_assignments_quota_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['shift_id'], ['shifts.id'], name=op.f('fk_assignments_shift_id_shifts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_assignments_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments'))
+    )
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.create_index('ix_assignments_shift_status', ['shift_id', 'status'], unique=False)
+        batch_op.create_index('ix_assignments_user_status', ['user_id', 'status'], unique=False)
+        batch_op.create_index('uq_assignments_live_shift_user', ['shift_id', 'user_id'], unique=True, postgresql_where=sa.text("status in ('assigned','waitlisted')"), sqlite_where=sa.text("status in ('assigned','waitlisted')"))
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_index('uq_assignments_live_shift_user', postgresql_where=sa.text("status in ('assigned','waitlisted')"), sqlite_where=sa.text("status in ('assigned','waitlisted')"))
+        batch_op.drop_index('ix_assignments_user_status')
+        batch_op.drop_index('ix_assignments_shift_status')
+
+    op.drop_table('assignments')
+    with op.batch_alter_table('team_quotas', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_quotas_position_id'))
+        batch_op.drop_index(batch_op.f('ix_team_quotas_organization_id'))
+
+    op.drop_table('team_quotas')
+    with op.batch_alter_table('shifts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shifts_position_id'))
+        batch_op.drop_index('ix_shifts_event_starts_at')
+
+    op.drop_table('shifts')
+    op.drop_table('position_skills')
+    op.drop_table('position_credentials')
+    with op.batch_alter_table('positions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_positions_event_id'))
+
+    op.drop_table('positions')
+    with op.batch_alter_table('credentials', schema=None) as batch_op:
+        batch_op.drop_index('ix_credentials_user_type')
+
+    op.drop_table('credentials')
     op.drop_table('user_skills')
     with op.batch_alter_table('role_grants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_grants_user_id'))
         batch_op.drop_index(batch_op.f('ix_role_grants_organization_id'))
 
     op.drop_table('role_grants')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_status_starts_at')
+        batch_op.drop_index(batch_op.f('ix_events_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_events_brand_tag'))
+
+    op.drop_table('events')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_target')
         batch_op.drop_index(batch_op.f('ix_audit_log_organization_id'))
@@ -164,5 +352,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_organizations_parent_id'))
 
     op.drop_table('organizations')
+    op.drop_table('credential_types')
     op.drop_table('counters')
     # ### end Alembic commands ###

@@ -90,9 +90,23 @@ def db(app):
     return _db
 
 
+def english_client(app):
+    """A test client whose pages are in English (tests assert on English msgids, not on the catalogue)."""
+    test_client = app.test_client()
+    with test_client.session_transaction() as sess:
+        sess["lang"] = "en"
+    return test_client
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return english_client(app)
+
+
+@pytest.fixture
+def make_client(app):
+    """make_client() -> another independent browser-like client (English)."""
+    return lambda: english_client(app)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:53:00.897260
+Create Date: 2026-11-27 08:53:55.157079
 
 """
 from alembic import op
@@ -159,6 +159,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_events_brand_tag'), ['brand_tag'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index('ix_events_status_starts_at', ['status', 'starts_at'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('link', sa.String(length=255), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=120), nullable=True),
+    sa.Column('emailed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
 
     op.create_table('role_grants',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -328,6 +345,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_role_grants_organization_id'))
 
     op.drop_table('role_grants')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_read')
+
+    op.drop_table('notifications')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_status_starts_at')
         batch_op.drop_index(batch_op.f('ix_events_organization_id'))

@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 5000
 export FLASK_APP := app:create_app
 
 .PHONY: run test test-pg test-browser venv translations migrate demo extract-messages run-prod clean
@@ -22,9 +23,14 @@ migrate: venv
 demo: migrate
 	$(BIN)/flask demo load
 
-## Start the app on SQLite (instance/volunteers.db) with demo data, at http://127.0.0.1:5000
+## Start the app on SQLite (instance/volunteers.db) with demo data, at http://127.0.0.1:5000 (PORT=... to change)
 run: translations demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## The production setup locally: gunicorn + the scheduler on PostgreSQL (database volunteers_prod,
+## secrets in instance/prod.env), at http://127.0.0.1:8000 (PROD_PORT=... to change); Ctrl-C stops both
+run-prod: translations
+	bash scripts/run_prod.sh
 
 ## Run the whole test suite (browser tests need Debian's chromium; see .ci/run)
 test: translations

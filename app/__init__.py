@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, has_request_context, jsonify, request, session
 from flask_login import current_user
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -34,6 +34,8 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # jobs, CLI and services called outside a request
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen
@@ -74,6 +76,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _register_blueprints(app)
     from app.web import register_web
     register_web(app)
+    from app.logging import init_logging
+    from app.observability import init_observability
+    init_logging(app)
+    init_observability(app)
     from app.cli import register_cli
     register_cli(app)
 
@@ -135,3 +141,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(hours_bp)
+    from api import bp as api_bp
+    app.register_blueprint(api_bp)
+    from checkin import bp as checkin_bp
+    from checkin.routes import links as checkin_links_bp
+    app.register_blueprint(checkin_bp)
+    app.register_blueprint(checkin_links_bp)
+    from patrols import bp as patrols_bp
+    app.register_blueprint(patrols_bp)

@@ -22,3 +22,11 @@ def load_demo(force: bool) -> None:
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
+    from api.cli import api_cli
+    app.cli.add_command(api_cli)
+    from app.scheduler import scheduler_cli
+    app.cli.add_command(scheduler_cli)
+    from hours.cli import hours_cli
+    app.cli.add_command(hours_cli)
+    from app.backup import backup_cli
+    app.cli.add_command(backup_cli)

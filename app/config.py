@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -20,6 +21,14 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _is_base64_key(value: str) -> bool:
+    """True for base64 of at least 32 bytes (what app.security needs for the ID number key)."""
+    try:
+        return len(base64.b64decode(value, validate=True)) >= 32
+    except ValueError:
+        return False
 
 
 def _database_url() -> str:
@@ -63,6 +72,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
+    # Redis down: count in each process's memory meanwhile (never a 500), and never wait long for Redis.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     # Failed logins allowed before throttling, per account and per client address.
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
@@ -74,6 +86,74 @@ class Config:
     GUARDIAN_REQUIRED_UNDER_AGE = 14
 
     IMPORT_MAX_ROWS = 50_000
+    # Volunteer import: run in a background thread unless synchronous (tests); rows per INSERT statement.
+    IMPORT_SYNCHRONOUS = _env_bool("IMPORT_SYNCHRONOUS", False)
+    IMPORT_INSERT_BATCH = 1000
+    IMPORT_MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # an .xlsx is a zip: refuse "zip bombs" before unpacking
+    # Activation of imported accounts: failed attempts allowed per account and per client address.
+    ACTIVATION_LIMIT_PER_ACCOUNT = os.environ.get("ACTIVATION_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    ACTIVATION_LIMIT_PER_ADDRESS = os.environ.get("ACTIVATION_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+
+    # Sign-up is refused after NO_SHOW_LIMIT no-shows within the last NO_SHOW_WINDOW_DAYS days.
+    NO_SHOW_LIMIT = int(os.environ.get("NO_SHOW_LIMIT", "3"))
+    NO_SHOW_WINDOW_DAYS = int(os.environ.get("NO_SHOW_WINDOW_DAYS", "90"))
+
+    # Email copies of notifications: SMTP when MAIL_SERVER is set, otherwise only logged.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)   # STARTTLS on MAIL_PORT
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)  # implicit TLS (usually port 465)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@localhost")
+    MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "20"))
+    # Absolute links in emails and the calendar feed, e.g. https://zyz.example.cn
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+    # The scheduler process (`flask scheduler run`, see docs/scheduler.md).
+    SCHEDULER_HEARTBEAT_SECONDS = int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "15"))
+    SCHEDULER_LOCK_TIMEOUT_SECONDS = int(os.environ.get("SCHEDULER_LOCK_TIMEOUT_SECONDS", "60"))
+    SCHEDULER_RETRY_SECONDS = int(os.environ.get("SCHEDULER_RETRY_SECONDS", "15"))
+
+    # Check-in (checkin/): rotating QR tokens, repeats, offline sync, forgotten check-outs.
+    CHECKIN_TOKEN_WINDOW_SECONDS = int(os.environ.get("CHECKIN_TOKEN_WINDOW_SECONDS", "30"))
+    CHECKIN_REPEAT_SECONDS = int(os.environ.get("CHECKIN_REPEAT_SECONDS", "120"))
+    CHECKIN_MISSING_CHECKOUT_AFTER_MINUTES = int(os.environ.get("CHECKIN_MISSING_CHECKOUT_AFTER_MINUTES", "120"))
+    CHECKIN_OFFLINE_MAX_AGE_HOURS = int(os.environ.get("CHECKIN_OFFLINE_MAX_AGE_HOURS", "24"))
+    # A device clock may run this far ahead of the server's before its offline scans count as "in the future".
+    CHECKIN_CLOCK_SKEW_SECONDS = int(os.environ.get("CHECKIN_CLOCK_SKEW_SECONDS", "120"))
+    CHECKIN_SYNC_MAX_SCANS = int(os.environ.get("CHECKIN_SYNC_MAX_SCANS", "500"))
+    # Up to this much of a position's reported accuracy (metres) is forgiven at the geofence's edge.
+    CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M = int(os.environ.get("CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M", "50"))
+    # POST /api/v1/scans (a coordinator's badge scanner: about one scan a second at an expo entrance, and many
+    # scanners behind one mobile-network address) and POST /api/v1/kiosk-scans (a volunteer's own phone).
+    API_SCAN_RATE_LIMIT_PER_USER = os.environ.get("API_SCAN_RATE_LIMIT_PER_USER", "600 per minute")
+    API_SCAN_RATE_LIMIT_PER_ADDRESS = os.environ.get("API_SCAN_RATE_LIMIT_PER_ADDRESS", "6000 per minute")
+    API_KIOSK_SCAN_RATE_LIMIT = os.environ.get("API_KIOSK_SCAN_RATE_LIMIT", "30 per minute")
+    API_SCANS_MAX_BODY_BYTES = int(os.environ.get("API_SCANS_MAX_BODY_BYTES", str(1024 * 1024)))
+
+    # Service-hours ledger (hours/): grace around a shift's window, back-filled evidence files.
+    HOURS_GRACE_MINUTES = int(os.environ.get("HOURS_GRACE_MINUTES", "15"))
+    HOURS_EXCLUDED_EVENT_KINDS = ("theory_class",)  # class hours for the membership prerequisite, not service
+    HOURS_EVIDENCE_MAX_BYTES = int(os.environ.get("HOURS_EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024)))
+    HOURS_EVIDENCE_DIR = os.environ.get("HOURS_EVIDENCE_DIR", str(INSTANCE_DIR / "evidence"))
+
+    # The membership prerequisite (hours/membership.py): thresholds, the year service hours count in
+    # ("calendar", or "school": from 1 September), and the minutes of one theory class hour (学时).
+    MEMBERSHIP_MIN_MONTHS = int(os.environ.get("MEMBERSHIP_MIN_MONTHS", "3"))
+    MEMBERSHIP_MIN_THEORY_HOURS = int(os.environ.get("MEMBERSHIP_MIN_THEORY_HOURS", "12"))
+    MEMBERSHIP_MIN_SERVICE_HOURS = int(os.environ.get("MEMBERSHIP_MIN_SERVICE_HOURS", "20"))
+    MEMBERSHIP_YEAR_BASIS = os.environ.get("MEMBERSHIP_YEAR_BASIS", "calendar")
+    MEMBERSHIP_CLASS_HOUR_MINUTES = int(os.environ.get("MEMBERSHIP_CLASS_HOUR_MINUTES", "45"))
+
+    # Patrol reports (patrols/photos.py): photo limits (bytes, pixels decoded, longest side kept), where photos
+    # live, photos per finding, and how far from its segment a finding's position may lie.
+    PATROL_PHOTO_MAX_BYTES = int(os.environ.get("PATROL_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+    PATROL_PHOTO_MAX_PIXELS = int(os.environ.get("PATROL_PHOTO_MAX_PIXELS", "50000000"))
+    PATROL_PHOTO_MAX_SIDE = int(os.environ.get("PATROL_PHOTO_MAX_SIDE", "1600"))
+    PATROL_PHOTO_DIR = os.environ.get("PATROL_PHOTO_DIR", str(INSTANCE_DIR / "patrol_photos"))
+    PATROL_PHOTOS_PER_FINDING = int(os.environ.get("PATROL_PHOTOS_PER_FINDING", "6"))
+    PATROL_FINDING_MAX_DISTANCE_M = int(os.environ.get("PATROL_FINDING_MAX_DISTANCE_M", "5000"))
 
 
 class DevelopmentConfig(Config):
@@ -91,6 +171,7 @@ class TestingConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_COST = 1024
     RATELIMIT_STORAGE_URI = "memory://"
+    IMPORT_SYNCHRONOUS = True
 
 
 class ProductionConfig(Config):
@@ -110,7 +191,7 @@ class ProductionConfig(Config):
         if secret == INSECURE_SECRET_KEY or len(secret) < 32:
             problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
         id_key = config.get("ID_NUMBER_KEY") or ""
-        if id_key == INSECURE_ID_KEY:
+        if id_key == INSECURE_ID_KEY or not _is_base64_key(id_key):
             problems.append("ID_NUMBER_KEY must be set (base64 of 32 random bytes)")
         if problems:
             raise RuntimeError("Refusing to start in production: " + "; ".join(problems))

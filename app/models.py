@@ -153,7 +153,10 @@ class User(UserMixin, db.Model):
     #: bumped by a guarded UPDATE at the start of every sign-up, serializing a volunteer's sign-ups
     signup_serial: Mapped[int] = mapped_column(default=0)
     #: secret part of the private calendar (.ics) feed URL
-    calendar_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16)[:22])
+    calendar_token: Mapped[str] = mapped_column(String(32), unique=True,
+                                                default=lambda: secrets.token_urlsafe(16)[:22])
+    #: optional address for email copies of notifications
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

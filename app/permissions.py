@@ -112,6 +112,61 @@ def can_grant_role(user, org: Organization | None) -> bool:
     return can_administer(user, org)
 
 
+def can_staff_shift(user, shift) -> bool:
+    """Assign, unassign, move and mark no-shows on a shift: managers of the event's organization."""
+    return can_manage(user, shift.event.organization)
+
+
+def can_fill_quota(user, position, team: Organization | None, volunteer: User | None = None) -> bool:
+    """A team's coordinator fills the team's quota of a position, with the team's own members only."""
+    from events.models import TeamQuota  # app must not import events at module load
+
+    if team is None or not can_manage(user, team):
+        return False
+    if volunteer is not None and not volunteer.organization.is_within(team):
+        return False
+    quota = select(TeamQuota.id).where(TeamQuota.position_id == position.id, TeamQuota.organization_id == team.id)
+    return db.session.scalar(quota) is not None
+
+
+def can_create_events(user) -> bool:
+    """Coordinators and administrators (anywhere) create events, for organizations inside their subtrees."""
+    return has_any_role(user, MANAGER_ROLES)
+
+
+def can_manage_event(user, event) -> bool:
+    """Edit, publish and cancel an event, its positions and shifts: managers of its organizer."""
+    return can_manage(user, event.organization)
+
+
+def can_view_event(user, event) -> bool:
+    """Published and cancelled events are public; a draft is seen only by those who manage it."""
+    return event.status != "draft" or can_manage_event(user, event)
+
+
+def can_cancel_own_assignment(user, assignment) -> bool:
+    """A volunteer cancels only their own place from the volunteer pages (staff use the staffing board)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return assignment.user_id == user.id
+
+
+def can_view_assignment(user, assignment) -> bool:
+    """The volunteer, staff of the shift, and the coordinator of the team whose quota it fills see an assignment."""
+    if user is None or not user.is_authenticated:
+        return False
+    if assignment.user_id == user.id or can_staff_shift(user, assignment.shift):
+        return True
+    return assignment.quota_organization is not None and can_manage(user, assignment.quota_organization)
+
+
+def can_read_notification(user, notification) -> bool:
+    """A notification is seen and marked read only by the user it was sent to."""
+    if user is None or not user.is_authenticated:
+        return False
+    return notification.user_id == user.id
+
+
 def role_required(*roles: str):
     """Route decorator: 403 unless the user holds one of `roles` somewhere.
 
@@ -130,3 +185,240 @@ def role_required(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def can_run_checkin(user, event) -> bool:
+    """Open kiosks, scan badges, check in by hand, fix attendance and see the live dashboard of an event."""
+    return can_manage(user, event.organization) or leads_patrol(user, event)
+
+
+def can_view_attendance(user, attendance) -> bool:
+    """The volunteer sees their own attendance; managers of the event's organization see all of it."""
+    if user is None or not user.is_authenticated:
+        return False
+    from events.models import Event  # app must not import events at module load
+
+    if attendance.user_id == user.id:
+        return True
+    event = db.session.get(Event, attendance.event_id)
+    return event is not None and can_run_checkin(user, event)
+
+
+# Service hours (hours/). Who "recorded" an entry is worked out in hours/verification.py.
+
+def hours_verifying_organization(entry) -> Organization:
+    """Whose reviewers verify an entry: its organizer; back-filled hours one level above (the root's own)."""
+    org = entry.organization
+    if entry.kind == "backfill" and org.parent is not None:
+        return org.parent
+    return org
+
+
+def can_submit_hours(user, event) -> bool:
+    """Review an event's recorded hours, submit them and back-fill paper records: managers of its organizer."""
+    return can_manage(user, event.organization)
+
+
+def can_review_hours(user, event) -> bool:
+    """Open an event's submitted hours for verification: reviewers of its organizer or above."""
+    return can_review(user, event.organization)
+
+
+def can_verify_hours(user, entry, recorders: set[int] | None = None) -> bool:
+    """Verify or reject an entry: a reviewer at the right level who neither recorded nor served the hours."""
+    if user is None or not user.is_authenticated:
+        return False
+    if not can_review(user, hours_verifying_organization(entry)):
+        return False
+    if recorders is None:
+        from hours.verification import recorders_of  # app must not import hours at module load
+        recorders = recorders_of(entry)
+    return user.id not in recorders
+
+
+def can_view_hours_entry(user, entry) -> bool:
+    """A volunteer sees their own entries; managers and reviewers of the organizer see its entries."""
+    if user is None or not user.is_authenticated:
+        return False
+    return entry.volunteer_id == user.id or has_role(user, STAFF_ROLES, entry.organization)
+
+
+def can_correct_hours(user, entry) -> bool:
+    """Correct or reverse an entry: managers and reviewers of its organizer, never on their own hours."""
+    if user is None or not user.is_authenticated or entry.volunteer_id == user.id:
+        return False
+    return has_role(user, STAFF_ROLES, entry.organization)
+
+
+def can_dispute_hours(user, entry) -> bool:
+    """Only the volunteer disputes an entry of their own."""
+    return user is not None and user.is_authenticated and entry.volunteer_id == user.id
+
+
+def can_answer_dispute(user, dispute) -> bool:
+    """Reviewers of the organizer answer a dispute, never one about their own hours."""
+    if user is None or not user.is_authenticated or dispute.volunteer_id == user.id:
+        return False
+    return can_review(user, dispute.organization)
+
+
+def can_view_evidence(user, evidence) -> bool:
+    """Evidence of back-filled hours (paper sheets list other people) is seen by staff of the organizer only."""
+    return has_role(user, STAFF_ROLES, evidence.organization)
+
+
+def can_read_hours_audit(user) -> bool:
+    """Reviewers and administrators read the hours audit trail of their own subtrees."""
+    return has_any_role(user, REVIEWER_ROLES)
+
+
+def can_set_rounding(user, org: Organization | None) -> bool:
+    """Administrators choose how an organization (and its subtree) rounds credited minutes."""
+    return can_administer(user, org)
+
+
+def can_assess_applicant(user, applicant: User) -> bool:
+    """See a membership applicant's progress, record their ideology evaluation and verify their eligibility:
+    coordinators, reviewers and administrators over the applicant's affiliation."""
+    return has_role(user, STAFF_ROLES, applicant.organization)
+
+
+def can_list_applicants(user) -> bool:
+    """Branches and committees (any staff role somewhere) list the membership applicants of their subtrees."""
+    return has_any_role(user, STAFF_ROLES)
+
+
+def can_export_id_numbers(user, volunteer: User) -> bool:
+    """Only administrators above the affiliation export full ID numbers (e.g. for the national League system)."""
+    return can_administer(user, volunteer.organization)
+
+
+def can_issue_certificate(user, volunteer: User) -> bool:
+    """A volunteer issues their own hours certificate; staff over the volunteer's affiliation issue one for them."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.id == volunteer.id or has_role(user, STAFF_ROLES, volunteer.organization)
+
+
+def can_view_certificate(user, certificate) -> bool:
+    """The volunteer, and staff over their affiliation or over the issuing committee, open a certificate."""
+    if user is None or not user.is_authenticated:
+        return False
+    return (certificate.volunteer_id == user.id or has_role(user, STAFF_ROLES, certificate.volunteer.organization)
+            or has_role(user, STAFF_ROLES, certificate.organization))
+
+
+def can_revoke_certificate(user, certificate) -> bool:
+    """Reviewers and administrators over the issuing committee revoke a certificate, never one of their own."""
+    if user is None or not user.is_authenticated or certificate.volunteer_id == user.id:
+        return False
+    return can_review(user, certificate.organization)
+
+
+def can_view_hours_report(user, org: Organization | None) -> bool:
+    """Hours reports of a subtree: coordinators, reviewers and administrators over it."""
+    return has_role(user, STAFF_ROLES, org)
+
+
+def granted_paths(user, roles: set[str] | str) -> list[str]:
+    """Paths of every organization where the user holds one of `roles` (inner grants included), deepest first."""
+    wanted = {roles} if isinstance(roles, str) else set(roles)
+    return sorted({path for role, path in _grants(user) if role in wanted}, key=len, reverse=True)
+
+
+# River patrol (patrols/): segments, schedules, patrol check-in.
+
+def can_view_segments(user) -> bool:
+    """Signed-in users see river segments, their schedules and upcoming patrols (and sign up for them)."""
+    return user is not None and user.is_authenticated
+
+
+def can_create_segments(user) -> bool:
+    """Coordinators and administrators (anywhere) open the form to create river segments."""
+    return has_any_role(user, MANAGER_ROLES)
+
+
+def can_create_segment_for(user, team: Organization | None) -> bool:
+    """Create a segment adopted by `team` (or hand one to it): coordinators over the team, which organizes the
+    patrols (a role over a town holds for the teams inside it)."""
+    return can_manage(user, team)
+
+
+def can_move_segment_to(user, town: Organization | None, team: Organization | None) -> bool:
+    """Place a segment in `town` with adopting `team`: the user must still coordinate the town or the team."""
+    return can_manage(user, town) or can_manage(user, team)
+
+
+def can_manage_segment(user, segment) -> bool:
+    """Edit a segment and its patrol schedules: coordinators and administrators over its town or its team."""
+    return can_manage(user, segment.town) or can_manage(user, segment.team)
+
+
+def leads_patrol(user, event) -> bool:
+    """True when the user is the volunteer river chief (志愿者河长) of the segment this patrol event belongs to."""
+    if user is None or not getattr(user, "is_authenticated", False) or event.kind != "river_patrol":
+        return False
+    from patrols.models import RiverSegment  # app must not import patrols at module load
+
+    chief = select(RiverSegment.id).where(RiverSegment.event_id == event.id, RiverSegment.chief_id == user.id)
+    return db.session.scalar(chief) is not None
+
+
+# Patrol reports (patrols/reports.py): the adopting team, its river chief and coordinators over the team.
+
+def on_patrol_team(user, segment) -> bool:
+    """True when the user is affiliated with the segment's adopting team (or a unit inside it)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.organization.is_within(segment.team)
+
+
+def leads_segment(user, segment) -> bool:
+    """True when the user is the segment's volunteer river chief (志愿者河长)."""
+    return (user is not None and getattr(user, "is_authenticated", False) and segment.chief_id is not None
+            and segment.chief_id == user.id)
+
+
+def can_follow_up_findings(user, segment) -> bool:
+    """Forward and resolve a segment's findings: its river chief and coordinators over the adopting team."""
+    return leads_segment(user, segment) or can_manage(user, segment.team)
+
+
+def can_view_patrol_reports(user, segment) -> bool:
+    """Read a segment's patrol reports, findings and photos: the adopting team, its river chief, coordinators
+    over the team."""
+    return can_follow_up_findings(user, segment) or on_patrol_team(user, segment)
+
+
+def was_on_patrol(user, patrol_shift) -> bool:
+    """True when the user attended the patrol or holds a place on it (assigned or completed)."""
+    from checkin.models import Attendance, AttendanceStatus  # app must not import checkin at module load
+    from events.models import Assignment, AssignmentStatus
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    attended = select(Attendance.id).where(Attendance.shift_id == patrol_shift.shift_id, Attendance.user_id == user.id,
+                                           Attendance.status != AttendanceStatus.VOIDED.value)
+    assigned = select(Assignment.id).where(
+        Assignment.shift_id == patrol_shift.shift_id, Assignment.user_id == user.id,
+        Assignment.status.in_((AssignmentStatus.ASSIGNED.value, AssignmentStatus.COMPLETED.value)))
+    return db.session.scalar(select(attended.exists() | assigned.exists())) or False
+
+
+def can_file_patrol_report(user, patrol_shift) -> bool:
+    """File (and add to) the report of a patrol: team members who attended or were assigned to it, the segment's
+    river chief and coordinators over the team."""
+    segment = patrol_shift.segment
+    if can_follow_up_findings(user, segment):
+        return True
+    return on_patrol_team(user, segment) and was_on_patrol(user, patrol_shift)
+
+
+def can_edit_patrol_report(user, report) -> bool:
+    """Edit a report, its findings and photos: whoever may file the report of that patrol."""
+    return can_file_patrol_report(user, report.patrol_shift)
+
+
+def can_view_patrol_committee(user, org: Organization | None) -> bool:
+    """The committee view of patrols in a subtree: coordinators, reviewers and administrators over it."""
+    return has_role(user, STAFF_ROLES, org)

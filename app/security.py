@@ -19,8 +19,8 @@ from flask import current_app
 # GB 11643-1999: weights of the first 17 digits and the check characters by remainder.
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
-MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+_ID_PATTERN = re.compile(r"\A[0-9]{17}[0-9X]\Z")  # ASCII only: \d also matches full-width digits
+MOBILE_PATTERN = re.compile(r"\A1[3-9][0-9]{9}\Z")  # \Z: "$" would accept a trailing newline
 
 
 class IdNumberError(ValueError):

@@ -4,15 +4,16 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.errors import DomainError
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.security import mask_id_number
 from app.timeutil import to_local
 
@@ -45,6 +46,8 @@ def is_safe_redirect(target: str | None) -> bool:
     """Only relative paths on this site are followed after login."""
     if not target:
         return False
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False  # browsers read "/\evil.example" as "//evil.example"
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
 
@@ -116,14 +119,31 @@ def register_web(app: Flask) -> None:
             message = _("Too many attempts; please wait and try again.")
         else:
             message = str(ERROR_TITLES.get(status, _("Error")))
-        return error_response(status, message, exc.name.lower().replace(" ", "_"))
+        response = make_response(error_response(status, message, exc.name.lower().replace(" ", "_")))
+        # Keep what the exception says about itself: Allow on 405, Retry-After, WWW-Authenticate.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
     def database_unavailable(exc):
-        db.session.rollback()
-        log.error("database error: %s", type(exc).__name__)
-        return error_response(503, _("The database is unavailable. Please try again in a moment."),
-                              "database_unavailable")
+        """Database down, unreachable or saturated: 503 page or JSON, never a 500 (the pool reconnects by itself)."""
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:  # the connection is gone; the pool throws it away
+            db.session.remove()
+        cause = getattr(exc, "orig", None) or exc
+        log.error("database unavailable: %s: %s", type(cause).__name__, (str(cause).splitlines() or [""])[0][:200])
+        # The page must not reach the database again: render it for an anonymous visitor.
+        g._login_user = login_manager.anonymous_user()
+        response = make_response(error_response(503, _("The database is unavailable. Please try again in a moment."),
+                                                "database_unavailable"))
+        response.headers["Retry-After"] = "10"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):

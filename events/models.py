@@ -226,8 +226,8 @@ class Assignment(db.Model):
     source: Mapped[str] = mapped_column(String(12), default="self")
     #: the team whose quota this assignment fills, if any
     quota_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
-    #: set when a coordinator overrode a sign-up rule: which rule and why
-    override_rule: Mapped[str] = mapped_column(String(40), default="")
+    #: set when a coordinator overrode sign-up rules: which rules (comma-separated codes) and why
+    override_rule: Mapped[str] = mapped_column(String(200), default="")
     override_reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,6 +29,12 @@ def main(argv: list[str]) -> int:
         if message is None:
             unknown.append(msgid)
             continue
+        if isinstance(message.id, (list, tuple)):
+            # Chinese has one plural form: give a list (one string) or a string used for every form.
+            forms = text if isinstance(text, list) else [text]
+            message.string = tuple(forms[:1] * max(len(message.string or ()), 1))
+            message.flags.discard("fuzzy")
+            continue
         message.string = text
         message.flags.discard("fuzzy")
     with PO.open("wb") as fh:

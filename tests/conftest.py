@@ -12,6 +12,7 @@ import shutil
 from datetime import date
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, inspect, text
 
 from app import create_app
@@ -74,11 +75,23 @@ def app_overrides():
     return {}
 
 
+def _fresh_request_globals():
+    """Start each request with an empty `g`, as in production.
+
+    Requests of a test reuse the fixture's app context (Flask pushes a new one only when none is
+    active), and Flask-Login, Flask-Babel and the permission cache keep per-request state in `g`:
+    without this, a second client would be logged in as whoever logged in last.
+    """
+    for name in list(g):
+        g.pop(name)
+
+
 @pytest.fixture
 def app(database_url, app_overrides):
     config = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
     config.update(app_overrides)
     application = create_app("testing", config)
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with application.app_context():
         yield application
         _db.session.remove()

@@ -14,11 +14,13 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models import PoliticalStatus
 from app.security import MOBILE_PATTERN, IdNumberError, parse_id_number, password_problem
+from app.timeutil import local_today
+
 
 def password_message(problem: str, min_length: int) -> str:
     """The readable reason for a password_problem() code."""
@@ -28,12 +30,19 @@ def password_message(problem: str, min_length: int) -> str:
         return _("Password must not contain your mobile number.")
     return _("Password is too simple: use at least four different characters.")
 
+
 ID_MESSAGES = {
     "ID number must be 18 characters": _l("ID number must be 18 characters."),
     "ID number must be 17 digits followed by a digit or X": _l("ID number must be 17 digits followed by a digit or X."),
     "ID number check digit is wrong": _l("ID number check digit is wrong; please check the number."),
     "ID number contains an impossible birth date": _l("ID number contains an impossible birth date."),
 }
+
+
+def _required_for_activists(form, field):
+    """Membership activists must give the date; it runs before Optional(), which would stop the chain."""
+    if form.political_status.data == PoliticalStatus.ACTIVIST.value and not (field.raw_data and field.raw_data[0]):
+        raise StopValidation(_l("Enter the date you became a membership activist."))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -61,7 +70,7 @@ class ProfileFieldsMixin:
     """Fields a volunteer keeps up to date."""
 
     political_status = SelectField(_l("Political status"), choices=political_choices, validators=[DataRequired()])
-    activist_since = DateField(_l("Activist since"), validators=[Optional()])
+    activist_since = DateField(_l("Activist since"), validators=[_required_for_activists, Optional()])
     organization_id = SelectField(_l("Affiliation"), coerce=int, validators=[DataRequired()])
     skills = MultiCheckboxField(_l("Skills"), coerce=int)
     languages = MultiCheckboxField(_l("Languages"), coerce=int)
@@ -79,8 +88,8 @@ class ProfileFieldsMixin:
             validate_mobile_value(field.data)
 
     def validate_activist_since(self, field):
-        if self.political_status.data == PoliticalStatus.ACTIVIST.value and not field.data:
-            raise ValidationError(_l("Enter the date you became a membership activist."))
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("This date is in the future."))
 
 
 class RegistrationForm(ProfileFieldsMixin, FlaskForm):
@@ -136,3 +145,43 @@ class ChangePasswordForm(FlaskForm):
         problem = password_problem(field.data or "", mobile=self.mobile, min_length=min_length)
         if problem:
             raise ValidationError(password_message(problem, min_length))
+
+
+class RoleGrantForm(FlaskForm):
+    """An administrator grants a role: who (mobile or volunteer number), where, which role."""
+
+    person = StringField(_l("Mobile or volunteer number"), validators=[DataRequired(), Length(max=20)])
+    organization_id = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    submit = SubmitField(_l("Grant role"))
+
+
+class RoleFilterForm(FlaskForm):
+    """Narrow the list of role grants (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    organization = SelectField(_l("Organization (and below)"), coerce=int, default=0)
+    role_name = SelectField(_l("Role"), default="")
+
+
+class AuditFilterForm(FlaskForm):
+    """Narrow the audit trail (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), default="")
+    actor_mobile = StringField(_l("Actor's mobile number"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+    def validate_actor_mobile(self, field):
+        field.data = (field.data or "").strip()
+        if field.data:
+            validate_mobile_value(field.data)
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))

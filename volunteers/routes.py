@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 
 from app.errors import ValidationFailed
 from app.extensions import client_address, db, limiter
@@ -102,7 +103,9 @@ def login():
         form.password.errors = [_("Wrong mobile number or password.")]
         pending = services.find_by_mobile(form.mobile.data or "")
         if pending is not None and pending.password_hash is None:
-            form.mobile.errors = [_("This account was imported and is not activated yet.")]
+            form.mobile.errors = [Markup('{} <a href="{}">{}</a>').format(
+                _("This account was imported and is not activated yet."), url_for("volunteers.activate"),
+                _("Activate it now"))]
     status = 200 if request.method == "GET" else 401
     return render_template("volunteers/login.html", form=form), status
 
@@ -205,7 +208,8 @@ def change_password():
             _attach_error(form, exc)
         else:
             db.session.commit()
-            login_user(current_user)  # this session carries the new token; others are gone
+            # This session carries the new token; others are gone. Pass the real object, not the proxy.
+            login_user(current_user._get_current_object())
             flash(_("Password changed. Other devices have been logged out."), "success")
             return redirect(url_for("volunteers.profile"))
     status = 200 if request.method == "GET" else 422

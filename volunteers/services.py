@@ -8,6 +8,7 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit, counters
 from app.errors import PermissionDenied, ValidationFailed
@@ -69,6 +70,8 @@ def _check_profile(data: ProfileData, birth_date: date, today: date) -> Organiza
             raise ValidationFailed(_("Volunteers under 14 need their guardian's consent."), field="guardian_consent")
     if data.political_status not in {s.value for s in PoliticalStatus}:
         raise ValidationFailed(_("Choose a political status from the list."), field="political_status")
+    if data.political_status == PoliticalStatus.ACTIVIST.value and data.activist_since is None:
+        raise ValidationFailed(_("Enter the date you became a membership activist."), field="activist_since")
     return organization
 
 
@@ -120,8 +123,17 @@ def register_volunteer(*, mobile: str, id_number: IdNumber, password: str, profi
         updated_at=now,
     )
     _apply_profile(user, profile, now=now)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError as exc:
+        # A concurrent registration took the mobile or ID number between the checks and the insert.
+        if find_by_mobile(mobile) is not None:
+            raise ValidationFailed(_("This mobile number is already registered."), field="mobile",
+                                   code="duplicate_mobile") from exc
+        raise ValidationFailed(_("This ID number is already registered."), field="id_number",
+                               code="duplicate_id_number") from exc
     audit.record("volunteer.register", actor=user, now=now, target=user,
                  organization_id=user.organization_id, ip_address=ip_address)
     return user

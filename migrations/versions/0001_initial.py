@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:53:55.157079
+Create Date: 2026-11-27 10:56:27.949411
 
 """
 from alembic import op
@@ -30,6 +30,20 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_credential_types')),
     sa.UniqueConstraint('name', name=op.f('uq_credential_types_name'))
     )
+    op.create_table('job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=60), nullable=False),
+    sa.Column('period_key', sa.String(length=60), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('result', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('job', 'period_key', name=op.f('uq_job_runs_job_period_key'))
+    )
+    with op.batch_alter_table('job_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_job_runs_started_at'), ['started_at'], unique=False)
+
     op.create_table('organizations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -47,6 +61,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_organizations_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_organizations_path'), ['path'], unique=False)
 
+    op.create_table('scheduler_locks',
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('holder_id', sa.String(length=120), nullable=False),
+    sa.Column('acquired_at', sa.DateTime(), nullable=False),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_locks'))
+    )
     op.create_table('skills',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=40), nullable=False),
@@ -83,18 +104,39 @@ def upgrade():
     sa.Column('locale', sa.String(length=5), nullable=False),
     sa.Column('signup_serial', sa.Integer(), nullable=False),
     sa.Column('calendar_token', sa.String(length=32), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("sex in ('M','F')", name=op.f('ck_users_sex')),
     sa.CheckConstraint('length(mobile) = 11', name=op.f('ck_users_mobile_length')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_users_organization_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('calendar_token', name=op.f('uq_users_calendar_token')),
     sa.UniqueConstraint('id_number_hash', name=op.f('uq_users_id_number_hash')),
     sa.UniqueConstraint('mobile', name=op.f('uq_users_mobile')),
     sa.UniqueConstraint('volunteer_number', name=op.f('uq_users_volunteer_number'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_index('ix_users_applicant_organization', ['organization_id'], unique=False, postgresql_where=sa.text("political_status = '入团积极分子'"), sqlite_where=sa.text("political_status = '入团积极分子'"))
         batch_op.create_index(batch_op.f('ix_users_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sa.String(length=12), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_api_tokens_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -160,6 +202,118 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_events_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index('ix_events_status_starts_at', ['status', 'starts_at'], unique=False)
 
+    op.create_table('hour_certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('serial', sa.String(length=32), nullable=False),
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('volunteer_name', sa.String(length=50), nullable=False),
+    sa.Column('volunteer_number', sa.String(length=20), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('total_minutes', sa.Integer(), nullable=False),
+    sa.Column('services', sa.JSON(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_by_id', sa.Integer(), nullable=True),
+    sa.Column('revoke_reason', sa.Text(), nullable=False),
+    sa.CheckConstraint('(revoked_at is null) = (revoked_by_id is null)', name=op.f('ck_hour_certificates_revocation_complete')),
+    sa.CheckConstraint('period_end >= period_start', name=op.f('ck_hour_certificates_period_order')),
+    sa.CheckConstraint('total_minutes >= 0', name=op.f('ck_hour_certificates_total_not_negative')),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_hour_certificates_issued_by_id_users')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_hour_certificates_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['revoked_by_id'], ['users.id'], name=op.f('fk_hour_certificates_revoked_by_id_users')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['users.id'], name=op.f('fk_hour_certificates_volunteer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hour_certificates')),
+    sa.UniqueConstraint('serial', name=op.f('uq_hour_certificates_serial'))
+    )
+    with op.batch_alter_table('hour_certificates', schema=None) as batch_op:
+        batch_op.create_index('ix_hour_certificates_organization', ['organization_id', 'issued_at'], unique=False)
+        batch_op.create_index('ix_hour_certificates_volunteer', ['volunteer_id', 'issued_at'], unique=False)
+
+    op.create_table('hour_evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('stored_name', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=30), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('original_name', sa.String(length=200), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("content_type in ('application/pdf','image/jpeg','image/png')", name=op.f('ck_hour_evidence_content_type')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_hour_evidence_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_hour_evidence_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hour_evidence')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_hour_evidence_stored_name'))
+    )
+    with op.batch_alter_table('hour_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hour_evidence_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('hour_rounding_policies',
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=12), nullable=False),
+    sa.Column('set_by_id', sa.Integer(), nullable=True),
+    sa.Column('set_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("rule in ('none','down_15','nearest_30')", name=op.f('ck_hour_rounding_policies_rule')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_hour_rounding_policies_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['set_by_id'], ['users.id'], name=op.f('fk_hour_rounding_policies_set_by_id_users')),
+    sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_hour_rounding_policies'))
+    )
+    op.create_table('hour_summaries',
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('service_year', sa.Integer(), nullable=False),
+    sa.Column('scan_minutes', sa.Integer(), nullable=False),
+    sa.Column('backfill_minutes', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['users.id'], name=op.f('fk_hour_summaries_volunteer_id_users')),
+    sa.PrimaryKeyConstraint('volunteer_id', 'service_year', name=op.f('pk_hour_summaries'))
+    )
+    op.create_table('import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_processed', sa.Integer(), nullable=False),
+    sa.Column('rows_imported', sa.Integer(), nullable=False),
+    sa.Column('rows_skipped', sa.Integer(), nullable=False),
+    sa.Column('rows_rejected', sa.Integer(), nullable=False),
+    sa.Column('rejected_rows', sa.JSON(), nullable=False),
+    sa.Column('failure_code', sa.String(length=40), nullable=False),
+    sa.Column('failure_detail', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("status in ('validating','importing','done','failed')", name=op.f('ck_import_jobs_status')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_jobs_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_import_jobs_organization_id_organizations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_jobs'))
+    )
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_jobs_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_jobs_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_jobs_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('membership_evaluations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('passed', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_membership_evaluations_applicant_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_membership_evaluations_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_membership_evaluations_recorded_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_membership_evaluations'))
+    )
+    with op.batch_alter_table('membership_evaluations', schema=None) as batch_op:
+        batch_op.create_index('ix_membership_evaluations_applicant', ['applicant_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_membership_evaluations_organization_id'), ['organization_id'], unique=False)
+
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -217,6 +371,33 @@ def upgrade():
     with op.batch_alter_table('credentials', schema=None) as batch_op:
         batch_op.create_index('ix_credentials_user_type', ['user_id', 'credential_type_id'], unique=False)
 
+    op.create_table('membership_verifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('verified_by_id', sa.Integer(), nullable=True),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('verified_at', sa.DateTime(), nullable=False),
+    sa.Column('approved', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('activist_since', sa.Date(), nullable=True),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('theory_minutes', sa.Integer(), nullable=False),
+    sa.Column('service_minutes', sa.Integer(), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('evaluation_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('months >= 0 and theory_minutes >= 0', name=op.f('ck_membership_verifications_snapshot_not_negative')),
+    sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_membership_verifications_applicant_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['evaluation_id'], ['membership_evaluations.id'], name=op.f('fk_membership_verifications_evaluation_id_membership_evaluations')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_membership_verifications_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['verified_by_id'], ['users.id'], name=op.f('fk_membership_verifications_verified_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_membership_verifications'))
+    )
+    with op.batch_alter_table('membership_verifications', schema=None) as batch_op:
+        batch_op.create_index('ix_membership_verifications_applicant', ['applicant_id', 'id'], unique=False)
+        batch_op.create_index('ix_membership_verifications_approved_at', ['approved', 'verified_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_membership_verifications_organization_id'), ['organization_id'], unique=False)
+
     op.create_table('positions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -245,6 +426,43 @@ def upgrade():
     sa.ForeignKeyConstraint(['skill_id'], ['skills.id'], name=op.f('fk_position_skills_skill_id_skills'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('position_id', 'skill_id', name=op.f('pk_position_skills'))
     )
+    op.create_table('river_segments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('river_name', sa.String(length=60), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('town_id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('chief_id', sa.Integer(), nullable=True),
+    sa.Column('points', sa.JSON(), nullable=False),
+    sa.Column('length_m', sa.Integer(), nullable=False),
+    sa.Column('checkin_distance_m', sa.Integer(), nullable=False),
+    sa.Column('geofence_mode', sa.String(length=10), nullable=False),
+    sa.Column('allow_walk_ins', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('position_id', sa.Integer(), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("geofence_mode in ('refuse','flag')", name=op.f('ck_river_segments_geofence_mode')),
+    sa.CheckConstraint('checkin_distance_m > 0', name=op.f('ck_river_segments_distance_positive')),
+    sa.CheckConstraint('length_m >= 0', name=op.f('ck_river_segments_length')),
+    sa.ForeignKeyConstraint(['chief_id'], ['users.id'], name=op.f('fk_river_segments_chief_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_river_segments_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_river_segments_event_id_events'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['position_id'], ['positions.id'], name=op.f('fk_river_segments_position_id_positions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['team_id'], ['organizations.id'], name=op.f('fk_river_segments_team_id_organizations')),
+    sa.ForeignKeyConstraint(['town_id'], ['organizations.id'], name=op.f('fk_river_segments_town_id_organizations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_river_segments')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_river_segments_event_id')),
+    sa.UniqueConstraint('river_name', 'name', name=op.f('uq_river_segments_river_name_name'))
+    )
+    with op.batch_alter_table('river_segments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_river_segments_chief_id'), ['chief_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_river_segments_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_river_segments_town_id'), ['town_id'], unique=False)
+
     op.create_table('shifts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -290,7 +508,7 @@ def upgrade():
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('source', sa.String(length=12), nullable=False),
     sa.Column('quota_organization_id', sa.Integer(), nullable=True),
-    sa.Column('override_rule', sa.String(length=40), nullable=False),
+    sa.Column('override_rule', sa.String(length=200), nullable=False),
     sa.Column('override_reason', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -308,11 +526,387 @@ def upgrade():
         batch_op.create_index('ix_assignments_user_status', ['user_id', 'status'], unique=False)
         batch_op.create_index('uq_assignments_live_shift_user', ['shift_id', 'user_id'], unique=True, postgresql_where=sa.text("status in ('assigned','waitlisted')"), sqlite_where=sa.text("status in ('assigned','waitlisted')"))
 
+    op.create_table('patrol_schedules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('segment_id', sa.Integer(), nullable=False),
+    sa.Column('weekdays', sa.String(length=7), nullable=False),
+    sa.Column('starts_local', sa.Time(), nullable=False),
+    sa.Column('ends_local', sa.Time(), nullable=False),
+    sa.Column('headcount', sa.Integer(), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('meeting_point', sa.String(length=200), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('ends_local > starts_local', name=op.f('ck_patrol_schedules_time_order')),
+    sa.CheckConstraint('headcount > 0', name=op.f('ck_patrol_schedules_headcount')),
+    sa.CheckConstraint('length(weekdays) = 7', name=op.f('ck_patrol_schedules_weekdays_length')),
+    sa.CheckConstraint('valid_until is null or valid_until >= valid_from', name=op.f('ck_patrol_schedules_validity')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_patrol_schedules_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['segment_id'], ['river_segments.id'], name=op.f('fk_patrol_schedules_segment_id_river_segments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_schedules'))
+    )
+    with op.batch_alter_table('patrol_schedules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_schedules_segment_id'), ['segment_id'], unique=False)
+
+    op.create_table('attendances',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('shift_id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('checked_in_at', sa.DateTime(), nullable=False),
+    sa.Column('checked_out_at', sa.DateTime(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('check_in_method', sa.String(length=10), nullable=False),
+    sa.Column('check_out_method', sa.String(length=10), nullable=True),
+    sa.Column('offline', sa.Boolean(), nullable=False),
+    sa.Column('outside_radius', sa.Boolean(), nullable=False),
+    sa.Column('conflict', sa.Boolean(), nullable=False),
+    sa.Column('in_latitude', sa.Float(), nullable=True),
+    sa.Column('in_longitude', sa.Float(), nullable=True),
+    sa.Column('in_accuracy_m', sa.Float(), nullable=True),
+    sa.Column('out_latitude', sa.Float(), nullable=True),
+    sa.Column('out_longitude', sa.Float(), nullable=True),
+    sa.Column('out_accuracy_m', sa.Float(), nullable=True),
+    sa.Column('checked_in_by_id', sa.Integer(), nullable=True),
+    sa.Column('checked_out_by_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('corrected_by_id', sa.Integer(), nullable=True),
+    sa.Column('corrected_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status in ('open','closed','missing_checkout','voided')", name=op.f('ck_attendances_status')),
+    sa.CheckConstraint('checked_out_at is null or checked_out_at >= checked_in_at', name=op.f('ck_attendances_time_order')),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_attendances_assignment_id_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['checked_in_by_id'], ['users.id'], name=op.f('fk_attendances_checked_in_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['checked_out_by_id'], ['users.id'], name=op.f('fk_attendances_checked_out_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['corrected_by_id'], ['users.id'], name=op.f('fk_attendances_corrected_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_attendances_event_id_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shift_id'], ['shifts.id'], name=op.f('fk_attendances_shift_id_shifts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_attendances_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendances'))
+    )
+    with op.batch_alter_table('attendances', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendances_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index('ix_attendances_event_status', ['event_id', 'status'], unique=False)
+        batch_op.create_index('ix_attendances_shift_status', ['shift_id', 'status'], unique=False)
+        batch_op.create_index('ix_attendances_user_checked_in', ['user_id', 'checked_in_at'], unique=False)
+        batch_op.create_index('uq_attendances_open_user', ['user_id'], unique=True, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+
+    op.create_table('patrol_shifts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shift_id', sa.Integer(), nullable=False),
+    sa.Column('segment_id', sa.Integer(), nullable=False),
+    sa.Column('schedule_id', sa.Integer(), nullable=True),
+    sa.Column('local_date', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['schedule_id'], ['patrol_schedules.id'], name=op.f('fk_patrol_shifts_schedule_id_patrol_schedules'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['segment_id'], ['river_segments.id'], name=op.f('fk_patrol_shifts_segment_id_river_segments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shift_id'], ['shifts.id'], name=op.f('fk_patrol_shifts_shift_id_shifts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_shifts')),
+    sa.UniqueConstraint('schedule_id', 'local_date', name=op.f('uq_patrol_shifts_schedule_id_local_date')),
+    sa.UniqueConstraint('shift_id', name=op.f('uq_patrol_shifts_shift_id'))
+    )
+    with op.batch_alter_table('patrol_shifts', schema=None) as batch_op:
+        batch_op.create_index('ix_patrol_shifts_segment_date', ['segment_id', 'local_date'], unique=False)
+
+    op.create_table('hour_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('shift_id', sa.Integer(), nullable=True),
+    sa.Column('attendance_id', sa.Integer(), nullable=True),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('service_date', sa.Date(), nullable=False),
+    sa.Column('service_year', sa.Integer(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('rounding', sa.String(length=12), nullable=False),
+    sa.Column('source_changed_at', sa.DateTime(), nullable=True),
+    sa.Column('amends_entry_id', sa.Integer(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('evidence_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind = 'backfill' or attendance_id is not null", name=op.f('ck_hour_entries_scan_has_attendance')),
+    sa.CheckConstraint("kind in ('scan','backfill')", name=op.f('ck_hour_entries_kind')),
+    sa.CheckConstraint("rounding in ('none','down_15','nearest_30')", name=op.f('ck_hour_entries_rounding')),
+    sa.CheckConstraint('amends_entry_id is not null or minutes >= 0', name=op.f('ck_hour_entries_first_entry_not_negative')),
+    sa.ForeignKeyConstraint(['amends_entry_id'], ['hour_entries.id'], name=op.f('fk_hour_entries_amends_entry_id_hour_entries')),
+    sa.ForeignKeyConstraint(['attendance_id'], ['attendances.id'], name=op.f('fk_hour_entries_attendance_id_attendances')),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_hour_entries_author_id_users')),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_hour_entries_event_id_events')),
+    sa.ForeignKeyConstraint(['evidence_id'], ['hour_evidence.id'], name=op.f('fk_hour_entries_evidence_id_hour_evidence')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_hour_entries_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['shift_id'], ['shifts.id'], name=op.f('fk_hour_entries_shift_id_shifts')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['users.id'], name=op.f('fk_hour_entries_volunteer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hour_entries'))
+    )
+    with op.batch_alter_table('hour_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_hour_entries_amends', ['amends_entry_id'], unique=False)
+        batch_op.create_index('ix_hour_entries_event', ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hour_entries_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index('ix_hour_entries_volunteer_date', ['volunteer_id', 'service_date'], unique=False)
+        batch_op.create_index('uq_hour_entries_attendance_year', ['attendance_id', 'service_year'], unique=True, postgresql_where=sa.text('amends_entry_id is null'), sqlite_where=sa.text('amends_entry_id is null'))
+
+    op.create_table('patrol_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patrol_shift_id', sa.Integer(), nullable=False),
+    sa.Column('segment_id', sa.Integer(), nullable=False),
+    sa.Column('patrol_date', sa.Date(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('filed_by_id', sa.Integer(), nullable=True),
+    sa.Column('filed_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['filed_by_id'], ['users.id'], name=op.f('fk_patrol_reports_filed_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['patrol_shift_id'], ['patrol_shifts.id'], name=op.f('fk_patrol_reports_patrol_shift_id_patrol_shifts')),
+    sa.ForeignKeyConstraint(['segment_id'], ['river_segments.id'], name=op.f('fk_patrol_reports_segment_id_river_segments')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_patrol_reports_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_reports')),
+    sa.UniqueConstraint('patrol_shift_id', name=op.f('uq_patrol_reports_patrol_shift_id'))
+    )
+    with op.batch_alter_table('patrol_reports', schema=None) as batch_op:
+        batch_op.create_index('ix_patrol_reports_segment_date', ['segment_id', 'patrol_date'], unique=False)
+
+    op.create_table('scans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('attendance_id', sa.Integer(), nullable=True),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('action', sa.String(length=10), nullable=False),
+    sa.Column('result', sa.String(length=30), nullable=False),
+    sa.Column('device_id', sa.String(length=64), nullable=True),
+    sa.Column('client_scan_id', sa.String(length=64), nullable=True),
+    sa.Column('scanned_at', sa.DateTime(), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('offline', sa.Boolean(), nullable=False),
+    sa.Column('scanned_by_id', sa.Integer(), nullable=True),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('token_digest', sa.String(length=32), nullable=True),
+    sa.Column('conflict_side', sa.String(length=10), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['attendance_id'], ['attendances.id'], name=op.f('fk_scans_attendance_id_attendances'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_scans_event_id_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_scans_resolved_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['scanned_by_id'], ['users.id'], name=op.f('fk_scans_scanned_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_scans_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scans')),
+    sa.UniqueConstraint('device_id', 'client_scan_id', name=op.f('uq_scans_device_id_client_scan_id'))
+    )
+    with op.batch_alter_table('scans', schema=None) as batch_op:
+        batch_op.create_index('ix_scans_attendance_result', ['attendance_id', 'result'], unique=False)
+        batch_op.create_index('ix_scans_event_received', ['event_id', 'received_at'], unique=False)
+        batch_op.create_index('ix_scans_token_digest', ['token_digest'], unique=False)
+        batch_op.create_index('ix_scans_user_scanned', ['user_id', 'scanned_at'], unique=False)
+
+    op.create_table('hour_disputes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('correction_entry_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status in ('open','answered')", name=op.f('ck_hour_disputes_status')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['users.id'], name=op.f('fk_hour_disputes_answered_by_id_users')),
+    sa.ForeignKeyConstraint(['correction_entry_id'], ['hour_entries.id'], name=op.f('fk_hour_disputes_correction_entry_id_hour_entries')),
+    sa.ForeignKeyConstraint(['entry_id'], ['hour_entries.id'], name=op.f('fk_hour_disputes_entry_id_hour_entries')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_hour_disputes_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['users.id'], name=op.f('fk_hour_disputes_volunteer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hour_disputes'))
+    )
+    with op.batch_alter_table('hour_disputes', schema=None) as batch_op:
+        batch_op.create_index('ix_hour_disputes_organization_status', ['organization_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hour_disputes_volunteer_id'), ['volunteer_id'], unique=False)
+        batch_op.create_index('uq_hour_disputes_open_entry', ['entry_id'], unique=True, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+
+    op.create_table('hour_entry_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('from_status', sa.String(length=10), nullable=True),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.CheckConstraint("status in ('recorded','submitted','verified','rejected','withdrawn')", name=op.f('ck_hour_entry_events_status')),
+    sa.ForeignKeyConstraint(['by_id'], ['users.id'], name=op.f('fk_hour_entry_events_by_id_users')),
+    sa.ForeignKeyConstraint(['entry_id'], ['hour_entries.id'], name=op.f('fk_hour_entry_events_entry_id_hour_entries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hour_entry_events'))
+    )
+    with op.batch_alter_table('hour_entry_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hour_entry_events_by_id'), ['by_id'], unique=False)
+        batch_op.create_index('ix_hour_entry_events_entry', ['entry_id', 'id'], unique=False)
+
+    op.create_table('hour_entry_states',
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('service_date', sa.Date(), nullable=False),
+    sa.Column('service_year', sa.Integer(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.CheckConstraint("status in ('recorded','submitted','verified','rejected','withdrawn')", name=op.f('ck_hour_entry_states_status')),
+    sa.ForeignKeyConstraint(['entry_id'], ['hour_entries.id'], name=op.f('fk_hour_entry_states_entry_id_hour_entries')),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_hour_entry_states_event_id_events')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_hour_entry_states_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['users.id'], name=op.f('fk_hour_entry_states_volunteer_id_users')),
+    sa.PrimaryKeyConstraint('entry_id', name=op.f('pk_hour_entry_states'))
+    )
+    with op.batch_alter_table('hour_entry_states', schema=None) as batch_op:
+        batch_op.create_index('ix_hour_entry_states_event', ['event_id', 'status'], unique=False)
+        batch_op.create_index('ix_hour_entry_states_line', ['line_id'], unique=False)
+        batch_op.create_index('ix_hour_entry_states_organization', ['organization_id', 'status', 'service_date'], unique=False)
+        batch_op.create_index('ix_hour_entry_states_status_date', ['status', 'service_date'], unique=False, postgresql_include=['organization_id', 'event_id', 'volunteer_id', 'kind', 'minutes'])
+        batch_op.create_index('ix_hour_entry_states_volunteer', ['volunteer_id', 'status', 'service_date'], unique=False)
+        batch_op.create_index('uq_hour_entry_states_pending_line', ['line_id'], unique=True, postgresql_where=sa.text("status in ('recorded','submitted')"), sqlite_where=sa.text("status in ('recorded','submitted')"))
+
+    op.create_table('patrol_findings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('segment_id', sa.Integer(), nullable=False),
+    sa.Column('category', sa.String(length=20), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reported_by_id', sa.Integer(), nullable=True),
+    sa.Column('reported_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('forwarded_by_id', sa.Integer(), nullable=True),
+    sa.Column('forwarded_at', sa.DateTime(), nullable=True),
+    sa.Column('forwarded_to', sa.String(length=120), nullable=False),
+    sa.Column('forward_note', sa.Text(), nullable=False),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolution_note', sa.Text(), nullable=False),
+    sa.CheckConstraint("category in ('rubbish','sewage_outfall','damaged_facility','illegal_fishing','other')", name=op.f('ck_patrol_findings_category')),
+    sa.CheckConstraint("forwarded_at is null or forwarded_to <> ''", name=op.f('ck_patrol_findings_forwarded_to')),
+    sa.CheckConstraint("status <> 'forwarded' or (forwarded_at is not null and resolved_at is null)", name=op.f('ck_patrol_findings_forwarded_stamped')),
+    sa.CheckConstraint("status <> 'reported' or (forwarded_at is null and resolved_at is null)", name=op.f('ck_patrol_findings_reported_unstamped')),
+    sa.CheckConstraint("status <> 'resolved' or resolved_at is not null", name=op.f('ck_patrol_findings_resolved_stamped')),
+    sa.CheckConstraint("status in ('reported','forwarded','resolved')", name=op.f('ck_patrol_findings_status')),
+    sa.CheckConstraint('(latitude is null) = (longitude is null)', name=op.f('ck_patrol_findings_position_pair')),
+    sa.CheckConstraint('latitude is null or (latitude between -90 and 90 and longitude between -180 and 180)', name=op.f('ck_patrol_findings_position_range')),
+    sa.ForeignKeyConstraint(['forwarded_by_id'], ['users.id'], name=op.f('fk_patrol_findings_forwarded_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['report_id'], ['patrol_reports.id'], name=op.f('fk_patrol_findings_report_id_patrol_reports'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reported_by_id'], ['users.id'], name=op.f('fk_patrol_findings_reported_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_patrol_findings_resolved_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['segment_id'], ['river_segments.id'], name=op.f('fk_patrol_findings_segment_id_river_segments')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_patrol_findings_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_findings'))
+    )
+    with op.batch_alter_table('patrol_findings', schema=None) as batch_op:
+        batch_op.create_index('ix_patrol_findings_report', ['report_id'], unique=False)
+        batch_op.create_index('ix_patrol_findings_segment_status', ['segment_id', 'status'], unique=False)
+
+    op.create_table('patrol_photos',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('stored_name', sa.String(length=64), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('original_name', sa.String(length=200), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('size_bytes > 0', name=op.f('ck_patrol_photos_size')),
+    sa.CheckConstraint('width > 0 and height > 0', name=op.f('ck_patrol_photos_dimensions')),
+    sa.ForeignKeyConstraint(['finding_id'], ['patrol_findings.id'], name=op.f('fk_patrol_photos_finding_id_patrol_findings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_patrol_photos_uploaded_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_photos')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_patrol_photos_stored_name'))
+    )
+    with op.batch_alter_table('patrol_photos', schema=None) as batch_op:
+        batch_op.create_index('ix_patrol_photos_finding', ['finding_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('patrol_photos', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_photos_finding')
+
+    op.drop_table('patrol_photos')
+    with op.batch_alter_table('patrol_findings', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_findings_segment_status')
+        batch_op.drop_index('ix_patrol_findings_report')
+
+    op.drop_table('patrol_findings')
+    with op.batch_alter_table('hour_entry_states', schema=None) as batch_op:
+        batch_op.drop_index('uq_hour_entry_states_pending_line', postgresql_where=sa.text("status in ('recorded','submitted')"), sqlite_where=sa.text("status in ('recorded','submitted')"))
+        batch_op.drop_index('ix_hour_entry_states_volunteer')
+        batch_op.drop_index('ix_hour_entry_states_status_date', postgresql_include=['organization_id', 'event_id', 'volunteer_id', 'kind', 'minutes'])
+        batch_op.drop_index('ix_hour_entry_states_organization')
+        batch_op.drop_index('ix_hour_entry_states_line')
+        batch_op.drop_index('ix_hour_entry_states_event')
+
+    op.drop_table('hour_entry_states')
+    with op.batch_alter_table('hour_entry_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_hour_entry_events_entry')
+        batch_op.drop_index(batch_op.f('ix_hour_entry_events_by_id'))
+
+    op.drop_table('hour_entry_events')
+    with op.batch_alter_table('hour_disputes', schema=None) as batch_op:
+        batch_op.drop_index('uq_hour_disputes_open_entry', postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+        batch_op.drop_index(batch_op.f('ix_hour_disputes_volunteer_id'))
+        batch_op.drop_index('ix_hour_disputes_organization_status')
+
+    op.drop_table('hour_disputes')
+    with op.batch_alter_table('scans', schema=None) as batch_op:
+        batch_op.drop_index('ix_scans_user_scanned')
+        batch_op.drop_index('ix_scans_token_digest')
+        batch_op.drop_index('ix_scans_event_received')
+        batch_op.drop_index('ix_scans_attendance_result')
+
+    op.drop_table('scans')
+    with op.batch_alter_table('patrol_reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_reports_segment_date')
+
+    op.drop_table('patrol_reports')
+    with op.batch_alter_table('hour_entries', schema=None) as batch_op:
+        batch_op.drop_index('uq_hour_entries_attendance_year', postgresql_where=sa.text('amends_entry_id is null'), sqlite_where=sa.text('amends_entry_id is null'))
+        batch_op.drop_index('ix_hour_entries_volunteer_date')
+        batch_op.drop_index(batch_op.f('ix_hour_entries_organization_id'))
+        batch_op.drop_index('ix_hour_entries_event')
+        batch_op.drop_index('ix_hour_entries_amends')
+
+    op.drop_table('hour_entries')
+    with op.batch_alter_table('patrol_shifts', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_shifts_segment_date')
+
+    op.drop_table('patrol_shifts')
+    with op.batch_alter_table('attendances', schema=None) as batch_op:
+        batch_op.drop_index('uq_attendances_open_user', postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+        batch_op.drop_index('ix_attendances_user_checked_in')
+        batch_op.drop_index('ix_attendances_shift_status')
+        batch_op.drop_index('ix_attendances_event_status')
+        batch_op.drop_index(batch_op.f('ix_attendances_assignment_id'))
+
+    op.drop_table('attendances')
+    with op.batch_alter_table('patrol_schedules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_schedules_segment_id'))
+
+    op.drop_table('patrol_schedules')
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.drop_index('uq_assignments_live_shift_user', postgresql_where=sa.text("status in ('assigned','waitlisted')"), sqlite_where=sa.text("status in ('assigned','waitlisted')"))
         batch_op.drop_index('ix_assignments_user_status')
@@ -329,12 +923,24 @@ def downgrade():
         batch_op.drop_index('ix_shifts_event_starts_at')
 
     op.drop_table('shifts')
+    with op.batch_alter_table('river_segments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_river_segments_town_id'))
+        batch_op.drop_index(batch_op.f('ix_river_segments_team_id'))
+        batch_op.drop_index(batch_op.f('ix_river_segments_chief_id'))
+
+    op.drop_table('river_segments')
     op.drop_table('position_skills')
     op.drop_table('position_credentials')
     with op.batch_alter_table('positions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_positions_event_id'))
 
     op.drop_table('positions')
+    with op.batch_alter_table('membership_verifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_membership_verifications_organization_id'))
+        batch_op.drop_index('ix_membership_verifications_approved_at')
+        batch_op.drop_index('ix_membership_verifications_applicant')
+
+    op.drop_table('membership_verifications')
     with op.batch_alter_table('credentials', schema=None) as batch_op:
         batch_op.drop_index('ix_credentials_user_type')
 
@@ -349,6 +955,28 @@ def downgrade():
         batch_op.drop_index('ix_notifications_user_read')
 
     op.drop_table('notifications')
+    with op.batch_alter_table('membership_evaluations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_membership_evaluations_organization_id'))
+        batch_op.drop_index('ix_membership_evaluations_applicant')
+
+    op.drop_table('membership_evaluations')
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_jobs_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_import_jobs_created_by_id'))
+        batch_op.drop_index(batch_op.f('ix_import_jobs_created_at'))
+
+    op.drop_table('import_jobs')
+    op.drop_table('hour_summaries')
+    op.drop_table('hour_rounding_policies')
+    with op.batch_alter_table('hour_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hour_evidence_organization_id'))
+
+    op.drop_table('hour_evidence')
+    with op.batch_alter_table('hour_certificates', schema=None) as batch_op:
+        batch_op.drop_index('ix_hour_certificates_volunteer')
+        batch_op.drop_index('ix_hour_certificates_organization')
+
+    op.drop_table('hour_certificates')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_status_starts_at')
         batch_op.drop_index(batch_op.f('ix_events_organization_id'))
@@ -363,16 +991,26 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+
+    op.drop_table('api_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_organization_id'))
+        batch_op.drop_index('ix_users_applicant_organization', postgresql_where=sa.text("political_status = '入团积极分子'"), sqlite_where=sa.text("political_status = '入团积极分子'"))
 
     op.drop_table('users')
     op.drop_table('skills')
+    op.drop_table('scheduler_locks')
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organizations_path'))
         batch_op.drop_index(batch_op.f('ix_organizations_parent_id'))
 
     op.drop_table('organizations')
+    with op.batch_alter_table('job_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_job_runs_started_at'))
+
+    op.drop_table('job_runs')
     op.drop_table('credential_types')
     op.drop_table('counters')
     # ### end Alembic commands ###

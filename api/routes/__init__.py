@@ -1,0 +1,1 @@
+"""API endpoints, one module per resource."""

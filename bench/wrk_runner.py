@@ -1,0 +1,183 @@
+"""The load side of bench/checkin.py: gunicorn servers, wrk runs, and what each request cost in CPU.
+
+wrk (apt-get install wrk) runs a Lua script that sends live badge scans of different volunteers
+(tokens prepared by bench/checkin.py). Besides wrk's rate and latency, each run reads the CPU
+time used by the server's processes, by the PostgreSQL backends of the benchmark's database and
+by wrk itself, per request: a cost that other work on a shared machine does not change much,
+unlike the rates.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK = os.sysconf("SC_CLK_TCK")
+
+LUA = r"""
+local tokens = dofile("%(tokens)s")
+local event_id, bearer = %(event_id)d, "%(bearer)s"
+local counter = 0
+local thread_count = 0
+
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+end
+
+function init(args)
+  label, offset, span, nthreads = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. bearer
+end
+
+function request()
+  local i = offset + ((counter * nthreads + tid) %% span) + 1
+  counter = counter + 1
+  local event, token = event_id, tokens[i]
+  if label:sub(1, 6) == "forged" then token = token:sub(1, -3) .. (token:sub(-2) == "AA" and "BB" or "AA") end
+  if label:sub(1, 7) == "unknown" then event = 2147483647 end
+  local body = string.format('{"event_id":%%d,"device_id":"%%s-%%d",' ..
+                             '"scans":[{"client_scan_id":"c%%d","badge_token":"%%s"}]}',
+                             event, label, tid, counter, token)
+  return wrk.format(nil, nil, nil, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests":%%d,"duration_us":%%d,"socket_errors":%%d,"non2xx":%%d,' ..
+                         '"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f}\n', summary.requests, summary.duration,
+                         e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50),
+                         latency:percentile(99), latency.mean))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    # an empty config file: both servers run with exactly these settings, whatever ./gunicorn.conf.py says
+    settings = Path(log.name).with_name("gunicorn.bench.conf.py")
+    settings.write_text("")
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(settings), "-w", str(workers),
+               "-b", f"127.0.0.1:{port}", "--chdir", str(chdir), "--backlog", "2048", target]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return process, port
+        except OSError:
+            time.sleep(0.3)
+    stop_server(process)
+    sys.exit(f"{target} did not start; see its log")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time the processes have used so far (from /proc; a process gone counts 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def server_pids(master: int) -> list[int]:
+    """A gunicorn master and its workers."""
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the benchmark's database."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as conn:
+        return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+
+
+def run_wrk(script: Path, server: subprocess.Popen, port: int, url: str, args, seconds: int, label: str,
+            offset: int, span: int) -> dict:
+    """One wrk run; its rate and latency, and the CPU each request cost the server, PostgreSQL and wrk."""
+    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s", "--timeout", "10s",
+               "-s", str(script), f"http://127.0.0.1:{port}/api/v1/scans", "--", label, str(offset), str(span),
+               str(args.threads)]
+    workers, backends = server_pids(server.pid), backend_pids(url)
+    before = (cpu_seconds(workers), {pid: cpu_seconds([pid]) for pid in backends}, _children_cpu())
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    backends = set(backends) | set(backend_pids(url))
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    result = json.loads(line[len("RESULT "):])
+    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    per_request = 1000 / max(result["requests"], 1)
+    result["cpu_ms"] = {
+        "server": (cpu_seconds(workers) - before[0]) * per_request,
+        "postgres": sum(cpu_seconds([pid]) - before[1].get(pid, 0.0) for pid in backends) * per_request,
+        "wrk": (_children_cpu() - before[2]) * per_request,
+    }
+    return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def combined(runs: list[dict]) -> dict:
+    """All rounds together: total requests over total time; p50 the median of the rounds', p99 the worst."""
+    requests, seconds = sum(r["requests"] for r in runs), sum(r["duration_us"] for r in runs) / 1e6
+    return {"requests": requests, "duration_us": seconds * 1e6, "rate": requests / seconds,
+            "p50_us": sorted(r["p50_us"] for r in runs)[len(runs) // 2], "p99_us": max(r["p99_us"] for r in runs),
+            "socket_errors": sum(r["socket_errors"] for r in runs), "non2xx": sum(r["non2xx"] for r in runs),
+            "cpu_ms": {key: sum(r["cpu_ms"][key] * r["requests"] for r in runs) / max(requests, 1)
+                       for key in runs[0]["cpu_ms"]}}
+
+
+def cost(name: str, result: dict) -> str:
+    """CPU per request, and the rate two otherwise idle cores could sustain at that cost."""
+    cpu = result["cpu_ms"]
+    total = sum(cpu.values())
+    return (f"{name:<22} CPU per request: server {cpu['server']:.2f} ms + PostgreSQL {cpu['postgres']:.2f} ms + "
+            f"wrk {cpu['wrk']:.2f} ms = {total:.2f} ms  → 2 idle cores: ~{2000 / total:,.0f}/s")
+
+
+def line(name: str, result: dict) -> str:
+    return (f"{name:<22} {result['requests']:>7} requests  {result['rate']:>8.1f}/s  "
+            f"p50 {result['p50_us'] / 1000:6.1f} ms  p99 {result['p99_us'] / 1000:6.1f} ms  "
+            f"(socket errors {result['socket_errors']}, non-2xx {result['non2xx']})")

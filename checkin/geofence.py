@@ -1,0 +1,77 @@
+"""Geofences that other areas define for their own shifts (e.g. a river patrol: distance to the segment's line).
+
+An area registers a provider once, at import: `register_fence_provider(provider)`, where
+`provider(shift, position) -> ShiftFence | None` answers None for shifts that are not its own.
+The scan engine (checkin.scanning) calls `check_in_outside` and `check_out_fence` (one line each):
+a position beyond the limit (or no position at all) is refused or flagged, as the fence says.
+The event's own circle (checkin.geo) is checked as before; this adds to it, it never relaxes it.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from flask import current_app
+from sqlalchemy import update
+
+from app.extensions import db
+from checkin.geo import Position
+from checkin.models import Attendance
+from checkin.refusals import ScanRefused
+
+
+class ShiftFence(NamedTuple):
+    """How far a position lies from where a shift takes place, the limit, and "refuse" or "flag" beyond it."""
+
+    distance_m: float | None  # None: no position was reported
+    limit_m: float
+    mode: str
+
+
+FenceProvider = Callable[[object, Position | None], ShiftFence | None]
+_providers: list[FenceProvider] = []
+
+
+def register_fence_provider(provider: FenceProvider) -> None:
+    """Add a provider (idempotent: registering the same function twice keeps one)."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def fence_for(shift, position: Position | None) -> ShiftFence | None:
+    """The first registered provider's fence for this shift, or None when no provider claims it."""
+    for provider in _providers:
+        fence = provider(shift, position)
+        if fence is not None:
+            return fence
+    return None
+
+
+def is_outside(fence: ShiftFence, position: Position | None) -> bool:
+    """True beyond the limit (a missing position is outside); the reported accuracy is forgiven up to the
+    configured allowance, as for the event's own circle."""
+    if fence.distance_m is None or position is None:
+        return True
+    forgiven = float(current_app.config.get("CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M", 0))
+    return fence.distance_m - min(position.accuracy_m or 0.0, forgiven) > fence.limit_m
+
+
+def outside_shift_fence(shift, position: Position | None) -> bool:
+    """False inside (or unfenced); True when outside a flagging fence; raises ScanRefused outside a refusing one."""
+    fence = fence_for(shift, position)
+    if fence is None or not is_outside(fence, position):
+        return False
+    if fence.mode == "refuse":
+        raise ScanRefused("outside_radius")
+    return True
+
+
+def check_in_outside(check: bool, shift, position: Position | None) -> bool:
+    """Scan-engine hook at check-in: True to flag it, ScanRefused to refuse it; `check` False (manual) skips."""
+    return bool(check) and outside_shift_fence(shift, position)
+
+
+def check_out_fence(check: bool, attendance: Attendance, position: Position | None) -> None:
+    """Scan-engine hook at check-out: refuse it (ScanRefused) or flag the attendance when outside the shift's fence."""
+    if check and outside_shift_fence(attendance.shift, position):
+        db.session.execute(update(Attendance).where(Attendance.id == attendance.id).values(outside_radius=True)
+                           .execution_options(synchronize_session=False))

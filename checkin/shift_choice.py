@@ -1,0 +1,108 @@
+"""Which assignment a check-in is for: the shift under way, else the earliest upcoming, or a walk-in's new one.
+
+A shift is open for check-in from Event.checkin_opens_minutes before its start until its end.
+The volunteer's assignments that count are assigned ones, and completed ones (a second stay on
+the same shift, e.g. back from lunch). Events that allow walk-ins create the assignment through
+events.signup's own insert, so capacity holds, and the position's rules (skills, credentials,
+age, overlap, no-shows) still apply; only the sign-up window and "already started" do not.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
+from app.extensions import db
+from app.timeutil import to_local
+from checkin.refusals import ScanRefused
+from events.models import Assignment, AssignmentStatus, Event, Shift
+from events.places import audit as audit_assignment
+from events.places import tell
+from events.signup_rules import SignupRefused, check_rules
+
+if TYPE_CHECKING:
+    from checkin.scanning import ScanRequest
+
+ASSIGNED = AssignmentStatus.ASSIGNED.value
+COMPLETED = AssignmentStatus.COMPLETED.value
+#: rules a walk-in does not have to meet: it comes when the shift is about to start or under way
+WALK_IN_IGNORES = frozenset({"event_not_published", "signup_not_open", "shift_started", "shift_full",
+                             "already_signed_up"})
+
+
+def _window(event: Event, shift: Shift) -> tuple[datetime, datetime]:
+    return shift.starts_at - timedelta(minutes=event.checkin_opens_minutes or 0), shift.ends_at
+
+
+def _choose(event: Event, items: list, shift_of, at: datetime):
+    """Among items in their check-in window at `at`: the shift under way first, then the earliest upcoming."""
+    open_now = [item for item in items if _window(event, shift_of(item))[0] <= at < shift_of(item).ends_at]
+    open_now.sort(key=lambda item: (not shift_of(item).starts_at <= at, shift_of(item).starts_at, shift_of(item).id))
+    return open_now
+
+
+def _closed_reason(event: Event, shifts: list[Shift], at: datetime) -> ScanRefused:
+    upcoming = [shift for shift in shifts if at < _window(event, shift)[0]]
+    if upcoming:
+        opens = min(_window(event, shift)[0] for shift in upcoming)
+        return ScanRefused("not_open_yet", time=to_local(opens).strftime("%Y-%m-%d %H:%M"))
+    return ScanRefused("shift_over")
+
+
+def pick_assignment(request: ScanRequest) -> Assignment:
+    """The assignment this check-in is for (creating a walk-in's), or the reason there is none."""
+    event = request.event
+    statement = (select(Assignment).join(Shift, Shift.id == Assignment.shift_id)
+                 .where(Assignment.user_id == request.volunteer.id, Shift.event_id == event.id,
+                        Assignment.status.in_((ASSIGNED, COMPLETED)), Shift.is_cancelled.is_(False))
+                 .options(contains_eager(Assignment.shift).joinedload(Shift.position))  # the answer names it
+                 .order_by(Shift.starts_at, Shift.id).execution_options(populate_existing=True))
+    assignments = db.session.scalars(statement).all()
+    if request.shift_id is not None:
+        assignments = [a for a in assignments if a.shift_id == request.shift_id]
+    if assignments:
+        chosen = _choose(event, assignments, lambda a: a.shift, request.at)
+        if chosen:
+            return chosen[0]
+        raise _closed_reason(event, [a.shift for a in assignments], request.at)
+    if event.allow_walk_ins:
+        return _walk_in(request)
+    if request.method == "badge" and request.shift_id is None:
+        raise ScanRefused("wrong_event", _("This volunteer is not on any shift of this event."))
+    raise ScanRefused("no_assignment")
+
+
+def _walk_in(request: ScanRequest) -> Assignment:
+    """Create the walk-in's assignment on an open shift with room (events.signup's own insert: capacity holds)."""
+    from events import signup
+
+    event, volunteer = request.event, request.volunteer
+    statement = select(Shift).where(Shift.event_id == event.id, Shift.is_cancelled.is_(False))
+    if request.shift_id is not None:
+        statement = statement.where(Shift.id == request.shift_id)
+    shifts = db.session.scalars(statement.order_by(Shift.starts_at, Shift.id)).all()
+    chosen = _choose(event, shifts, lambda s: s, request.at)
+    if not chosen:
+        raise _closed_reason(event, shifts, request.at) if shifts else ScanRefused("no_assignment")
+    refusal: ScanRefused | None = None
+    for shift in chosen:
+        violations = check_rules(shift, volunteer, now=request.at, ignore=WALK_IN_IGNORES)
+        if violations:
+            refusal = refusal or ScanRefused("walk_in_refused", reason=violations[0].message,
+                                             details={"violations": [v.code for v in violations]})
+            continue
+        try:
+            assignment = signup._create(shift, volunteer, by=request.by, now=request.now, source="walk_in",
+                                        waitlist_if_full=False)
+        except SignupRefused as refused:
+            if refused.code == "shift_full":
+                refusal = ScanRefused("shift_full")
+                continue
+            raise ScanRefused("walk_in_refused", reason=refused.message) from None
+        audit_assignment("assignment.walk_in", assignment, by=request.by, now=request.now)
+        tell(assignment, "assigned", now=request.now)
+        return assignment
+    raise refusal or ScanRefused("shift_full")

@@ -1,0 +1,123 @@
+"""Parallel scans of one volunteer: exactly one check-in, the rest repeats or refusals, never a 500.
+
+Each thread has its own app context, session and connection, released together by a Barrier.
+The PostgreSQL variants (marked `postgres`) run when TEST_DATABASE_URL points at PostgreSQL,
+where row locks make the race real; the SQLite variants run the same scenarios on the file database.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db as _db
+from app.models import User
+from checkin.models import Attendance, Scan
+from checkin.services import ScanRefused, scan_badge, scan_kiosk
+from checkin.tokens import badge_token, kiosk_token
+from events.models import Event
+
+ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+BACKENDS = [
+    pytest.param("postgresql", marks=[
+        pytest.mark.postgres,
+        pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://..."),
+    ]),
+    pytest.param("sqlite", marks=pytest.mark.skipif(
+        ON_POSTGRES, reason="SQLite variant: runs when the suite runs on SQLite")),
+]
+THREADS = 20
+
+
+@pytest.fixture
+def app_overrides():
+    """One connection per thread: 20 truly parallel transactions."""
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 5, "max_overflow": 0, "pool_timeout": 120,
+                                          "pool_pre_ping": True}}
+
+
+def run_together(app, acts) -> list:
+    """Run each act() in its own thread and session, all at once; a refusal is committed (it is logged)."""
+    barrier = threading.Barrier(len(acts))
+    results: list = [None] * len(acts)
+
+    def worker(index, act):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=120)
+                results[index] = act()
+                _db.session.commit()
+            except ScanRefused as refused:
+                _db.session.commit()
+                results[index] = refused
+            except Exception as error:  # noqa: BLE001 - reported to the test below
+                _db.session.rollback()
+                results[index] = error
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i, act)) for i, act in enumerate(acts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ScanRefused)]
+    assert not unexpected, unexpected
+    return results
+
+
+def outcome(result) -> str:
+    return result.code if isinstance(result, ScanRefused) else f"{result.action}:{result.result}"
+
+
+def check_one_check_in(volunteer_id: int) -> None:
+    _db.session.expire_all()
+    assert _db.session.scalar(select(func.count(Attendance.id)).where(Attendance.user_id == volunteer_id)) == 1
+    assert _db.session.scalar(select(func.count(Scan.id)).where(Scan.user_id == volunteer_id,
+                                                                Scan.action == "check_in")) == 1
+    assert _db.session.scalar(select(func.count(Scan.id)).where(Scan.user_id == volunteer_id)) == THREADS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_twenty_badge_scans_on_one_device(app, event, shift, assignment, volunteer, coordinator, now, backend):
+    event_id, volunteer_id, coordinator_id = event.id, volunteer.id, coordinator.id
+    token = badge_token(volunteer_id, now=now)
+
+    def act(i):
+        return lambda: scan_badge(token, _db.session.get(Event, event_id), by=_db.session.get(User, coordinator_id),
+                                  now=now, device_id="gate-1", client_scan_id=f"scan-{i}")
+
+    results = run_together(app, [act(i) for i in range(THREADS)])
+    assert Counter(map(outcome, results)) == {"check_in:ok": 1, "none:repeat": THREADS - 1}
+    check_one_check_in(volunteer_id)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_twenty_devices_scan_the_same_badge(app, event, shift, assignment, volunteer, coordinator, now, backend):
+    event_id, volunteer_id, coordinator_id = event.id, volunteer.id, coordinator.id
+    token = badge_token(volunteer_id, now=now)
+
+    def act(i):
+        return lambda: scan_badge(token, _db.session.get(Event, event_id), by=_db.session.get(User, coordinator_id),
+                                  now=now, device_id=f"phone-{i}", client_scan_id="1")
+
+    results = run_together(app, [act(i) for i in range(THREADS)])
+    assert Counter(map(outcome, results)) == {"check_in:ok": 1, "token_replayed": THREADS - 1}
+    check_one_check_in(volunteer_id)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_twenty_kiosk_scans_by_one_volunteer(app, event, shift, assignment, volunteer, now, backend):
+    volunteer_id = volunteer.id
+    token = kiosk_token(event.id, shift_id=None, now=now)
+
+    def act():
+        return scan_kiosk(token, _db.session.get(User, volunteer_id), now=now)
+
+    results = run_together(app, [act] * THREADS)
+    assert Counter(map(outcome, results)) == {"check_in:ok": 1, "none:repeat": THREADS - 1}
+    check_one_check_in(volunteer_id)

@@ -38,6 +38,8 @@ STATE_COLUMNS = ("entry_id", "line_id", "status", "changed_at", "volunteer_id", 
                  "kind", "service_date", "service_year", "minutes")
 #: the state columns that must agree with the ledger (changed_at is only informative)
 COMPARED = tuple(name for name in STATE_COLUMNS if name not in ("entry_id", "changed_at"))
+#: INSERT ... SELECT reports how many rows it wrote only when asked to (SQLAlchemy 2.0)
+COUNTED = {"preserve_rowcount": True}
 SUMMARY_COLUMNS = ["volunteer_id", "service_year", "scan_minutes", "backfill_minutes", "updated_at"]
 
 
@@ -103,9 +105,10 @@ def _insert_summaries(rows, now: datetime):
 def _full_rebuild(truth: Table, now: datetime) -> tuple[int, int]:
     _clear(HourEntryState)
     states = db.session.execute(insert(HourEntryState).from_select(
-        list(STATE_COLUMNS), select(*[truth.c[name] for name in STATE_COLUMNS]))).rowcount
+        list(STATE_COLUMNS), select(*[truth.c[name] for name in STATE_COLUMNS])), execution_options=COUNTED).rowcount
     _clear(HourSummary)
-    summaries = db.session.execute(_insert_summaries(_verified_sums(HourEntryState).subquery(), now)).rowcount
+    summaries = db.session.execute(_insert_summaries(_verified_sums(HourEntryState).subquery(), now),
+                                   execution_options=COUNTED).rowcount
     return states, summaries
 
 
@@ -122,7 +125,8 @@ def _repair_states(truth: Table) -> int:
         .execution_options(synchronize_session=False)).rowcount or 0
     missing = select(*[truth.c[name] for name in STATE_COLUMNS]).where(
         ~select(state.entry_id).where(state.entry_id == truth.c.entry_id).exists())
-    fixed += db.session.execute(insert(state).from_select(list(STATE_COLUMNS), missing)).rowcount or 0
+    fixed += db.session.execute(insert(state).from_select(list(STATE_COLUMNS), missing),
+                                execution_options=COUNTED).rowcount or 0
     return fixed
 
 
@@ -139,7 +143,7 @@ def _repair_summaries(now: datetime) -> int:
         .values(scan_minutes=truth.c.scan_minutes, backfill_minutes=truth.c.backfill_minutes, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount or 0
     missing = select(truth).where(~select(stored.volunteer_id).where(same_key).exists()).subquery()
-    fixed += db.session.execute(_insert_summaries(missing, now)).rowcount or 0
+    fixed += db.session.execute(_insert_summaries(missing, now), execution_options=COUNTED).rowcount or 0
     return fixed
 
 

@@ -140,7 +140,7 @@ def test_year_chart_partial_for_the_hours_page(app):
 
     with app.test_request_context("/hours/?lang=en"):
         html = render_template_string('{% include "hours/_year_chart.html" %}{% include "hours/_chart_scripts.html" %}',
-                                      year=2025)
+                                      year=2025, has_role=lambda *roles: False)
     assert 'data-chart-src="/hours/my-year.json?year=2025"' in html
     assert "vendor/chart.js/chart.umd.min.js" in html and "js/charts.js" in html and "<script>" not in html
 
@@ -149,3 +149,11 @@ def test_vendored_chart_library_is_served(client):
     response = client.get("/static/vendor/chart.js/chart.umd.min.js")
     assert response.status_code == 200 and b"Chart.js v4" in response.data[:200]
     response.close()
+
+
+def test_hours_page_carries_the_year_chart(client_of, data):
+    page = client_of(data["volunteer"]).get("/hours/?year=2026").get_data(as_text=True)
+    assert 'data-chart-src="/hours/my-year.json?year=2026"' in page and "js/charts.js" in page
+    assert 'href="/hours/certificates/"' in page and 'href="/hours/reports/"' not in page
+    staff_page = client_of(data["reviewer"]).get("/hours/").get_data(as_text=True)
+    assert 'href="/hours/reports/"' in staff_page and 'href="/hours/certificates/manage"' in staff_page

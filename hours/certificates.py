@@ -31,7 +31,8 @@ from hours.models import HourEntry
 #: random and check characters: no 0/O or 1/I to misread
 SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _CHECK_VALUES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_CHECK_MODULUS = 31  # prime, so a single wrong character or a swap of neighbours always changes the check
+#: prime: a single wrong character or a swap of neighbours changes the check, unless their values differ by 31
+_CHECK_MODULUS = 31
 RANDOM_LENGTH = 5
 COMMITTEE_KINDS = (OrgKind.CITY.value, OrgKind.TOWN.value, OrgKind.UNIVERSITY.value, OrgKind.ENTERPRISE.value)
 #: longest period one certificate may cover

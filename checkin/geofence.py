@@ -11,9 +11,6 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from flask import current_app
-from sqlalchemy import update
-
-from app.extensions import db
 from checkin.geo import Position
 from checkin.models import Attendance
 from checkin.refusals import ScanRefused
@@ -70,8 +67,7 @@ def check_in_outside(check: bool, shift, position: Position | None) -> bool:
     return bool(check) and outside_shift_fence(shift, position)
 
 
-def check_out_fence(check: bool, attendance: Attendance, position: Position | None) -> None:
-    """Scan-engine hook at check-out: refuse it (ScanRefused) or flag the attendance when outside the shift's fence."""
-    if check and outside_shift_fence(attendance.shift, position):
-        db.session.execute(update(Attendance).where(Attendance.id == attendance.id).values(outside_radius=True)
-                           .execution_options(synchronize_session=False))
+def check_out_fence(check: bool, attendance: Attendance, position: Position | None) -> bool:
+    """Scan-engine hook at check-out: refuse it (ScanRefused) when outside a refusing fence of the shift; True
+    when outside a flagging one (the engine flags the attendance as it closes it); `check` False (manual) skips."""
+    return bool(check) and outside_shift_fence(attendance.shift, position)

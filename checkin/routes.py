@@ -171,7 +171,7 @@ def kiosk_check():
     if request.method == "POST":
         try:
             result = scan_kiosk(claim, _user(), now=now, latitude=_form_number("latitude"),
-                                longitude=_form_number("longitude"), accuracy_m=_form_number("accuracy_m"))
+                                longitude=_form_number("longitude"), accuracy_m=_form_number("accuracy_m"), alone=True)
         except ValidationFailed as exc:
             db.session.rollback()
             error = exc.message

@@ -14,7 +14,12 @@ Rules (see DOMAIN.md, issue 4):
   create the assignment (events.signup, capacity and the volunteer rules still hold);
 - geofenced events refuse or flag a check-in from outside the radius (or without a position);
 - closing an attendance completes its assignment and grants a course's credential.
-Everything a scan changes happens in a savepoint: a refusal rolls it back, then logs the refusal.
+Everything a scan changes happens in a savepoint: a refusal rolls it back, then logs the refusal. A
+scan that is the whole transaction (ScanRequest.alone: a live scan its caller commits at once) skips
+the savepoint unless the event allows walk-ins: no rule refuses after it changed something, and a
+database conflict rolls the whole transaction back instead.
+A live scan costs few statements: the volunteer is loaded and locked in one (UPDATE ... RETURNING),
+the device's earlier scan and the token's accepted uses in one, the volunteer's attendances in one.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -102,6 +107,10 @@ class ScanRequest:
     token_digest: str | None = None
     note: str = ""
     check_geofence: bool = True
+    #: the volunteer's row is already locked (events.places.lock_and_load_volunteer)
+    locked: bool = False
+    #: the scan is its caller's whole transaction, committed at once (see the module docstring)
+    alone: bool = False
 
     @property
     def device_key(self) -> str:
@@ -199,24 +208,52 @@ def log_refusal(refused: ScanRefused, *, event: Event | None, volunteer: User | 
     return refused
 
 
+def _seen_scans(request: ScanRequest) -> list[Scan]:
+    """In one query: the device's earlier scan with this client id, and the accepted scans of this badge token."""
+    device = (and_(Scan.device_id == request.device_id, Scan.client_scan_id == request.client_scan_id)
+              if request.device_id and request.client_scan_id else None)
+    token = (and_(Scan.token_digest == request.token_digest, Scan.user_id == request.volunteer.id,
+                  Scan.result.in_(ACCEPTED)) if request.token_digest else None)
+    if device is None and token is None:
+        return []
+    where = or_(device, token) if device is not None and token is not None else (
+        device if device is not None else token)
+    return list(db.session.scalars(select(Scan).where(where).execution_options(populate_existing=True)))
+
+
+def _refuse_logged(refused: ScanRefused, request: ScanRequest) -> ScanRefused:
+    return log_refusal(refused, event=request.event, volunteer=request.volunteer, method=request.method,
+                       at=request.at, now=request.now, by=request.by, device_id=request.device_id,
+                       client_scan_id=request.client_scan_id, offline=request.offline, position=request.position,
+                       token_digest=request.token_digest, note=request.note)
+
+
 def apply_scan(request: ScanRequest) -> ScanResult:
     """Apply one scan (see the module docstring); raises ScanRefused after logging the refusal."""
-    lock_volunteer(request.volunteer)
-    earlier = previous_scan(request.device_id, request.client_scan_id)
-    if earlier is not None:
-        return answer_previous(earlier, now=request.now)
+    if not request.locked:
+        lock_volunteer(request.volunteer)
+    seen = _seen_scans(request)
+    for earlier in seen:
+        if request.client_scan_id and (earlier.device_id, earlier.client_scan_id) == (request.device_id,
+                                                                                        request.client_scan_id):
+            return answer_previous(earlier, now=request.now)
+    savepoint = not request.alone or bool(request.event.allow_walk_ins)
     try:
-        with db.session.begin_nested():
-            scan = _apply(request)
+        if savepoint:
+            with db.session.begin_nested():
+                scan = _apply(request, seen)
+                db.session.add(scan)
+                db.session.flush()
+        else:  # no rule refuses after a change here (see _apply): a refusal leaves nothing to undo
+            scan = _apply(request, seen)
             db.session.add(scan)
             db.session.flush()
     except ScanRefused as refused:
-        raise log_refusal(refused, event=request.event, volunteer=request.volunteer, method=request.method,
-                          at=request.at, now=request.now, by=request.by, device_id=request.device_id,
-                          client_scan_id=request.client_scan_id, offline=request.offline,
-                          position=request.position, token_digest=request.token_digest, note=request.note) from None
+        raise _refuse_logged(refused, request) from None
     except IntegrityError:
         # the same (device, client id) was applied meanwhile, or (the partial unique index) an open check-in exists
+        if not savepoint:
+            db.session.rollback()  # the whole transaction: the scan was all of it
         earlier = previous_scan(request.device_id, request.client_scan_id)
         if earlier is not None:
             return answer_previous(earlier, now=request.now)
@@ -239,23 +276,24 @@ def _scan(request: ScanRequest, attendance: Attendance | None, action: str, resu
                 note=request.note[:500], **values)
 
 
-def _apply(request: ScanRequest) -> Scan:
-    """Decide and make the change; return the (unsaved) scan record, or raise ScanRefused."""
+def _apply(request: ScanRequest, seen: list[Scan]) -> Scan:
+    """Decide and make the change; return the (unsaved) scan record, or raise ScanRefused.
+
+    Every refusal comes before the first change, except after a walk-in's assignment (savepoint)."""
     volunteer, event = request.volunteer, request.event
     if volunteer.is_disabled:  # an imported volunteer not activated yet may still serve (manual check-in)
         raise ScanRefused("volunteer_unknown")
     if event.status != EventStatus.PUBLISHED.value:
         raise ScanRefused("not_allowed")
     if request.token_digest:
-        _refuse_replay(request)
-    latest = _latest_attendance(volunteer, event)
-    if latest is not None:
-        decided = _repeat_or_conflict(request, latest)
+        _refuse_replay(request, seen)
+    attendances = _attendances(volunteer, event)
+    here = [attendance for attendance in attendances if attendance.event_id == event.id]
+    if here:
+        decided = _repeat_or_conflict(request, here[0], here)
         if decided is not None:
             return decided
-    open_attendance = db.session.scalar(
-        select(Attendance).where(Attendance.user_id == volunteer.id, Attendance.status == OPEN)
-        .execution_options(populate_existing=True))
+    open_attendance = next((attendance for attendance in attendances if attendance.status == OPEN), None)
     if open_attendance is not None:
         if open_attendance.event_id != event.id:
             raise ScanRefused("already_checked_in_elsewhere", title=open_attendance.event.title)
@@ -263,23 +301,21 @@ def _apply(request: ScanRequest) -> Scan:
     return _check_in(request)
 
 
-def _refuse_replay(request: ScanRequest) -> None:
+def _refuse_replay(request: ScanRequest, seen: list[Scan]) -> None:
     """A badge token accepted at one device is refused at any other (a forwarded screenshot)."""
-    used = db.session.execute(
-        select(Scan.device_id, Scan.scanned_by_id).where(Scan.token_digest == request.token_digest,
-                                                          Scan.user_id == request.volunteer.id,
-                                                          Scan.result.in_(ACCEPTED))
-    ).all()
-    if any((device_id or f"by:{by_id}") != request.device_key for device_id, by_id in used):
-        raise ScanRefused("token_replayed")
+    for scan in seen:
+        if (scan.token_digest == request.token_digest and scan.user_id == request.volunteer.id
+                and scan.result in ACCEPTED and (scan.device_id or f"by:{scan.scanned_by_id}") != request.device_key):
+            raise ScanRefused("token_replayed")
 
 
-def _latest_attendance(volunteer: User, event: Event) -> Attendance | None:
-    return db.session.scalar(
-        select(Attendance).where(Attendance.user_id == volunteer.id, Attendance.event_id == event.id,
-                                 Attendance.status != VOIDED)
-        .order_by(Attendance.checked_in_at.desc(), Attendance.id.desc()).limit(1)
-        .execution_options(populate_existing=True))
+def _attendances(volunteer: User, event: Event) -> list[Attendance]:
+    """The volunteer's attendances at this event, and an open one anywhere; not voided; latest first."""
+    return list(db.session.scalars(
+        select(Attendance).where(Attendance.user_id == volunteer.id, Attendance.status != VOIDED,
+                                 or_(Attendance.event_id == event.id, Attendance.status == OPEN))
+        .order_by(Attendance.checked_in_at.desc(), Attendance.id.desc())
+        .execution_options(populate_existing=True)))
 
 
 def _last_action(attendance: Attendance) -> tuple[datetime, str]:
@@ -297,7 +333,7 @@ def _device_of(attendance: Attendance, action: str) -> str | None:
     return None if row is None else (row[0] or f"by:{row[1]}")
 
 
-def _repeat_or_conflict(request: ScanRequest, latest: Attendance) -> Scan | None:
+def _repeat_or_conflict(request: ScanRequest, latest: Attendance, candidates: list[Attendance]) -> Scan | None:
     """A repeat or a conflict against the volunteer's last action at this event; None to go on."""
     last_at, last_action = _last_action(latest)
     repeat = timedelta(seconds=_config("CHECKIN_REPEAT_SECONDS"))
@@ -306,20 +342,18 @@ def _repeat_or_conflict(request: ScanRequest, latest: Attendance) -> Scan | None
             return _conflict(request, latest, last_action)
         return _scan(request, latest, "none", "repeat")
     if request.at < last_at:  # older than the last action: a device that was offline, or a wrong clock
-        attendance, side = _nearest_attendance(request, repeat)
+        attendance, side = _nearest_attendance(request, repeat, candidates)
         return _conflict(request, attendance or latest, side)
     return None
 
 
-def _nearest_attendance(request: ScanRequest, repeat: timedelta) -> tuple[Attendance | None, str]:
+def _nearest_attendance(request: ScanRequest, repeat: timedelta,
+                        candidates: list[Attendance]) -> tuple[Attendance | None, str]:
     """The volunteer's attendance at this event nearest the scan's time, and what the scan disputes.
 
     "check_in" / "check_out": the scan lies within the repeat window of that end (a coordinator may
     take its time instead); "inside": during the stay; "outside": nowhere near it (only dismissed).
     """
-    candidates = db.session.scalars(
-        select(Attendance).where(Attendance.user_id == request.volunteer.id, Attendance.event_id == request.event.id,
-                                 Attendance.status != VOIDED)).all()
     best, best_side, best_gap = None, "check_in", None
     for attendance in candidates:
         end = attendance.checked_out_at
@@ -344,7 +378,7 @@ def _conflict(request: ScanRequest, attendance: Attendance, side: str) -> Scan:
 def _check_out(request: ScanRequest, attendance: Attendance) -> Scan:
     if request.at < attendance.checked_in_at:
         raise ScanRefused("check_out_before_check_in")
-    check_out_fence(request.check_geofence, attendance, request.position)
+    outside = check_out_fence(request.check_geofence, attendance, request.position)
     position = request.position
     done = db.session.execute(
         update(Attendance).where(Attendance.id == attendance.id, Attendance.status == OPEN).values(
@@ -352,7 +386,8 @@ def _check_out(request: ScanRequest, attendance: Attendance) -> Scan:
             checked_out_by_id=request.by.id, offline=bool(attendance.offline or request.offline),
             out_latitude=position.latitude if position else None,
             out_longitude=position.longitude if position else None,
-            out_accuracy_m=position.accuracy_m if position else None, updated_at=request.now))
+            out_accuracy_m=position.accuracy_m if position else None, updated_at=request.now,
+            **({"outside_radius": True} if outside else {})))
     db.session.expire(attendance)
     if done.rowcount != 1:  # the forgotten-check-out job marked it meanwhile
         raise ScanRefused("shift_over")

@@ -3,13 +3,15 @@
 Every service takes the acting user and `now`, flushes and never commits. A scan that is refused
 raises ScanRefused (409, `.code` machine-readable, `.message` readable) AFTER writing the refusal to
 the scan log: callers commit before answering (e.g. `except ScanRefused: db.session.commit(); raise`),
-otherwise the refusal's log row is rolled back with the request.
+otherwise the refusal's log row is rolled back with the request. `alone=True` says the scan is the
+caller's whole transaction, committed right after: it then runs without a savepoint (checkin.scanning).
 Tokens may be given as the scanned text (preferred: parsed here at the scan's own time, and a bad
 token is logged) or as an already parsed KioskClaim / BadgeClaim.
 
-    scan_kiosk(token_or_claim, volunteer, *, now, latitude=None, longitude=None, accuracy_m=None, event=None)
+    scan_kiosk(token_or_claim, volunteer, *, now, latitude=None, longitude=None, accuracy_m=None, event=None,
+               alone=False)
     scan_badge(token_or_claim, event, *, by, now, device_id=None, client_scan_id=None, scanned_at=None,
-               offline=False, latitude=None, longitude=None)
+               offline=False, latitude=None, longitude=None, alone=False)
     manual_check(event, mobile, *, by, now, reason)
     sync_offline_scans(event, scans, *, by, device_id, now)          (checkin.offline)
     set_check_out_time / void_attendance / resolve_conflict         (checkin.corrections)
@@ -35,6 +37,7 @@ from checkin.refusals import REFUSAL_CODES, ScanRefused, refusal_message
 from checkin.scanning import ScanRequest, ScanResult, answer_previous, apply_scan, log_refusal, previous_scan
 from checkin.tokens import BadgeClaim, KioskClaim, parse_badge_token, parse_kiosk_token
 from events.models import Event, Shift
+from events.places import lock_and_load_volunteer
 
 __all__ = [
     "ScanRefused", "ScanResult", "REFUSAL_CODES", "refusal_message", "KioskClaim", "BadgeClaim", "OfflineScan",
@@ -75,7 +78,7 @@ def _aware(value, field: str) -> datetime:
 
 
 def scan_kiosk(claim: KioskClaim | str, volunteer: User, *, now: datetime, latitude=None, longitude=None,
-               accuracy_m=None, event: Event | None = None) -> ScanResult:
+               accuracy_m=None, event: Event | None = None, alone: bool = False) -> ScanResult:
     """The logged-in volunteer scanned the site's rotating code: check in, or out when already in.
 
     `event`: the event the page was opened for, if any; a token of another event is refused (wrong_event).
@@ -101,7 +104,7 @@ def scan_kiosk(claim: KioskClaim | str, volunteer: User, *, now: datetime, latit
         if shift is None or shift.event_id != target.id:
             raise refuse(ScanRefused("wrong_event"), target)
     return apply_scan(ScanRequest(method=KIOSK, event=target, volunteer=volunteer, at=now, now=now, by=volunteer,
-                                  position=position, shift_id=claim.shift_id))
+                                  position=position, shift_id=claim.shift_id, alone=alone))
 
 
 def _require_coordinator(by: User, event: Event) -> None:
@@ -111,7 +114,7 @@ def _require_coordinator(by: User, event: Event) -> None:
 
 def scan_badge(claim: BadgeClaim | str, event: Event, *, by: User, now: datetime, device_id: str | None = None,
                client_scan_id: str | None = None, scanned_at: datetime | None = None, offline: bool = False,
-               latitude=None, longitude=None) -> ScanResult:
+               latitude=None, longitude=None, alone: bool = False) -> ScanResult:
     """A coordinator scanned a volunteer's badge: check in, or out when already in.
 
     With (device_id, client_scan_id) the scan is applied once: a re-sent scan answers its first
@@ -137,7 +140,7 @@ def scan_badge(claim: BadgeClaim | str, event: Event, *, by: User, now: datetime
             claim = parse_badge_token(claim, now=at)
         except ScanRefused as refused:
             return fail(refused)
-    volunteer = db.session.get(User, claim.user_id)
+    volunteer = lock_and_load_volunteer(claim.user_id)  # the scan's first statement: load and lock at once
     if volunteer is None:
         return fail(ScanRefused("volunteer_unknown"))
     if offline:
@@ -147,7 +150,7 @@ def scan_badge(claim: BadgeClaim | str, event: Event, *, by: User, now: datetime
             return fail(refused, volunteer, claim.digest)
     return apply_scan(ScanRequest(method=BADGE, event=event, volunteer=volunteer, at=at, now=now, by=by,
                                   device_id=device_id, client_scan_id=client_scan_id, offline=offline,
-                                  position=position, token_digest=claim.digest))
+                                  position=position, token_digest=claim.digest, locked=True, alone=alone))
 
 
 def normalize_mobile(mobile) -> str:

@@ -19,18 +19,13 @@ from app.extensions import db
 from app.timeutil import to_local
 from checkin.refusals import ScanRefused
 from events.models import Assignment, AssignmentStatus, Event, Shift
-from events.places import audit as audit_assignment
-from events.places import tell
-from events.signup_rules import SignupRefused, check_rules
+from events.signup import SignupRefused, walk_in
 
 if TYPE_CHECKING:
     from checkin.scanning import ScanRequest
 
 ASSIGNED = AssignmentStatus.ASSIGNED.value
 COMPLETED = AssignmentStatus.COMPLETED.value
-#: rules a walk-in does not have to meet: it comes when the shift is about to start or under way
-WALK_IN_IGNORES = frozenset({"event_not_published", "signup_not_open", "shift_started", "shift_full",
-                             "already_signed_up"})
 
 
 def _window(event: Event, shift: Shift) -> tuple[datetime, datetime]:
@@ -76,9 +71,7 @@ def pick_assignment(request: ScanRequest) -> Assignment:
 
 
 def _walk_in(request: ScanRequest) -> Assignment:
-    """Create the walk-in's assignment on an open shift with room (events.signup's own insert: capacity holds)."""
-    from events import signup
-
+    """Create the walk-in's assignment on an open shift with room (events.signup.walk_in: capacity holds)."""
     event, volunteer = request.event, request.volunteer
     statement = select(Shift).where(Shift.event_id == event.id, Shift.is_cancelled.is_(False))
     if request.shift_id is not None:
@@ -89,20 +82,13 @@ def _walk_in(request: ScanRequest) -> Assignment:
         raise _closed_reason(event, shifts, request.at) if shifts else ScanRefused("no_assignment")
     refusal: ScanRefused | None = None
     for shift in chosen:
-        violations = check_rules(shift, volunteer, now=request.at, ignore=WALK_IN_IGNORES)
-        if violations:
-            refusal = refusal or ScanRefused("walk_in_refused", reason=violations[0].message,
-                                             details={"violations": [v.code for v in violations]})
-            continue
         try:
-            assignment = signup._create(shift, volunteer, by=request.by, now=request.now, source="walk_in",
-                                        waitlist_if_full=False)
+            return walk_in(shift, volunteer, by=request.by, now=request.now)
         except SignupRefused as refused:
             if refused.code == "shift_full":
                 refusal = ScanRefused("shift_full")
-                continue
-            raise ScanRefused("walk_in_refused", reason=refused.message) from None
-        audit_assignment("assignment.walk_in", assignment, by=request.by, now=request.now)
-        tell(assignment, "assigned", now=request.now)
-        return assignment
+            elif "violations" in refused.details:  # this shift's rules: another open shift may take them
+                refusal = refusal or ScanRefused("walk_in_refused", reason=refused.message, details=refused.details)
+            else:
+                raise ScanRefused("walk_in_refused", reason=refused.message) from None
     raise refusal or ScanRefused("shift_full")

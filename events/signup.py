@@ -43,13 +43,18 @@ from events.waitlist import promote_waitlist
 
 __all__ = [
     "RuleViolation", "RULE_CODES", "OVERRIDABLE_RULES", "SignupRefused", "BulkResult", "check_rules", "sign_up",
-    "cancel_assignment", "assign", "unassign", "move", "bulk_assign", "mark_no_show", "promote_waitlist",
+    "cancel_assignment", "assign", "unassign", "move", "bulk_assign", "mark_no_show", "promote_waitlist", "walk_in",
+    "WALK_IN_IGNORES",
 ]
 
 ASSIGNED = AssignmentStatus.ASSIGNED.value
 WAITLISTED = AssignmentStatus.WAITLISTED.value
 CANCELLED = AssignmentStatus.CANCELLED.value
 LIVE = (ASSIGNED, WAITLISTED)
+#: rules a walk-in does not have to meet: it comes when the shift is about to start or under way
+#: (capacity still holds: _create refuses a full shift; "already signed up" is the unique index's answer)
+WALK_IN_IGNORES = frozenset({"event_not_published", "signup_not_open", "shift_started", "shift_full",
+                             "already_signed_up"})
 
 
 class BulkResult(NamedTuple):
@@ -129,6 +134,23 @@ def sign_up(shift: Shift, volunteer: User, *, now: datetime, join_waitlist: bool
     waitlisted = assignment.status == WAITLISTED
     audit("assignment.waitlist" if waitlisted else "assignment.sign_up", assignment, by=volunteer, now=now)
     tell(assignment, "waitlisted" if waitlisted else "assigned", now=now)
+    return assignment
+
+
+def walk_in(shift: Shift, volunteer: User, *, by: User, now: datetime) -> Assignment:
+    """Assign a volunteer who turns up at a shift of an event that allows walk-ins (the check-in scan).
+
+    The position's rules hold (skills, credentials, age, overlap, no-shows) and so does capacity;
+    the sign-up window and "already started" do not. The caller holds the volunteer's lock
+    (events.places.lock_volunteer) and its own savepoint. Raises SignupRefused: a rule's code with
+    details["violations"], or shift_full / shift_cancelled / already_signed_up without.
+    """
+    violations = check_rules(shift, volunteer, now=now, ignore=WALK_IN_IGNORES)
+    if violations:
+        raise _refuse(violations)
+    assignment = _create(shift, volunteer, by=by, now=now, source="walk_in", waitlist_if_full=False)
+    audit("assignment.walk_in", assignment, by=by, now=now)
+    tell(assignment, "assigned", now=now)
     return assignment
 
 

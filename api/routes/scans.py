@@ -161,7 +161,7 @@ def create_scans(body):
         try:
             result = scan_badge(scan["badge_token"], event, by=coordinator, now=now, device_id=device_id,
                                 client_scan_id=scan["client_scan_id"], latitude=scan.get("latitude"),
-                                longitude=scan.get("longitude"))
+                                longitude=scan.get("longitude"), alone=True)
             results[index] = scan_result(result, scan["client_scan_id"])
         except ScanRefused as refused:
             results[index] = refused_result(refused, client_scan_id=scan["client_scan_id"], at=now)
@@ -186,7 +186,7 @@ def create_kiosk_scan(body):
     try:
         result = scan_kiosk(body["token"], current_user._get_current_object(), now=now,
                             latitude=body.get("latitude"), longitude=body.get("longitude"),
-                            accuracy_m=body.get("accuracy_m"))
+                            accuracy_m=body.get("accuracy_m"), alone=True)
         answer = scan_result(result)
     except ScanRefused as refused:
         answer = refused_result(refused, at=now)

@@ -31,6 +31,17 @@ def _is_base64_key(value: str) -> bool:
         return False
 
 
+def _job_periods(value: str) -> dict[str, int]:
+    """SCHEDULER_JOB_PERIODS, e.g. "email_outbox=6,reminders=6": a period in seconds per job name."""
+    periods: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, _sep, seconds = item.partition("=")
+        if not name.strip() or not seconds.strip().isdigit() or int(seconds) <= 0:
+            raise ValueError(f"SCHEDULER_JOB_PERIODS: expected job=seconds, got {item!r}")
+        periods[name.strip()] = int(seconds)
+    return periods
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
@@ -114,6 +125,8 @@ class Config:
     SCHEDULER_HEARTBEAT_SECONDS = int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "15"))
     SCHEDULER_LOCK_TIMEOUT_SECONDS = int(os.environ.get("SCHEDULER_LOCK_TIMEOUT_SECONDS", "60"))
     SCHEDULER_RETRY_SECONDS = int(os.environ.get("SCHEDULER_RETRY_SECONDS", "15"))
+    # Shorter job periods for drills and the scale-out test only (app/jobs.py job_period); empty in production.
+    SCHEDULER_JOB_PERIODS = _job_periods(os.environ.get("SCHEDULER_JOB_PERIODS", ""))
 
     # Check-in (checkin/): rotating QR tokens, repeats, offline sync, forgotten check-outs.
     CHECKIN_TOKEN_WINDOW_SECONDS = int(os.environ.get("CHECKIN_TOKEN_WINDOW_SECONDS", "30"))

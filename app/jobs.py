@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy import String, UniqueConstraint, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -52,6 +53,13 @@ class Job:
     description: str = ""
 
 
+def job_period(name: str, every: timedelta, config=None) -> timedelta:
+    """How often job `name` runs: `every`, unless SCHEDULER_JOB_PERIODS gives it a period in seconds."""
+    overrides = (current_app.config if config is None else config).get("SCHEDULER_JOB_PERIODS") or {}
+    seconds = overrides.get(name)
+    return timedelta(seconds=seconds) if seconds else every
+
+
 def period_key(now: datetime, every: timedelta) -> str:
     """The start of the period of length `every` containing `now`, as a UTC string."""
     seconds = int(every.total_seconds())
@@ -64,7 +72,9 @@ def run_guarded(name: str, now: datetime, every: timedelta, work: Callable[[], o
     """Run `work` once for the period of `now`; None (and nothing done) when this period already ran.
 
     Commits: the run record first (so concurrent runs see it), the work's changes at the end.
+    Logs one line per run done ("job <name> ran for period <key>"), with `job` and `period_key` fields.
     """
+    every = job_period(name, every)
     key = f"manual:{now.isoformat()}:{secrets.token_hex(4)}" if force else period_key(now, every)
     try:
         run_id = db.session.execute(
@@ -83,7 +93,9 @@ def run_guarded(name: str, now: datetime, every: timedelta, work: Callable[[], o
         _finish(run_id, now, "failed", "")
         log.exception("job %s failed for period %s", name, key)
         raise
-    _finish(run_id, now, "ok", _describe(result))
+    summary = _describe(result)
+    _finish(run_id, now, "ok", summary)
+    log.info("job %s ran for period %s: %s", name, key, summary, extra={"job": name, "period_key": key})
     return result
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
-from app.jobs import Job, JobRun
+from app.jobs import Job, JobRun, job_period
 from app.scheduler_lock import make_lock
 from app.timeutil import utcnow
 
@@ -56,7 +56,8 @@ def _execute_logged(app: Flask, job: Job) -> None:
 def _aligned_start(now: datetime, every: timedelta) -> datetime:
     """The start of the current period, plus a few seconds: runs land well inside their period."""
     seconds = int(every.total_seconds())
-    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds + 3, timezone.utc)
+    offset = min(3, seconds // 2)  # 3 s; mid-period for the short periods of SCHEDULER_JOB_PERIODS
+    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds + offset, timezone.utc)
 
 
 def build_scheduler(app: Flask, lock, lost: threading.Event):
@@ -78,10 +79,14 @@ def build_scheduler(app: Flask, lock, lost: threading.Event):
     scheduler.add_job(heartbeat, "interval", seconds=app.config["SCHEDULER_HEARTBEAT_SECONDS"],
                       id="heartbeat", executor="heartbeat")
     now = utcnow()
-    for job in registered_jobs().values():
+    jobs = registered_jobs()
+    for name in set(app.config.get("SCHEDULER_JOB_PERIODS") or {}) - set(jobs):
+        log.warning("SCHEDULER_JOB_PERIODS names no job %r", name)
+    for job in jobs.values():
         # Runs fall on period boundaries (plus 3 s), one per period.
-        scheduler.add_job(_execute_logged, "interval", seconds=int(job.every.total_seconds()),
-                          start_date=_aligned_start(now, job.every), args=(app, job), id=job.name, name=job.name)
+        every = job_period(job.name, job.every, app.config)
+        scheduler.add_job(_execute_logged, "interval", seconds=int(every.total_seconds()),
+                          start_date=_aligned_start(now, every), args=(app, job), id=job.name, name=job.name)
     return scheduler
 
 
@@ -189,7 +194,9 @@ def run_once_command(job_name: str, at: str | None, force: bool) -> None:
 def list_jobs_command() -> None:
     """List the scheduled jobs and how often each runs."""
     for job in registered_jobs().values():
-        click.echo(f"{job.name:<16} every {job.every}  {job.description}")
+        every = job_period(job.name, job.every)
+        changed = "  (SCHEDULER_JOB_PERIODS)" if every != job.every else ""
+        click.echo(f"{job.name:<16} every {every}  {job.description}{changed}")
 
 
 @scheduler_cli.command("status")

@@ -170,13 +170,15 @@ class AdvisoryLock:
         self._close()
 
     def holder(self) -> str | None:
-        """The application_name of the session holding the lock, if any."""
+        """The application_name of the session holding the lock in this database, if any."""
         high, low = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
         with self.engine.connect() as conn:
+            # Advisory locks are per database: another deployment's scheduler on the same server is not ours.
             return conn.scalar(text(
                 "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                 " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :high AND l.objid = :low"
                 " AND l.objsubid = 1"
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ), {"high": high, "low": low})
 
     def _close(self) -> None:

@@ -1,12 +1,15 @@
 """Coordinator pages: my events, create/edit/publish/cancel events, positions, shifts, bulk shifts."""
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.errors import DomainError
 from app.extensions import db
+from app.form_views import form_page, run_action, show_refusal
 from app.permissions import can_create_events, can_manage_event
 from app.timeutil import utcnow
 from events import bp, browse, bulk, manage, manage_shifts
@@ -21,6 +24,8 @@ from events.forms import (
 )
 from events.models import Event, Position, Shift
 
+Managed = TypeVar("Managed", Event, Position, Shift)
+
 #: rows of the bulk preview listed one by one; the per-day summary covers the rest
 PREVIEW_ROWS = 500
 
@@ -29,20 +34,12 @@ def _user():
     return current_user._get_current_object()
 
 
-def _attach_error(form, exc: DomainError) -> None:
-    """Show a service's refusal beside its field, or at the top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
-def _managed_event(event_id: int) -> Event:
-    event = db.get_or_404(Event, event_id)
-    if not can_manage_event(current_user, event):
+def _managed(model: type[Managed], object_id: int) -> Managed:
+    """An event, position or shift (404 when missing), for a coordinator of its event only (403)."""
+    found = db.get_or_404(model, object_id)
+    if not can_manage_event(current_user, found if isinstance(found, Event) else found.event):
         abort(403)
-    return event
+    return found
 
 
 def _organizer_labels(user) -> list[tuple[int, str]]:
@@ -85,25 +82,16 @@ def create_event():
     if not can_create_events(current_user):
         abort(403)
     form = _event_form()
-    if form.validate_on_submit():
-        try:
-            event = manage.create_event(form.to_data(), by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Event created as a draft. Add positions and shifts, then publish it."), "success")
-            return _to_manage_page(event.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("events/event_form.html", form=form, event=None), status
+    return form_page(form, lambda: manage.create_event(form.to_data(), by=_user(), now=utcnow()),
+                     success=_("Event created as a draft. Add positions and shifts, then publish it."),
+                     then=lambda event: _to_manage_page(event.id), template="events/event_form.html", event=None)
 
 
 @bp.get("/<int:event_id>/manage")
 @login_required
 def manage_event(event_id: int):
     """An event as its coordinator sees it: facts, actions, positions and every shift."""
-    event = _managed_event(event_id)
+    event = _managed(Event, event_id)
     from events.routes import chosen_day
 
     page = browse.event_page(event, viewer=None, pick_day=chosen_day)
@@ -117,35 +105,18 @@ def manage_event(event_id: int):
 @login_required
 def edit_event(event_id: int):
     """Edit an event's details; its volunteers are told of a new time or place."""
-    event = _managed_event(event_id)
+    event = _managed(Event, event_id)
     form = _event_form()
     if request.method == "GET":
         form.fill_from(event)
-    if form.validate_on_submit():
-        try:
-            manage.update_event(event, form.to_data(), by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Event saved."), "success")
-            return _to_manage_page(event.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("events/event_form.html", form=form, event=event), status
+    return form_page(form, lambda: manage.update_event(event, form.to_data(), by=_user(), now=utcnow()),
+                     success=_("Event saved."), then=lambda _saved: _to_manage_page(event.id),
+                     template="events/event_form.html", event=event)
 
 
-def _act(event_id: int, action, success: str, **kwargs):
-    """Run one service on a managed event; a refusal is flashed, never a 500."""
-    event = _managed_event(event_id)
-    try:
-        action(event, by=_user(), now=utcnow(), **kwargs)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
+def _act(target, event_id: int, action, success: str, **kwargs):
+    """Run one service on a managed event, position or shift, then back to the event; a refusal is flashed."""
+    run_action(lambda: action(target, by=_user(), now=utcnow(), **kwargs), success=success)
     return _to_manage_page(event_id)
 
 
@@ -153,7 +124,7 @@ def _act(event_id: int, action, success: str, **kwargs):
 @login_required
 def publish_event(event_id: int):
     """Publish a draft event so volunteers can see it and sign up."""
-    return _act(event_id, manage.publish_event, _("Event published."))
+    return _act(_managed(Event, event_id), event_id, manage.publish_event, _("Event published."))
 
 
 @bp.post("/<int:event_id>/cancel")
@@ -161,7 +132,8 @@ def publish_event(event_id: int):
 def cancel_event(event_id: int):
     """Cancel an event; every volunteer on it is freed and told."""
     reason = (request.form.get("reason") or "").strip()[:500]
-    return _act(event_id, manage.cancel_event, _("Event cancelled; its volunteers have been told."), reason=reason)
+    return _act(_managed(Event, event_id), event_id, manage.cancel_event,
+                _("Event cancelled; its volunteers have been told."), reason=reason)
 
 
 # Positions -----------------------------------------------------------------------------------
@@ -173,169 +145,91 @@ def _position_form(**kwargs) -> PositionForm:
     return form
 
 
-def _managed_position(position_id: int) -> Position:
-    position = db.get_or_404(Position, position_id)
-    if not can_manage_event(current_user, position.event):
-        abort(403)
-    return position
-
-
 @bp.route("/<int:event_id>/positions/new", methods=["GET", "POST"])
 @login_required
 def create_position(event_id: int):
     """Add a position to an event."""
-    event = _managed_event(event_id)
+    event = _managed(Event, event_id)
     form = _position_form()
-    if form.validate_on_submit():
-        try:
-            manage.create_position(event, form.to_data(), by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Position added."), "success")
-            return _to_manage_page(event.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("events/position_form.html", form=form, event=event, position=None), status
+    return form_page(form, lambda: manage.create_position(event, form.to_data(), by=_user(), now=utcnow()),
+                     success=_("Position added."), then=lambda _position: _to_manage_page(event.id),
+                     template="events/position_form.html", event=event, position=None)
 
 
 @bp.route("/positions/<int:position_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_position(position_id: int):
     """Edit a position's name, description and requirements."""
-    position = _managed_position(position_id)
+    position = _managed(Position, position_id)
     form = _position_form(obj=position if request.method == "GET" else None)
     if request.method == "GET":
         form.skills.data = [s.id for s in position.required_skills]
         form.credentials.data = [c.id for c in position.required_credentials]
-    if form.validate_on_submit():
-        try:
-            manage.update_position(position, form.to_data(), by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Position saved."), "success")
-            return _to_manage_page(position.event_id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("events/position_form.html", form=form, event=position.event,
-                           position=position), status
+    return form_page(form, lambda: manage.update_position(position, form.to_data(), by=_user(), now=utcnow()),
+                     success=_("Position saved."), then=lambda _saved: _to_manage_page(position.event_id),
+                     template="events/position_form.html", event=position.event, position=position)
 
 
 @bp.post("/positions/<int:position_id>/delete")
 @login_required
 def delete_position(position_id: int):
     """Delete a position nobody is on, with its shifts."""
-    position = _managed_position(position_id)
-    event_id = position.event_id
-    try:
-        manage.delete_position(position, by=_user(), now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Position deleted."), "success")
-    return _to_manage_page(event_id)
+    position = _managed(Position, position_id)
+    return _act(position, position.event_id, manage.delete_position, _("Position deleted."))
 
 
 # Shifts --------------------------------------------------------------------------------------
-
-def _managed_shift(shift_id: int) -> Shift:
-    shift = db.get_or_404(Shift, shift_id)
-    if not can_manage_event(current_user, shift.event):
-        abort(403)
-    return shift
-
 
 @bp.route("/positions/<int:position_id>/shifts/new", methods=["GET", "POST"])
 @login_required
 def create_shift(position_id: int):
     """Add one shift to a position."""
-    position = _managed_position(position_id)
+    position = _managed(Position, position_id)
     form = ShiftForm()
     if request.method == "GET":
         form.starts_at.data = utc_to_local_naive(position.event.starts_at)
         form.ends_at.data = utc_to_local_naive(position.event.ends_at)
         form.capacity.data = 1
-    if form.validate_on_submit():
-        try:
-            manage_shifts.create_shift(position, form.to_data(), by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Shift added."), "success")
-            return _to_manage_page(position.event_id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("events/shift_form.html", form=form, position=position, shift=None), status
+    return form_page(form, lambda: manage_shifts.create_shift(position, form.to_data(), by=_user(), now=utcnow()),
+                     success=_("Shift added."), then=lambda _shift: _to_manage_page(position.event_id),
+                     template="events/shift_form.html", position=position, shift=None)
 
 
 @bp.route("/shifts/<int:shift_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_shift(shift_id: int):
     """Edit a shift's time, headcount or meeting point."""
-    shift = _managed_shift(shift_id)
+    shift = _managed(Shift, shift_id)
     form = ShiftForm()
     if request.method == "GET":
         form.fill_from(shift)
-    if form.validate_on_submit():
-        try:
-            manage_shifts.update_shift(shift, form.to_data(), by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Shift saved."), "success")
-            return _to_manage_page(shift.event_id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("events/shift_form.html", form=form, position=shift.position, shift=shift), status
+    return form_page(form, lambda: manage_shifts.update_shift(shift, form.to_data(), by=_user(), now=utcnow()),
+                     success=_("Shift saved."), then=lambda _saved: _to_manage_page(shift.event_id),
+                     template="events/shift_form.html", position=shift.position, shift=shift)
 
 
 @bp.post("/shifts/<int:shift_id>/delete")
 @login_required
 def delete_shift(shift_id: int):
     """Delete a shift nobody is on."""
-    shift = _managed_shift(shift_id)
-    event_id = shift.event_id
-    try:
-        manage_shifts.delete_shift(shift, by=_user(), now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Shift deleted."), "success")
-    return _to_manage_page(event_id)
+    shift = _managed(Shift, shift_id)
+    return _act(shift, shift.event_id, manage_shifts.delete_shift, _("Shift deleted."))
 
 
 @bp.post("/shifts/<int:shift_id>/cancel")
 @login_required
 def cancel_shift(shift_id: int):
     """Cancel a shift; everyone on it is freed and told."""
-    shift = _managed_shift(shift_id)
-    event_id = shift.event_id
-    try:
-        manage_shifts.cancel_shift(shift, by=_user(), now=utcnow(),
-                                   reason=(request.form.get("reason") or "").strip()[:500])
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Shift cancelled; its volunteers have been told."), "success")
-    return _to_manage_page(event_id)
+    shift = _managed(Shift, shift_id)
+    return _act(shift, shift.event_id, manage_shifts.cancel_shift, _("Shift cancelled; its volunteers have been told."),
+                reason=(request.form.get("reason") or "").strip()[:500])
 
 
 @bp.route("/<int:event_id>/shifts/bulk", methods=["GET", "POST"])
 @login_required
 def bulk_create_shifts(event_id: int):
     """Create many shifts by pattern: preview first, then save them all in one transaction."""
-    event = _managed_event(event_id)
+    event = _managed(Event, event_id)
     form = bulk_form_for(list(event.positions))
     if request.method == "GET":
         form.first_day.data = form.last_day.data = utc_to_local_naive(event.starts_at).date()
@@ -353,7 +247,7 @@ def bulk_create_shifts(event_id: int):
                 saved = bulk.create_bulk_shifts(event, pattern, by=_user(), now=utcnow())
         except DomainError as exc:
             db.session.rollback()
-            _attach_error(form, exc)
+            show_refusal(form, exc)
             plan = None
         else:
             if saving:

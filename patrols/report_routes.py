@@ -11,8 +11,8 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app import permissions
-from app.errors import DomainError
 from app.extensions import db
+from app.form_views import form_page, save_form
 from app.models import Organization
 from app.timeutil import local_today, utcnow
 from patrols import bp, committee, photos, report_history, reports
@@ -34,15 +34,8 @@ def _user():
     return current_user._get_current_object()
 
 
-def _attach(form, exc: DomainError) -> None:
-    """Show a service's refusal (and any other problems it found) beside the fields, or at the top."""
-    problems = exc.details.get("problems") or {exc.field: exc.message}
-    for name, message in problems.items():
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
-        else:
-            form.form_errors.append(message)
+#: refusals about the whole report rather than a field (not allowed; changed meanwhile): the site's handler shows them
+NOT_FOR_THE_FORM = (403, 409)
 
 
 def _uploads(field) -> list[photos.Upload]:
@@ -50,6 +43,10 @@ def _uploads(field) -> list[photos.Upload]:
     limit = photos.max_bytes()
     return [photos.Upload(photos.read_upload(f.stream, limit), f.filename or "")
             for f in (field.data or []) if f is not None and getattr(f, "filename", "")]
+
+
+def _to_report(report: PatrolReport):
+    return redirect(url_for("patrols.show_report", report_id=report.id))
 
 
 def _to_finding(finding: PatrolFinding):
@@ -107,30 +104,17 @@ def file_report(patrol_id: int):
         abort(403)
     existing = reports.report_of(patrol)
     if existing is not None:
-        return redirect(url_for("patrols.show_report", report_id=existing.id))
+        return _to_report(existing)
     now = utcnow()
     reports.check_can_file(patrol, by=_user(), now=now)
     form = ReportForm()
-    status = 200
-    if form.validate_on_submit():
-        finding = form.finding_data() if form.has_finding() else None
-        try:
-            report = reports.file_report(patrol, summary=form.summary.data or "", finding=finding,
-                                         uploads=_uploads(form.photos), by=_user(), now=now)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 409):
-                raise
-            _attach(form, exc)
-        else:
-            flash(_("Patrol report filed."), "success")
-            return redirect(url_for("patrols.show_report", report_id=report.id))
-    if form.is_submitted():
-        status = 422
-    return render_template("patrols/report_form.html", form=form, patrol=patrol, segment=patrol.segment,
-                           people=report_history.patrollers([patrol.shift_id]).get(patrol.shift_id, []),
-                           **_photo_settings()), status
+    return form_page(
+        form, lambda: reports.file_report(patrol, summary=form.summary.data or "",
+                                          finding=form.finding_data() if form.has_finding() else None,
+                                          uploads=_uploads(form.photos), by=_user(), now=now),
+        success=_("Patrol report filed."), then=_to_report, raise_statuses=NOT_FOR_THE_FORM,
+        template="patrols/report_form.html", patrol=patrol, segment=patrol.segment,
+        people=report_history.patrollers([patrol.shift_id]).get(patrol.shift_id, []), **_photo_settings())
 
 
 def _render_report(report: PatrolReport, *, status: int = 200, finding_form: FindingForm | None = None,
@@ -155,6 +139,12 @@ def _render_report(report: PatrolReport, *, status: int = 200, finding_form: Fin
         summary_form=summary_form, follow_up_forms=forms, **_photo_settings()), status
 
 
+def _save_on_report(report: PatrolReport, form, save, *, success: str, then, **shown_forms):
+    """Save a form sent from the report page; bad input shows the page again (422) with `shown_forms`."""
+    done = save_form(form, save, success=success, then=then, raise_statuses=NOT_FOR_THE_FORM)
+    return done if done is not None else _render_report(report, status=422, **shown_forms)
+
+
 @bp.get("/reports/<int:report_id>")
 @login_required
 def show_report(report_id: int):
@@ -170,19 +160,9 @@ def edit_report_summary(report_id: int):
     if not permissions.can_edit_patrol_report(current_user, report):
         abort(403)
     form = SummaryForm()
-    if form.validate_on_submit():
-        try:
-            reports.update_summary(report, form.summary.data or "", by=_user(), now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 409):
-                raise
-            _attach(form, exc)
-        else:
-            flash(_("Report saved."), "success")
-            return redirect(url_for("patrols.show_report", report_id=report.id))
-    return _render_report(report, status=422, summary_form=form)
+    return _save_on_report(
+        report, form, lambda: reports.update_summary(report, form.summary.data or "", by=_user(), now=utcnow()),
+        success=_("Report saved."), then=lambda _saved: _to_report(report), summary_form=form)
 
 
 @bp.post("/reports/<int:report_id>/findings")
@@ -193,19 +173,10 @@ def add_finding(report_id: int):
     if not permissions.can_edit_patrol_report(current_user, report):
         abort(403)
     form = FindingForm()
-    if form.validate_on_submit():
-        try:
-            finding = reports.add_finding(report, form.finding_data(), _uploads(form.photos), by=_user(), now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 409):
-                raise
-            _attach(form, exc)
-        else:
-            flash(_("Finding added."), "success")
-            return _to_finding(finding)
-    return _render_report(report, status=422, finding_form=form)
+    return _save_on_report(
+        report, form, lambda: reports.add_finding(report, form.finding_data(), _uploads(form.photos), by=_user(),
+                                                  now=utcnow()),
+        success=_("Finding added."), then=_to_finding, finding_form=form)
 
 
 def _changeable_finding(finding_id: int) -> PatrolFinding:
@@ -225,21 +196,12 @@ def edit_finding(finding_id: int):
     form = FindingForm()
     if request.method == "GET":
         form.fill_from(finding)
-    elif form.validate_on_submit():
-        try:
-            reports.update_finding(finding, form.finding_data(), _uploads(form.photos), by=_user(), now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 409):
-                raise
-            _attach(form, exc)
-        else:
-            flash(_("Finding saved."), "success")
-            return _to_finding(finding)
-    status = 200 if request.method == "GET" else 422
-    return render_template("patrols/finding_form.html", form=form, finding=finding, report=finding.report,
-                           segment=finding.segment, **_photo_settings()), status
+    return form_page(
+        form, lambda: reports.update_finding(finding, form.finding_data(), _uploads(form.photos), by=_user(),
+                                             now=utcnow()),
+        success=_("Finding saved."), then=lambda _saved: _to_finding(finding), raise_statuses=NOT_FOR_THE_FORM,
+        template="patrols/finding_form.html", finding=finding, report=finding.report, segment=finding.segment,
+        **_photo_settings())
 
 
 @bp.post("/photos/<int:photo_id>/delete")
@@ -279,49 +241,37 @@ def _follow_up_finding(finding_id: int) -> PatrolFinding:
     return finding
 
 
+#: the steps that follow an open finding up; the report page shows both forms, prefixed "<step>-<finding id>"
+FOLLOW_UP_STEPS = {"forward": ForwardForm, "resolve": ResolveForm}
+
+
+def _follow_up(finding_id: int, step: str, success: str, save):
+    """One follow-up step of a finding: `save(finding, form)`; bad input shows the report with both forms (422)."""
+    finding = _follow_up_finding(finding_id)
+    forms = {name: form_class(prefix=f"{name}-{finding.id}", **({} if name == step else {"formdata": None}))
+             for name, form_class in FOLLOW_UP_STEPS.items()}
+    form = forms[step]
+    return _save_on_report(finding.report, form, lambda: save(finding, form), success=success,
+                           then=lambda _saved: _to_finding(finding), follow_up={finding.id: tuple(forms.values())})
+
+
 @bp.post("/findings/<int:finding_id>/forward")
 @login_required
 def forward_finding(finding_id: int):
     """Forward a finding (to the town's river chief office, for instance), with a note."""
-    finding = _follow_up_finding(finding_id)
-    form = ForwardForm(prefix=f"forward-{finding.id}")
-    if form.validate_on_submit():
-        try:
-            reports.forward_finding(finding, to=form.forwarded_to.data, note=form.note.data or "", by=_user(),
-                                    now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 409):
-                raise
-            _attach(form, exc)
-        else:
-            flash(_("Finding forwarded."), "success")
-            return _to_finding(finding)
-    resolve = ResolveForm(prefix=f"resolve-{finding.id}", formdata=None)
-    return _render_report(finding.report, status=422, follow_up={finding.id: (form, resolve)})
+    return _follow_up(finding_id, "forward", _("Finding forwarded."),
+                      lambda finding, form: reports.forward_finding(finding, to=form.forwarded_to.data,
+                                                                    note=form.note.data or "", by=_user(),
+                                                                    now=utcnow()))
 
 
 @bp.post("/findings/<int:finding_id>/resolve")
 @login_required
 def resolve_finding(finding_id: int):
     """Mark a finding resolved, saying how."""
-    finding = _follow_up_finding(finding_id)
-    form = ResolveForm(prefix=f"resolve-{finding.id}")
-    if form.validate_on_submit():
-        try:
-            reports.resolve_finding(finding, note=form.note.data, by=_user(), now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 409):
-                raise
-            _attach(form, exc)
-        else:
-            flash(_("Finding resolved."), "success")
-            return _to_finding(finding)
-    forward = ForwardForm(prefix=f"forward-{finding.id}", formdata=None)
-    return _render_report(finding.report, status=422, follow_up={finding.id: (forward, form)})
+    return _follow_up(finding_id, "resolve", _("Finding resolved."),
+                      lambda finding, form: reports.resolve_finding(finding, note=form.note.data, by=_user(),
+                                                                    now=utcnow()))
 
 
 def _committee_organizations() -> list[Organization]:

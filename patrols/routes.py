@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from app.errors import DomainError
 from app.extensions import db
+from app.form_views import form_page, refuse_problems
 from app.models import Organization, OrgKind
 from app.permissions import (
     can_create_segments,
@@ -16,7 +16,7 @@ from app.permissions import (
     can_view_segments,
 )
 from app.timeutil import utcnow
-from events.forms import WEEKDAY_LABELS, attach_problems
+from events.forms import WEEKDAY_LABELS
 from patrols import bp, browse, schedules, segments
 from patrols.forms import ScheduleForm, SegmentForm
 from patrols.geometry import sketch
@@ -39,15 +39,6 @@ def _managed_segment(segment_id: int) -> RiverSegment:
     return segment
 
 
-def _attach_error(form, exc: DomainError) -> None:
-    """Show a service's refusal beside its field, or at the top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
 def _segment_form(segment: RiverSegment | None = None) -> SegmentForm:
     form = SegmentForm()
     form.set_choices(browse.town_choices(), browse.team_choices(current_user, segment.team if segment else None))
@@ -56,6 +47,20 @@ def _segment_form(segment: RiverSegment | None = None) -> SegmentForm:
 
 def _to_segment(segment_id: int):
     return redirect(url_for("patrols.show_segment", segment_id=segment_id))
+
+
+def _segment_data(form: SegmentForm, segment: RiverSegment | None = None) -> segments.SegmentData:
+    """The form's segment, or a refusal naming every problem at once (the service alone stops at the first)."""
+    data = form.to_data()
+    refuse_problems(segments.segment_problems(data, segment))
+    return data
+
+
+def _schedule_data(form: ScheduleForm) -> schedules.ScheduleData:
+    """The form's schedule, or a refusal naming every problem at once (the service alone stops at the first)."""
+    data = form.to_data()
+    refuse_problems(schedules.schedule_problems(data))
+    return data
 
 
 @bp.get("/")
@@ -107,22 +112,9 @@ def create_segment():
     if not can_create_segments(current_user):
         abort(403)
     form = _segment_form()
-    if request.method == "POST" and form.validate_on_submit():
-        data = form.to_data()
-        loose = attach_problems(form, segments.segment_problems(data))
-        form.form_errors.extend(loose)
-        if not form.errors and not loose:
-            try:
-                segment = segments.create_segment(data, by=_user(), now=utcnow())
-            except DomainError as exc:
-                db.session.rollback()
-                _attach_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Segment created. Add a patrol schedule to start patrols."), "success")
-                return _to_segment(segment.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("patrols/segment_form.html", form=form, segment=None), status
+    return form_page(form, lambda: segments.create_segment(_segment_data(form), by=_user(), now=utcnow()),
+                     success=_("Segment created. Add a patrol schedule to start patrols."),
+                     then=lambda segment: _to_segment(segment.id), template="patrols/segment_form.html", segment=None)
 
 
 @bp.route("/segments/<int:segment_id>/edit", methods=["GET", "POST"])
@@ -133,22 +125,10 @@ def edit_segment(segment_id: int):
     form = _segment_form(segment)
     if request.method == "GET":
         form.fill_from(segment)
-    elif form.validate_on_submit():
-        data = form.to_data()
-        loose = attach_problems(form, segments.segment_problems(data, segment))
-        form.form_errors.extend(loose)
-        if not form.errors and not loose:
-            try:
-                segments.update_segment(segment, data, by=_user(), now=utcnow())
-            except DomainError as exc:
-                db.session.rollback()
-                _attach_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Segment saved."), "success")
-                return _to_segment(segment.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("patrols/segment_form.html", form=form, segment=segment), status
+    return form_page(
+        form, lambda: segments.update_segment(segment, _segment_data(form, segment), by=_user(), now=utcnow()),
+        success=_("Segment saved."), then=lambda _saved: _to_segment(segment.id),
+        template="patrols/segment_form.html", segment=segment)
 
 
 @bp.route("/segments/<int:segment_id>/schedules/new", methods=["GET", "POST"])
@@ -159,22 +139,10 @@ def create_schedule(segment_id: int):
     form = ScheduleForm()
     if request.method == "GET":
         form.fill_defaults()
-    elif form.validate_on_submit():
-        data = form.to_data()
-        loose = attach_problems(form, schedules.schedule_problems(data))
-        form.form_errors.extend(loose)
-        if not form.errors and not loose:
-            try:
-                schedules.create_schedule(segment, data, by=_user(), now=utcnow())
-            except DomainError as exc:
-                db.session.rollback()
-                _attach_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Schedule saved; the patrols of the next four weeks are open for sign-up."), "success")
-                return _to_segment(segment.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("patrols/schedule_form.html", form=form, segment=segment, schedule=None), status
+    return form_page(form, lambda: schedules.create_schedule(segment, _schedule_data(form), by=_user(), now=utcnow()),
+                     success=_("Schedule saved; the patrols of the next four weeks are open for sign-up."),
+                     then=lambda _schedule: _to_segment(segment.id),
+                     template="patrols/schedule_form.html", segment=segment, schedule=None)
 
 
 @bp.route("/schedules/<int:schedule_id>/edit", methods=["GET", "POST"])
@@ -186,23 +154,14 @@ def edit_schedule(schedule_id: int):
     form = ScheduleForm()
     if request.method == "GET":
         form.fill_from(schedule)
-    elif form.validate_on_submit():
-        data = form.to_data()
-        loose = attach_problems(form, schedules.schedule_problems(data))
-        form.form_errors.extend(loose)
-        if not form.errors and not loose:
-            try:
-                change = schedules.update_schedule(schedule, data, by=_user(), now=utcnow())
-            except DomainError as exc:
-                db.session.rollback()
-                _attach_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Schedule saved."), "success")
-                if change.kept:
-                    flash(ngettext("%(num)s upcoming patrol already has volunteers and was left as it was.",
-                                   "%(num)s upcoming patrols already have volunteers and were left as they were.",
-                                   len(change.kept)), "info")
-                return _to_segment(segment.id)
-    status = 200 if request.method == "GET" else 422
-    return render_template("patrols/schedule_form.html", form=form, segment=segment, schedule=schedule), status
+
+    def schedule_saved(change: schedules.ScheduleChange):
+        if change.kept:
+            flash(ngettext("%(num)s upcoming patrol already has volunteers and was left as it was.",
+                           "%(num)s upcoming patrols already have volunteers and were left as they were.",
+                           len(change.kept)), "info")
+        return _to_segment(segment.id)
+
+    return form_page(form, lambda: schedules.update_schedule(schedule, _schedule_data(form), by=_user(), now=utcnow()),
+                     success=_("Schedule saved."), then=schedule_saved,
+                     template="patrols/schedule_form.html", segment=segment, schedule=schedule)

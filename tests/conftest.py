@@ -193,6 +193,26 @@ def make_user(db, orgs):
     return make
 
 
+# -- the usual people around a 南城街道 event (a folder's conftest may define its own instead) ---------------
+
+@pytest.fixture
+def volunteer(make_user):
+    """A plain adult volunteer of 南城街道志愿服务队."""
+    return make_user(name="陈小明")
+
+
+@pytest.fixture
+def coordinator(make_user, orgs):
+    """A coordinator of 南城街道 (the town; events organized there and its teams below it)."""
+    return make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"])
+
+
+@pytest.fixture
+def outsider(make_user, orgs):
+    """A coordinator of 东城街道: no say over 南城街道's events and segments."""
+    return make_user(name="李队长", organization=orgs["dongcheng"], role=Role.COORDINATOR, role_org=orgs["dongcheng"])
+
+
 @pytest.fixture
 def login(client):
     """login(user) logs the test client in through the real login form."""

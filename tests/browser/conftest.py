@@ -24,6 +24,10 @@ runs ``-m browser``):
   and waits for the profile page.
 - ``screenshot(page, name)``: saves a full-page PNG under $SCREENSHOT_DIR (or the test's tmp_path)
   and returns its path, for looking at the pages by eye.
+- ``watch_page_errors(page)`` -> a list that collects the page's console errors and uncaught exceptions
+  (CSP violations among them); assert it is empty at the end.
+- Check-in: the events factories of tests/events/conftest.py (``make_event``, ``make_shift``, ``now``, ...) and
+  ``site``: a published 南城街道 event with a shift under way, its coordinator and an assigned volunteer.
 
 Timing: wait for states (``page.wait_for_url``, ``expect(...)``), never with sleeps.
 """
@@ -32,12 +36,15 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from events.models import Assignment, AssignmentStatus
 from tests.conftest import PASSWORD
+from tests.events import conftest as events_factories
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -164,3 +171,37 @@ def screenshot(tmp_path):
         return path
 
     return take
+
+
+def watch_page_errors(page) -> list[str]:
+    """A list that fills with the page's console errors and uncaught exceptions from now on."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return problems
+
+
+# -- check-in: the events factories and an event under way --------------------------------------------------
+
+now = events_factories.now
+local_time = events_factories.local_time
+make_event = events_factories.make_event
+make_position = events_factories.make_position
+make_shift = events_factories.make_shift
+
+
+@pytest.fixture
+def site(db, coordinator, volunteer, make_event, make_position, make_shift, now):
+    """A published 南城街道 event with a shift under way, its coordinator (黄队长) and an assigned volunteer (陈小明).
+
+    Returns {"coordinator", "volunteer", "event", "shift"}: event 南城文明交通劝导 from an hour ago, its 路口引导
+    shift from half an hour ago until three hours from now.
+    """
+    event = make_event(title="南城文明交通劝导", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8))
+    shift = make_shift(make_position(event, name="路口引导"), starts_at=now - timedelta(minutes=30),
+                       ends_at=now + timedelta(hours=3))
+    db.session.add(Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
+                              ends_at=shift.ends_at, status=AssignmentStatus.ASSIGNED.value, source="coordinator"))
+    shift.assigned_count = 1
+    db.session.commit()
+    return {"coordinator": coordinator, "volunteer": volunteer, "event": event, "shift": shift}

@@ -2,8 +2,7 @@
 volunteer in; a logged-in volunteer opens a kiosk URL and is checked in while the kiosk's count goes up."""
 from __future__ import annotations
 
-import importlib.util
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,47 +11,12 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.models import Role
 from app.timeutil import utcnow
 from checkin.models import Attendance
 from checkin.tokens import badge_token, kiosk_token
-from events.models import Assignment, AssignmentStatus
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, watch_page_errors
 
 pytestmark = pytest.mark.browser
-
-
-def _events_factories():
-    """tests/events/conftest.py, loaded by path: its factories (make_event, make_shift, ...) serve here too."""
-    path = Path(__file__).resolve().parents[1] / "events" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("checkin_browser_events_factories", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_factories = _events_factories()
-now = _factories.now
-local_time = _factories.local_time
-make_event = _factories.make_event
-make_position = _factories.make_position
-make_shift = _factories.make_shift
-
-
-@pytest.fixture
-def site(db, make_user, orgs, make_event, make_position, make_shift, now):
-    """A published 南城街道 event with a shift under way, its coordinator and an assigned volunteer."""
-    coordinator = make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR,
-                            role_org=orgs["nancheng"])
-    volunteer = make_user(name="陈小明")
-    event = make_event(title="南城文明交通劝导", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8))
-    shift = make_shift(make_position(event, name="路口引导"), starts_at=now - timedelta(minutes=30),
-                       ends_at=now + timedelta(hours=3))
-    db.session.add(Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
-                              ends_at=shift.ends_at, status=AssignmentStatus.ASSIGNED.value, source="coordinator"))
-    shift.assigned_count = 1
-    db.session.commit()
-    return {"coordinator": coordinator, "volunteer": volunteer, "event": event, "shift": shift}
 
 
 def write_qr_video(path: Path, text: str, frames: int = 20, blank_frames: int = 0) -> Path:
@@ -84,13 +48,6 @@ def _attendance(db, user):
     return db.session.scalars(select(Attendance).where(Attendance.user_id == user.id)).all()
 
 
-def _watch_errors(page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    return problems
-
-
 def test_the_scanner_reads_a_badge_from_the_camera_and_checks_the_volunteer_in(
         db, site, live_server, launch_chromium, browser_login, tmp_path, screenshot):
     volunteer, event = site["volunteer"], site["event"]
@@ -101,7 +58,7 @@ def test_the_scanner_reads_a_badge_from_the_camera_and_checks_the_volunteer_in(
     context = chromium.new_context(base_url=live_server.base_url, permissions=["camera"], **PHONE)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    problems = _watch_errors(page)
+    problems = watch_page_errors(page)
     page.goto("/login?lang=en")
     browser_login(page, site["coordinator"])
 
@@ -127,7 +84,7 @@ def test_a_logged_in_volunteer_opens_a_kiosk_url_and_is_checked_in(db, site, liv
     # the coordinator's tablet shows the kiosk
     kiosk_context = browser.new_context(base_url=live_server.base_url, viewport={"width": 1024, "height": 768})
     kiosk = kiosk_context.new_page()
-    kiosk_problems = _watch_errors(kiosk)
+    kiosk_problems = watch_page_errors(kiosk)
     kiosk.goto("/login?lang=en")
     browser_login(kiosk, site["coordinator"])
     kiosk.goto(f"/checkin/events/{event.id}/kiosk")
@@ -136,7 +93,7 @@ def test_a_logged_in_volunteer_opens_a_kiosk_url_and_is_checked_in(db, site, liv
     screenshot(kiosk, "checkin-kiosk")
 
     # the volunteer's phone, already logged in, opens the URL held by the kiosk's QR code
-    problems = _watch_errors(page)
+    problems = watch_page_errors(page)
     page.goto("/login?lang=en")
     browser_login(page, volunteer)
     page.goto(f"/k/{kiosk_token(event.id, shift_id=None, now=utcnow())}")

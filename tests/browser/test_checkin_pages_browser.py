@@ -2,37 +2,17 @@
 dashboard refreshes itself, and none of the pages breaks the Content Security Policy."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from app.models import Role
 from app.timeutil import utcnow
 from checkin.services import scan_kiosk
 from checkin.tokens import kiosk_token, parse_kiosk_token
-from events.models import Assignment, AssignmentStatus
+from tests.browser.conftest import watch_page_errors
 
 pytestmark = pytest.mark.browser
-
-
-def _events_factories():
-    path = Path(__file__).resolve().parents[1] / "events" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("checkin_pages_browser_events_factories", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_factories = _events_factories()
-now = _factories.now
-local_time = _factories.local_time
-make_event = _factories.make_event
-make_position = _factories.make_position
-make_shift = _factories.make_shift
 
 
 @pytest.fixture
@@ -41,30 +21,8 @@ def app_overrides():
     return {"WTF_CSRF_ENABLED": True, "CHECKIN_TOKEN_WINDOW_SECONDS": 3}
 
 
-@pytest.fixture
-def site(db, make_user, orgs, make_event, make_position, make_shift, now):
-    coordinator = make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR,
-                            role_org=orgs["nancheng"])
-    volunteer = make_user(name="陈小明")
-    event = make_event(title="南城文明交通劝导", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8))
-    shift = make_shift(make_position(event, name="路口引导"), starts_at=now - timedelta(minutes=30),
-                       ends_at=now + timedelta(hours=3))
-    db.session.add(Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
-                              ends_at=shift.ends_at, status=AssignmentStatus.ASSIGNED.value, source="coordinator"))
-    shift.assigned_count = 1
-    db.session.commit()
-    return {"coordinator": coordinator, "volunteer": volunteer, "event": event, "shift": shift}
-
-
-def _errors(page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    return problems
-
-
 def test_the_badge_code_rotates_on_the_phone(site, page, live_server, browser_login, screenshot):
-    problems = _errors(page)
+    problems = watch_page_errors(page)
     page.goto("/login?lang=en")
     browser_login(page, site["volunteer"])
     page.click(".menu-toggle")
@@ -84,7 +42,7 @@ def test_the_badge_code_rotates_on_the_phone(site, page, live_server, browser_lo
 def test_the_dashboard_refreshes_itself_and_the_other_pages_load_cleanly(db, site, page, live_server, browser_login,
                                                                        screenshot):
     event, volunteer = site["event"], site["volunteer"]
-    problems = _errors(page)
+    problems = watch_page_errors(page)
     page.goto("/login?lang=en")
     browser_login(page, site["coordinator"])
     for path in (f"/checkin/events/{event.id}", f"/checkin/events/{event.id}/attendance"):

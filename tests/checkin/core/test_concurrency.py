@@ -6,8 +6,6 @@ where row locks make the race real; the SQLite variants run the same scenarios o
 """
 from __future__ import annotations
 
-import os
-import threading
 from collections import Counter
 
 import pytest
@@ -19,55 +17,20 @@ from checkin.models import Attendance, Scan
 from checkin.services import ScanRefused, scan_badge, scan_kiosk
 from checkin.tokens import badge_token, kiosk_token
 from events.models import Event
+from tests.parallel import BACKENDS, pool_for, run_together
 
-ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
-BACKENDS = [
-    pytest.param("postgresql", marks=[
-        pytest.mark.postgres,
-        pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://..."),
-    ]),
-    pytest.param("sqlite", marks=pytest.mark.skipif(
-        ON_POSTGRES, reason="SQLite variant: runs when the suite runs on SQLite")),
-]
 THREADS = 20
 
 
 @pytest.fixture
 def app_overrides():
     """One connection per thread: 20 truly parallel transactions."""
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 5, "max_overflow": 0, "pool_timeout": 120,
-                                          "pool_pre_ping": True}}
+    return pool_for(THREADS)
 
 
-def run_together(app, acts) -> list:
+def scan_together(app, acts) -> list:
     """Run each act() in its own thread and session, all at once; a refusal is committed (it is logged)."""
-    barrier = threading.Barrier(len(acts))
-    results: list = [None] * len(acts)
-
-    def worker(index, act):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=120)
-                results[index] = act()
-                _db.session.commit()
-            except ScanRefused as refused:
-                _db.session.commit()
-                results[index] = refused
-            except Exception as error:  # noqa: BLE001 - reported to the test below
-                _db.session.rollback()
-                results[index] = error
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, act)) for i, act in enumerate(acts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ScanRefused)]
-    assert not unexpected, unexpected
-    return results
+    return run_together(app, acts, refusals=(ScanRefused,), commit_refusals=True)
 
 
 def outcome(result) -> str:
@@ -91,7 +54,7 @@ def test_twenty_badge_scans_on_one_device(app, event, shift, assignment, volunte
         return lambda: scan_badge(token, _db.session.get(Event, event_id), by=_db.session.get(User, coordinator_id),
                                   now=now, device_id="gate-1", client_scan_id=f"scan-{i}")
 
-    results = run_together(app, [act(i) for i in range(THREADS)])
+    results = scan_together(app, [act(i) for i in range(THREADS)])
     assert Counter(map(outcome, results)) == {"check_in:ok": 1, "none:repeat": THREADS - 1}
     check_one_check_in(volunteer_id)
 
@@ -105,7 +68,7 @@ def test_twenty_devices_scan_the_same_badge(app, event, shift, assignment, volun
         return lambda: scan_badge(token, _db.session.get(Event, event_id), by=_db.session.get(User, coordinator_id),
                                   now=now, device_id=f"phone-{i}", client_scan_id="1")
 
-    results = run_together(app, [act(i) for i in range(THREADS)])
+    results = scan_together(app, [act(i) for i in range(THREADS)])
     assert Counter(map(outcome, results)) == {"check_in:ok": 1, "token_replayed": THREADS - 1}
     check_one_check_in(volunteer_id)
 
@@ -118,6 +81,6 @@ def test_twenty_kiosk_scans_by_one_volunteer(app, event, shift, assignment, volu
     def act():
         return scan_kiosk(token, _db.session.get(User, volunteer_id), now=now)
 
-    results = run_together(app, [act] * THREADS)
+    results = scan_together(app, [act] * THREADS)
     assert Counter(map(outcome, results)) == {"check_in:ok": 1, "none:repeat": THREADS - 1}
     check_one_check_in(volunteer_id)

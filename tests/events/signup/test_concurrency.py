@@ -8,8 +8,6 @@ guarded UPDATEs take SQLite's write lock (busy_timeout makes the others wait).
 """
 from __future__ import annotations
 
-import os
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -21,17 +19,7 @@ from app.models import User
 from events.models import Assignment, Shift
 from events.notifications import Notification
 from events.signup import SignupRefused, cancel_assignment, sign_up
-
-ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
-
-BACKENDS = [
-    pytest.param("postgresql", marks=[
-        pytest.mark.postgres,
-        pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://..."),
-    ]),
-    pytest.param("sqlite", marks=pytest.mark.skipif(
-        ON_POSTGRES, reason="SQLite variant: runs when the suite runs on SQLite")),
-]
+from tests.parallel import BACKENDS, pool_for, run_together
 
 THREADS = 50
 
@@ -39,42 +27,13 @@ THREADS = 50
 @pytest.fixture
 def app_overrides():
     """One connection per thread: 50 truly parallel transactions, not 15 queued on the default pool."""
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 5, "max_overflow": 0, "pool_timeout": 120,
-                                          "pool_pre_ping": True}}
+    return pool_for(THREADS)
 
 
-def run_together(app, jobs):
-    """Run each (prepare, act) job in its own thread and app context; all `act`s start at once.
-
-    prepare() loads what the job needs (by id, in the thread's own session); act(*prepared)
-    calls the service; the thread commits on success and rolls back on a refusal. Returns
-    each job's result or exception, in order.
-    """
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def worker(index, prepare, act):
-        with app.app_context():
-            try:
-                prepared = prepare()
-                barrier.wait(timeout=120)
-                results[index] = act(*prepared)
-                _db.session.commit()
-            except Exception as error:  # noqa: BLE001 - reported to the test below
-                _db.session.rollback()
-                results[index] = error
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, prepare, act)) for i, (prepare, act) in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, SignupRefused)]
-    assert not unexpected, unexpected
-    return results
+def sign_up_together(app, jobs) -> list:
+    """Run each (prepare, act) job in its own thread and session, all `act`s at once (tests.parallel.run_together);
+    a refusal is rolled back and returned. Returns each job's result or refusal, in order."""
+    return run_together(app, jobs, refusals=(SignupRefused,))
 
 
 def _status_counts(shift_id: int) -> Counter:
@@ -92,7 +51,7 @@ def test_fifty_sign_ups_for_ten_places(app, db, make_shift, make_user, now, back
         act = lambda shift, user: sign_up(shift, user, now=now, join_waitlist=True).status  # noqa: E731
         return prepare, act
 
-    results = run_together(app, [job(user_id) for user_id in volunteer_ids])
+    results = sign_up_together(app, [job(user_id) for user_id in volunteer_ids])
     assert Counter(results) == {"assigned": 10, "waitlisted": 40}
     assert _status_counts(shift_id) == {"assigned": 10, "waitlisted": 40}
     assert db.session.get(Shift, shift_id).assigned_count == 10
@@ -110,7 +69,7 @@ def test_one_volunteer_five_overlapping_shifts_at_once(app, db, make_position, m
         act = lambda shift, user: sign_up(shift, user, now=now).status  # noqa: E731
         return prepare, act
 
-    results = run_together(app, [job(shift_id) for shift_id in shift_ids])
+    results = sign_up_together(app, [job(shift_id) for shift_id in shift_ids])
     assert results.count("assigned") == 1
     assert sorted(r.code for r in results if isinstance(r, SignupRefused)) == ["overlap"] * 4
     db.session.expire_all()
@@ -135,7 +94,7 @@ def test_parallel_cancellations_promote_different_people(app, db, make_shift, ma
         act = lambda assignment, user: cancel_assignment(assignment, by=user, now=now).status  # noqa: E731
         return prepare, act
 
-    results = run_together(app, [job(assignment_id) for assignment_id in holder_ids])
+    results = sign_up_together(app, [job(assignment_id) for assignment_id in holder_ids])
     assert results == ["cancelled"] * 5
     assert _status_counts(shift_id) == {"cancelled": 5, "assigned": 5, "waitlisted": 3}
     assert db.session.get(Shift, shift_id).assigned_count == 5
@@ -167,7 +126,7 @@ def test_opposite_moves_at_once_neither_deadlock_nor_lose_places(app, db, make_p
         act = lambda assignment, to_shift, by: move(assignment, to_shift, by=by, now=now).status  # noqa: E731
         return prepare, act
 
-    results = run_together(app, [job(*pair) for pair in pairs])
+    results = sign_up_together(app, [job(*pair) for pair in pairs])
     assert results == ["assigned"] * 20
     assert _status_counts(morning.id) == {"assigned": 10, "cancelled": 10}
     assert _status_counts(afternoon.id) == {"assigned": 10, "cancelled": 10}

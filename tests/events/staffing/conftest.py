@@ -1,5 +1,6 @@
-"""Fixtures for the staffing board, team quotas and roster tests: people, an event with shifts,
-and a way to put volunteers on shifts through the real sign-up services."""
+"""Fixtures for the staffing board, team quotas and roster tests: logged-in clients, a way to put volunteers
+on shifts through the real sign-up services, and readers of the result. The people (volunteer, coordinator,
+outsider) come from tests/conftest.py, the events factories from tests/events/conftest.py."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,6 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from app.models import Role
 from events import signup
 from events.models import Assignment
 
@@ -18,25 +18,6 @@ def english_messages(app):
     """Services called outside a request speak the default language; these tests read English."""
     with force_locale("en"):
         yield
-
-
-@pytest.fixture
-def coordinator(make_user, orgs):
-    """A coordinator of 南城街道: manages the default events (organized by 南城街道)."""
-    return make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"])
-
-
-@pytest.fixture
-def outsider(make_user, orgs):
-    """A coordinator of 东城街道: another organization."""
-    return make_user(name="东城队长", organization=orgs["dongcheng"], role=Role.COORDINATOR,
-                     role_org=orgs["dongcheng"])
-
-
-@pytest.fixture
-def volunteer(make_user):
-    """A plain volunteer of 南城街道志愿服务队."""
-    return make_user(name="陈小明")
 
 
 @pytest.fixture

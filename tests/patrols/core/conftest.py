@@ -1,5 +1,6 @@
-"""Fixtures for river segments, patrol schedules and patrol check-in: people, a segment factory, a schedule
-factory, fixed local times, and the line every segment here follows (through 南城, Dongguan)."""
+"""Fixtures for river segments, patrol schedules and patrol check-in: a team coordinator and a river chief (the
+other people, volunteer, coordinator of 南城街道 and outsider, come from tests/conftest.py), a segment factory, a
+schedule factory, fixed local times, and the line every segment here follows (through 南城, Dongguan)."""
 from __future__ import annotations
 
 import itertools
@@ -35,12 +36,6 @@ def english_messages(app):
 
 
 @pytest.fixture
-def coordinator(make_user, orgs):
-    """A coordinator of 南城街道 (the town; its team 南城街道志愿服务队 lies below it)."""
-    return make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"])
-
-
-@pytest.fixture
 def team_coordinator(make_user, orgs):
     """A coordinator of the adopting team only."""
     return make_user(name="何队长", organization=orgs["nancheng_team"], role=Role.COORDINATOR,
@@ -48,21 +43,9 @@ def team_coordinator(make_user, orgs):
 
 
 @pytest.fixture
-def outsider(make_user, orgs):
-    """A coordinator of 东城街道: no say over 南城's segments."""
-    return make_user(name="李队长", organization=orgs["dongcheng"], role=Role.COORDINATOR, role_org=orgs["dongcheng"])
-
-
-@pytest.fixture
 def chief(make_user):
     """The volunteer river chief (志愿者河长) of the segments made here."""
     return make_user(name="周河长")
-
-
-@pytest.fixture
-def volunteer(make_user):
-    """A plain volunteer of 南城街道志愿服务队."""
-    return make_user(name="陈小明")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from app import audit
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models import User
+from app.permissions import grants_column, remember_grants
 from api.models import ApiToken
 
 TOKEN_PREFIX = "dgv_"
@@ -56,10 +57,14 @@ def find_active_token(secret: str) -> ApiToken | None:
     """The unrevoked token with this secret whose user may still log in, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                              .where(ApiToken.token_hash == hash_token(secret)))
-    if token is None or token.revoked_at is not None or not token.user.is_active:
+    row = db.session.execute(select(ApiToken, grants_column(ApiToken.user_id)).options(joinedload(ApiToken.user))
+                             .where(ApiToken.token_hash == hash_token(secret))).first()
+    if row is None:
         return None
+    token, grants = row
+    if token.revoked_at is not None or not token.user.is_active:
+        return None
+    remember_grants(token.user_id, grants)  # one query for the token, its user and their roles
     return token
 
 

@@ -9,7 +9,7 @@ from functools import wraps
 
 from flask import abort, g, has_request_context
 from flask_login import current_user
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 
 from app.extensions import db
 from app.models import Organization, Role, RoleGrant, User
@@ -28,6 +28,21 @@ def _grants(user) -> list[tuple[str, str]]:
         ).all()
         cache[user.id] = [(role, path) for role, path in rows]
     return cache[user.id]
+
+
+def grants_column(user_id_column):
+    """A scalar subquery of the user's grants as "role:path|role:path" (None without any), so that the query
+    that loads a user can bring their grants along; `remember_grants` reads it into the request's cache."""
+    return (select(func.aggregate_strings(RoleGrant.role + ":" + Organization.path, "|"))
+            .join(Organization, Organization.id == RoleGrant.organization_id)
+            .where(RoleGrant.user_id == user_id_column).scalar_subquery())
+
+
+def remember_grants(user_id: int, packed: str | None) -> None:
+    """Cache for this request the grants a `grants_column` brought (roles and paths hold no ':' or '|')."""
+    if has_request_context():
+        pairs = [tuple(item.split(":", 1)) for item in packed.split("|")] if packed else []
+        g.setdefault("_role_grants", {})[user_id] = pairs
 
 
 def forget_cached_grants() -> None:

@@ -121,6 +121,22 @@ def test_a_correction_changes_the_total_and_leaves_the_original_visible(db, peop
                                                        AuditLog.target_id == correction.id)) is not None
 
 
+def test_the_next_collection_leaves_a_correction_alone(db, people, service, make_attendance, now):
+    """A coordinator's correction does not change the attendance: the scheduler's next pass must not undo it."""
+    _event, shift = service
+    entry, = ledger.record_attendance(
+        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now)
+    submit_and_verify(entry, people, now)
+    correction = ledger.correct_entry(entry, minutes=150, by=people["coordinator"], now=now, reason="提前离岗半小时")
+    verify_entry(correction, by=people["city_reviewer"], now=now)
+    db.session.commit()
+    assert ledger.collect_closed_attendances(now=now) == 0
+    db.session.commit()
+    assert ledger.verified_minutes(people["volunteer"].id, year=2026) == 150
+    assert db.session.scalar(select(HourEntry.id).where(HourEntry.amends_entry_id == entry.id,
+                                                        HourEntry.id != correction.id)) is None
+
+
 def test_a_reversal_is_negative_and_brings_the_line_to_zero(db, people, service, make_attendance, now):
     _event, shift = service
     entry, = ledger.record_attendance(

@@ -28,11 +28,6 @@ def english_messages(app):
 
 
 @pytest.fixture
-def volunteer(make_user):
-    return make_user(name="陈小明")
-
-
-@pytest.fixture
 def make_assignment(db):
     """make_assignment(user, shift, status="assigned") -> Assignment, committed (keeps the shift's count)."""
 

@@ -1,11 +1,11 @@
-"""Fixtures for the sign-up and assignment rules: people and ways to read what a service left behind."""
+"""Fixtures for the sign-up and assignment rules: ways to read what a service left behind (people: tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from app.models import AuditLog, Role
+from app.models import AuditLog
 from events.models import Assignment
 from events.notifications import Notification
 
@@ -15,18 +15,6 @@ def english_messages(app):
     """Services called outside a request speak the default language (Chinese); these tests read English."""
     with force_locale("en"):
         yield
-
-
-@pytest.fixture
-def volunteer(make_user):
-    """A plain adult volunteer of 南城街道志愿服务队."""
-    return make_user(name="陈小明")
-
-
-@pytest.fixture
-def coordinator(make_user, orgs):
-    """A coordinator of 南城街道 (manages events organized there and below)."""
-    return make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"])
 
 
 @pytest.fixture

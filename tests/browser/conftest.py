@@ -72,10 +72,30 @@ def app_overrides():
     return {"WTF_CSRF_ENABLED": True}
 
 
+def _closed_bodies(app):
+    """The app, each response body read whole and closed before the server writes it.
+
+    werkzeug's development server drains the socket after a response and closes the body only
+    then: when the browser resets the connection first (a favicon request cut short by the next
+    page), the drain raises and a file body (static files) is garbage-collected open, a
+    ResourceWarning that filterwarnings=error turns into a failure of whichever test is running.
+    The app streams nothing, so reading bodies here changes nothing else."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """Serve `app` (tests/conftest.py, CSRF on) on 127.0.0.1 at a free port for the test's duration."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_bodies(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

@@ -10,8 +10,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer requests need no CSRF token; api.auth checks it itself for session requests.
 csrf.exempt(bp)
 
-from api import auth  # noqa: E402
+from api import auth, express  # noqa: E402
 
+bp.before_request(express.express_scan)  # first: a plain live check-in is answered there (api/express.py)
 bp.before_request(auth.authenticate)
 
 from api.routes import assignments, events, meta, shifts  # noqa: E402,F401

@@ -117,7 +117,10 @@ def _loaded_user_id(user) -> int | None:
         return None
     from sqlalchemy import inspect
 
-    state = inspect(user, raiseerr=False)  # None for the anonymous user
+    state = inspect(user, raiseerr=False)  # None for the anonymous user and api.express's light caller
+    if state is None:
+        user_id = getattr(user, "id", None)
+        return user_id if isinstance(user_id, int) else None
     identity = state.identity if state is not None else None
     return identity[0] if identity else None
 

@@ -26,12 +26,22 @@ class ShiftFence(NamedTuple):
 
 FenceProvider = Callable[[object, Position | None], ShiftFence | None]
 _providers: list[FenceProvider] = []
+#: the event kinds whose shifts some provider may fence; None once a provider claims any kind
+_fenced_kinds: set[str] | None = set()
 
 
-def register_fence_provider(provider: FenceProvider) -> None:
-    """Add a provider (idempotent: registering the same function twice keeps one)."""
+def register_fence_provider(provider: FenceProvider, *, event_kinds: set[str] | None = None) -> None:
+    """Add a provider (idempotent: registering the same function twice keeps one). `event_kinds`: the only
+    kinds of event whose shifts it may fence (None: any), which lets a scan of other events skip the fences."""
+    global _fenced_kinds
     if provider not in _providers:
         _providers.append(provider)
+        _fenced_kinds = None if event_kinds is None or _fenced_kinds is None else _fenced_kinds | set(event_kinds)
+
+
+def may_fence(event_kind: str) -> bool:
+    """True when a registered provider may fence shifts of events of this kind."""
+    return _fenced_kinds is None or event_kind in _fenced_kinds
 
 
 def fence_for(shift, position: Position | None) -> ShiftFence | None:

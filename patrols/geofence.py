@@ -34,4 +34,4 @@ def patrol_fence(shift: Shift, position: Position | None) -> ShiftFence | None:
     return ShiftFence(distance, float(segment.checkin_distance_m), segment.geofence_mode)
 
 
-register_fence_provider(patrol_fence)
+register_fence_provider(patrol_fence, event_kinds={EventKind.RIVER_PATROL.value})

@@ -2,51 +2,56 @@
 
 At an expo's gates nearly every scan is the same: a scanner with a bearer token sends one live
 scan of a volunteer who is on a shift of the event that is open for check-in and is not checked
-in anywhere. This lane serves exactly that case in three statements on the request's connection,
-with no ORM objects, instead of the general engine's eight (checkin.scanning):
+in anywhere. This lane serves exactly that case in two round trips of raw SQL on a pooled
+connection, with no ORM objects, instead of the general engine's eight statements
+(checkin.scanning):
 
-  A. lock the volunteer (the same guarded UPDATE of users.signup_serial as events.places) and,
-     in the same round trip, read the bearer token, its user and roles, and the event;
-  B. after the lock, read the volunteer's assignments on the event's shifts with their times and
-     position names, whether the device sent this client id already or the badge token was
-     accepted before, and whether the volunteer has an attendance at the event or open anywhere;
-  C. insert the attendance and its scan-log row in one statement, then commit.
+  A. lock the volunteer and, in the same statement, read the bearer token, its user and roles, the
+     event, the volunteer's assignments on its shifts, whether the device sent this client id or
+     the badge token was accepted before, and whether the volunteer has a stay at the event or an
+     open one anywhere (_LOCK_AND_READ says why one statement is enough);
+  B. count the endpoint's rate limits (one Redis round trip, as Flask-Limiter would count them);
+  C. insert the attendance and its scan-log row in one statement, sent together with the commit.
 
 It runs before api.auth.authenticate, as the blueprint's first hook, and it either answers the
 request completely or leaves it untouched (rolled back, no rate limit counted) for the normal
 path, which then does everything as if the lane did not exist. It takes the request only when it
-can prove the general engine would make the same check-in: the body passes the same validator
-with nothing but client_scan_id and badge_token (plus `offline: false` or a `scanned_at`, which
-a live scan ignores); the token is active, its user may still log in, and its last use was
-recorded within api.tokens.TOUCH_INTERVAL; the caller manages the event's organizer; the event
-is published, allows no walk-ins, has no geofence and no shift fence (checkin.geofence); the
-badge token is valid; the volunteer is enabled, on an assignment whose shift is open for
-check-in now, has no attendance at this event nor an open one elsewhere, and neither this scan
-nor this badge token was seen before. Everything else — check-outs, repeats, conflicts,
-refusals (which the scan log records), 4xx answers, offline queues, walk-ins, geofences — goes
-the normal way. The same rate limits are counted (through Flask-Limiter, same keys), the answer
-is the same document, the same metrics count it, and tests/checkin/test_express_lane.py runs
-the same scenarios through both lanes and compares answers and rows.
+can prove the general engine would make the same check-in: the body holds one live scan with
+nothing but client_scan_id and badge_token (plus `offline: false` or a valid `scanned_at`, which
+a live scan ignores), valid for the endpoint's schema; the token is active, its user may still
+log in, and its last use was recorded within api.tokens.TOUCH_INTERVAL; the caller manages the
+event's organizer; the event is published, allows no walk-ins, has no geofence and no shift
+fence (checkin.geofence); the badge token is valid; the volunteer is enabled, on an assignment
+whose shift is open for check-in now, has no stay at this event nor an open one elsewhere, and
+neither this scan nor this badge token was seen before. Everything else — check-outs, repeats,
+conflicts, refusals (which the scan log records), 4xx answers, offline queues, walk-ins,
+geofences — goes the normal way. The answer is the same document, the same metrics count it, and
+tests/checkin/api/test_express_lane.py runs the same scenarios through both lanes and compares
+answers, rows, rate limits and headers.
 
-A concurrent scan of the same volunteer waits on the lock in A, then sees the first one's
-check-in in B and leaves the request to the normal path (a repeat). The unique indexes stay the
-backstop: a violation rolls the lane back and the normal path answers.
+A concurrent scan of the same volunteer waits on the lock; the unique indexes (one open attendance
+per volunteer, one scan per device and client id) are the backstop: a violation rolls the lane
+back, gives its rate-limit counts back, and the normal path answers.
 
 SQLite (the embedded default, one site) always takes the normal path.
 """
 from __future__ import annotations
 
-import hashlib
+import json
 import re
+import time
 from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_qualified_name
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
+from limits.util import WindowStats
 from prometheus_client import Counter
 
-from app.errors import DomainError
 from app.extensions import db, limiter
 from app.observability import CHECKINS, SCANS
 from app.permissions import can_manage, remember_grants
@@ -54,6 +59,7 @@ from app.timeutil import to_local, utcnow
 from checkin.geofence import may_fence
 from checkin.refusals import ScanRefused
 from checkin.tokens import parse_badge_token
+from api.schemas import DATE_TIME, MAX_ID
 from api.tokens import TOKEN_PREFIX, TOUCH_INTERVAL, hash_token
 
 ENDPOINT = "api.create_scans"
@@ -65,39 +71,40 @@ _SCAN_KEYS = {"client_scan_id", "badge_token", "scanned_at", "offline"}
 LANE = Counter("volunteers_scan_express", "POST /api/v1/scans requests offered to the express lane, by outcome "
                "(express: answered there; anything else: the reason it went the normal way).", ["outcome"])
 
-# A: lock the volunteer; the token, its user and roles, the event (one round trip).
+# A: in one round trip, lock the volunteer and read the token, its user and roles, the event, and what the
+# check-in depends on: the volunteer's assignments on the event's shifts (one row each, or one row of nulls),
+# whether the device sent this client id before or the badge token was accepted before, and whether the
+# volunteer has an attendance at the event or an open one anywhere. The lock is the one the normal path's
+# `UPDATE users SET signup_serial ...` takes (FOR NO KEY UPDATE), so each waits for the other, and rows that
+# merely refer to the volunteer can still be inserted meanwhile. The statement reads one snapshot, taken
+# before the lock: `moved` compares the locked row (its newest version) with the snapshot's, so a scan that
+# committed in between through the normal path (whose lock bumps signup_serial) sends this one that way too;
+# one that committed through this lane made a check-in, which the unique indexes hold against a second.
 _LOCK_AND_READ = """
 SELECT t.id, t.last_used_at, t.revoked_at, u.id, u.is_disabled, u.password_hash IS NOT NULL,
        (SELECT string_agg(r.role || ':' || o.path, '|') FROM role_grants r
           JOIN organizations o ON o.id = r.organization_id WHERE r.user_id = u.id),
        e.id, e.status, e.kind, e.allow_walk_ins, e.checkin_opens_minutes,
        e.latitude IS NOT NULL AND e.longitude IS NOT NULL AND COALESCE(e.checkin_radius_m, 0) <> 0, eo.path,
-       v.id, v.name, v.volunteer_number, v.is_disabled
+       v.id, v.name, v.volunteer_number, v.is_disabled,
+       v.signup_serial IS DISTINCT FROM (SELECT w.signup_serial FROM users w WHERE w.id = %(volunteer)s),
+       EXISTS (SELECT 1 FROM scans x WHERE x.device_id = %(device)s AND x.client_scan_id = %(client)s)
+       OR EXISTS (SELECT 1 FROM scans x WHERE x.token_digest = %(digest)s AND x.user_id = %(volunteer)s
+                  AND x.result IN ('ok', 'repeat', 'conflict')),
+       EXISTS (SELECT 1 FROM attendances y WHERE y.user_id = %(volunteer)s AND y.status <> 'voided'
+               AND (y.event_id = %(event)s OR y.status = 'open')),
+       a.id, a.shift_id, s.starts_at, s.ends_at, p.name
 FROM api_tokens t
 JOIN users u ON u.id = t.user_id
 LEFT JOIN events e ON e.id = %(event)s
 LEFT JOIN organizations eo ON eo.id = e.organization_id
-LEFT JOIN LATERAL (SELECT id, name, volunteer_number, is_disabled FROM users
-                   WHERE id = %(volunteer)s FOR UPDATE) AS v ON true
-WHERE t.token_hash = %(token_hash)s
-"""
-
-# B: after the lock, what the check-in depends on (one round trip; one row even without assignments).
-_READ_VOLUNTEER = """
-SELECT a.id, a.shift_id, s.starts_at, s.ends_at, p.name,
-       EXISTS (SELECT 1 FROM scans x
-               WHERE (x.device_id = %(device)s AND x.client_scan_id = %(client)s)
-                  OR (x.token_digest = %(digest)s AND x.user_id = %(volunteer)s
-                      AND x.result IN ('ok', 'repeat', 'conflict'))),
-       EXISTS (SELECT 1 FROM attendances t
-               WHERE t.user_id = %(volunteer)s AND t.status <> 'voided'
-                 AND (t.event_id = %(event)s OR t.status = 'open'))
-FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT id, name, volunteer_number, is_disabled, signup_serial FROM users
+                   WHERE id = %(volunteer)s FOR NO KEY UPDATE) AS v ON true
 LEFT JOIN (assignments a
-           JOIN shifts s ON s.id = a.shift_id AND s.event_id = %(event)s AND NOT s.is_cancelled
+           JOIN shifts s ON s.id = a.shift_id AND NOT s.is_cancelled
            JOIN positions p ON p.id = s.position_id)
-       ON a.user_id = %(volunteer)s AND a.status IN ('assigned', 'completed')
-ORDER BY s.starts_at, s.id
+       ON a.user_id = %(volunteer)s AND s.event_id = %(event)s AND a.status IN ('assigned', 'completed')
+WHERE t.token_hash = %(token_hash)s
 """
 
 # C: the attendance and its scan-log row (one round trip), as checkin.scanning._check_in writes them.
@@ -143,25 +150,39 @@ def _aware(value):
 
 
 def _live_scan(body) -> tuple[int, str, str, str] | None:
-    """(event id, device id, client scan id, badge token) of a body holding one plain live scan, else None."""
-    if not isinstance(body, dict) or set(body) != {"event_id", "device_id", "scans"}:
+    """(event id, device id, client scan id, badge token) of a body holding one plain live scan, else None.
+
+    Whatever this accepts, the endpoint's schema (api/scan_schemas.py) accepts too: one BadgeScan with a
+    client id and a badge token, `offline` false or absent, a valid `scanned_at` or none, no position."""
+    if not isinstance(body, dict) or body.keys() != {"event_id", "device_id", "scans"}:
         return None
-    scans = body["scans"]
+    event_id, device, scans = body["event_id"], body["device_id"], body["scans"]
+    if type(event_id) is not int or not 0 < event_id <= MAX_ID:
+        return None
     if not isinstance(scans, list) or len(scans) != 1 or not isinstance(scans[0], dict):
         return None
     scan = scans[0]
-    if not set(scan) <= _SCAN_KEYS or scan.get("offline", False) is not False:
+    if not scan.keys() <= _SCAN_KEYS or scan.get("offline", False) is not False:
         return None
-    device, client, token = body["device_id"], scan.get("client_scan_id"), scan.get("badge_token")
+    client, token = scan.get("client_scan_id"), scan.get("badge_token")
     if not (isinstance(device, str) and _DEVICE_ID.fullmatch(device) and isinstance(client, str)
             and _DEVICE_ID.fullmatch(client) and isinstance(token, str)):
         return None
-    return body["event_id"], device, client, token
+    if "scanned_at" in scan and not _valid_time(scan["scanned_at"]):
+        return None
+    return event_id, device, client, token
 
 
-def _pass(outcome: str) -> None:
+def _valid_time(value) -> bool:
+    from api.openapi import VALIDATOR  # the routes' module: imported once the blueprint exists
+
+    return isinstance(value, str) and not VALIDATOR.check(DATE_TIME, value)[1]
+
+
+def _pass(outcome: str, connection=None) -> None:
     """Leave the request to the normal path, exactly as it came: nothing written, nothing counted."""
-    db.session.rollback()
+    if connection is not None:
+        connection.rollback()
     g.pop("_login_user", None)
     g.pop("api_token_id", None)
     g.pop("_role_grants", None)
@@ -169,16 +190,111 @@ def _pass(outcome: str) -> None:
     return None
 
 
-def _validated_body():
-    """The body through the endpoint's own validator; None (normal path, which answers the error) if invalid."""
-    from api.openapi import VALIDATOR  # the routes' module: imported once the blueprint exists
-    from api.schemas import ref
-    from api.validation import read_json_body
+# Each limit's key counted as limits.storage.RedisStorage.incr counts it (its incr_expire.lua: INCRBY, and EXPIRE
+# when the key is new), in order, stopping after the first limit breached as Flask-Limiter does; answers
+# [count, ttl] per key counted.
+_COUNT_SCRIPT = """
+local answers = {}
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, 1)
+    if tonumber(current) == 1 then
+        redis.call("expire", key, ARGV[2 * i - 1])
+    end
+    table.insert(answers, current)
+    table.insert(answers, redis.call("ttl", key))
+    if tonumber(current) > tonumber(ARGV[2 * i]) then
+        break
+    end
+end
+return answers
+"""
+# Give back one count per key (a request the lane counted, then left to the normal path, which counts it again).
+_UNCOUNT_SCRIPT = """
+for _, key in ipairs(KEYS) do
+    if redis.call("exists", key) == 1 then
+        redis.call("decrby", key, 1)
+    end
+end
+return 0
+"""
+_scripts: dict[int, tuple] = {}
 
-    try:
-        return read_json_body(VALIDATOR, ref("ScanBatch"), required=True)
-    except DomainError:
-        return None
+
+def _lua(storage: RedisStorage):
+    """The two scripts registered on the storage's client (redis-py loads a script again after a restart)."""
+    key = id(storage)
+    if key not in _scripts:
+        connection = storage.get_connection()
+        _scripts[key] = (connection.register_script(_COUNT_SCRIPT), connection.register_script(_UNCOUNT_SCRIPT))
+    return _scripts[key]
+
+
+def _give_back_counts() -> None:
+    """Undo this request's counts (fixed windows: the only strategy configured) before leaving it to the normal
+    path, which counts it itself: a request counts once, whichever lane answers it."""
+    context = limiter.context
+    counted = [request_limit.key for request_limit in context.view_rate_limits]
+    context.view_rate_limit, context.view_rate_limits = None, []
+    if not counted:
+        return
+    strategy = limiter.limiter
+    if not isinstance(strategy, FixedWindowRateLimiter):
+        return
+    storage = strategy.storage
+    if isinstance(storage, RedisStorage):
+        _lua(storage)[1]([storage.prefixed_key(key) for key in counted])
+    elif hasattr(storage, "decr"):  # limits' memory storage
+        for key in counted:
+            storage.decr(key)
+
+
+def _count_limits(caller) -> None:
+    """Count the request against the endpoint's own rate limits (the view's Flask-Limiter decorators), then let
+    Flask-Limiter add the X-RateLimit headers and answer 429 as for any request.
+
+    With Redis and the fixed window (production), the limits are counted in one round trip with the same keys
+    and increments as Flask-Limiter's (_COUNT_SCRIPT), and the header limit's window is known from it; otherwise
+    Flask-Limiter counts them itself (three round trips)."""
+    name = get_qualified_name(current_app.view_functions[ENDPOINT])
+    storage = limiter.storage if limiter.enabled else None
+    plain = (isinstance(storage, RedisStorage) and isinstance(limiter.limiter, FixedWindowRateLimiter)
+             and not limiter._storage_dead and not limiter._request_filters)
+    limits = sorted((lim for lim in limiter.limit_manager.decorated_limits(name)
+                     if not (lim.is_exempt or lim.method_exempt)), key=lambda lim: lim.limit)
+    if not plain or any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1
+                        for lim in limits):
+        try:
+            limiter._check_request_limit(in_middleware=False, callable_name=name)
+        except RateLimitExceeded:
+            LANE.labels("rate_limited").inc()
+            raise
+        return
+    requested, keys, amounts = [], [], []
+    for lim in limits:
+        args = [lim.key_func(), lim.scope_for(ENDPOINT, request.method)]
+        if not all(args):  # as Flask-Limiter: a limit without a key is skipped
+            continue
+        if limiter._key_prefix:
+            args.insert(0, limiter._key_prefix)
+        keys.append(storage.prefixed_key(lim.limit.key_for(*args)))
+        amounts += [lim.limit.get_expiry(), lim.limit.amount]
+        requested.append(RequestLimit(limiter, lim.limit, args, False, lim.shared))
+    count, _uncount = _lua(storage)
+    answers = count(keys, amounts)
+    now = time.time()
+    requested = requested[:len(answers) // 2]  # the limits after a breached one were not counted
+    for index, request_limit in enumerate(requested):
+        current, ttl = int(answers[2 * index]), int(answers[2 * index + 1])
+        request_limit._window = WindowStats(max(ttl, 0) + now, max(0, request_limit.limit.amount - current))
+        request_limit.breached = current > request_limit.limit.amount
+    breached = [r for r in requested if r.breached]
+    explicit = [r for r in requested if not r.shared]
+    context = limiter.context
+    context.view_rate_limits = requested
+    context.view_rate_limit = breached[0] if breached else (explicit or requested or [None])[0]
+    if breached:
+        LANE.labels("rate_limited").inc()
+        raise RateLimitExceeded(next(lim for lim in limits if lim.limit == breached[0].limit))
 
 
 def _choose(rows, now, opens_minutes: int):
@@ -201,11 +317,10 @@ def express_scan():
             or length is None or length > MAX_BODY_BYTES or not request.is_json):
         LANE.labels("not_plain").inc()
         return None
-    body = _validated_body()
-    if body is None:
-        LANE.labels("invalid").inc()
-        return None
-    shape = _live_scan(body)
+    try:
+        shape = _live_scan(json.loads(request.get_data(cache=True)))
+    except (ValueError, RecursionError):
+        shape = None
     if shape is None:
         LANE.labels("not_plain").inc()
         return None
@@ -216,48 +331,57 @@ def express_scan():
     except ScanRefused:
         LANE.labels("bad_badge").inc()
         return None
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    naive_now = _naive_utc(now)
-    cursor.execute(_LOCK_AND_READ, {"volunteer": claim.user_id, "event": event_id, "token_hash": hash_token(secret)})
-    row = cursor.fetchone()
-    if row is None:
-        return _pass("no_token")
+    connection = db.engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
+    try:
+        return _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now)
+    finally:
+        connection.close()  # back to the pool, which rolls back whatever was not committed
+
+
+def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now):
+    cursor = connection.driver_connection.cursor()
+    parameters = {"volunteer": claim.user_id, "event": event_id, "device": device_id, "client": client_scan_id,
+                  "digest": claim.digest, "now": _naive_utc(now)}
+    cursor.execute(_LOCK_AND_READ, {**parameters, "token_hash": hash_token(secret)})
+    rows = cursor.fetchall()
+    if not rows:
+        return _pass("no_token", connection)
     (token_id, last_used, revoked, user_id, user_disabled, can_log_in, grants, found_event, status, kind,
      walk_ins, opens_minutes, circle, event_path, volunteer_id, volunteer_name, volunteer_number,
-     volunteer_disabled) = row
+     volunteer_disabled, moved, seen, stayed) = rows[0][:21]
     if revoked is not None or user_disabled or not can_log_in:
-        return _pass("no_token")
+        return _pass("no_token", connection)
     if last_used is None or now - _aware(last_used) >= TOUCH_INTERVAL:
-        return _pass("token_touch")  # the normal path records the token's use
+        return _pass("token_touch", connection)  # the normal path records the token's use
     if found_event is None or status != "published" or walk_ins or circle or may_fence(kind):
-        return _pass("event")
+        return _pass("event", connection)
     caller = Caller(id=user_id)
     remember_grants(user_id, grants)
     if not can_manage(caller, SimpleNamespace(path=event_path)):
-        return _pass("permission")
+        return _pass("permission", connection)
     if volunteer_id is None or volunteer_disabled:
-        return _pass("volunteer")
-    parameters = {"volunteer": volunteer_id, "event": event_id, "device": device_id, "client": client_scan_id,
-                  "digest": claim.digest, "by": user_id, "now": naive_now}
-    cursor.execute(_READ_VOLUNTEER, parameters)
-    rows = cursor.fetchall()
-    if rows[0][5] or rows[0][6]:
-        return _pass("seen")  # a re-sent scan, a used badge token, or a stay at this event or elsewhere
-    shifts = [{"assignment_id": r[0], "shift_id": r[1], "starts_at": _aware(r[2]), "ends_at": _aware(r[3]),
-               "position": r[4]} for r in rows if r[0] is not None]
+        return _pass("volunteer", connection)
+    if moved or seen or stayed:  # a scan committed meanwhile, a re-sent scan, a used badge token, a stay
+        return _pass("seen", connection)
+    shifts = [{"assignment_id": r[21], "shift_id": r[22], "starts_at": _aware(r[23]), "ends_at": _aware(r[24]),
+               "position": r[25]} for r in rows if r[21] is not None]
     chosen = _choose(shifts, now, opens_minutes)
     if chosen is None:
-        return _pass("no_open_shift")  # refused by the normal path, which logs why
+        return _pass("no_open_shift", connection)  # refused by the normal path, which logs why
+    parameters["by"] = user_id
     # From here the request is the lane's: the same limits as the view's decorators, then the write.
     g._login_user, g.api_token_id = caller, token_id
-    limiter._check_request_limit(in_middleware=False,
-                                 callable_name=get_qualified_name(current_app.view_functions[ENDPOINT]))
+    _count_limits(caller)
+    driver = connection.driver_connection
     try:
-        cursor.execute(_CHECK_IN, {**parameters, "shift": chosen["shift_id"], "assignment": chosen["assignment_id"]})
-        attendance_id = cursor.fetchone()[0]
+        with driver.pipeline():  # the insert and the commit in one round trip
+            cursor.execute(_CHECK_IN, {**parameters, "shift": chosen["shift_id"],
+                                       "assignment": chosen["assignment_id"]})
+            driver.commit()
     except db.engine.dialect.dbapi.IntegrityError:  # a unique index saw a concurrent scan first
-        return _pass("conflict")
-    db.session.commit()
+        _give_back_counts()  # the normal path answers, and counts the request itself
+        return _pass("conflict", connection)
+    attendance_id = cursor.fetchone()[0]
     SCANS.labels("badge", "ok").inc()
     CHECKINS.labels("badge").inc()
     LANE.labels("express").inc()

@@ -127,7 +127,7 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
         now = utcnow()
         town = db.session.scalar(select(Organization).where(Organization.short_name == "南城街道"))
         teams = [o for o in db.session.scalars(select(Organization)) if o.path.startswith(town.path)]
-        ids = insert_volunteers(args.volunteers + 1, teams, now)
+        ids = insert_volunteers(args.volunteers + 2, teams, now)
         coordinator_id, volunteer_ids = ids[0], ids[1:]
         db.session.add(RoleGrant(user_id=coordinator_id, organization_id=town.id, role=Role.COORDINATOR.value))
         _token, bearer = create_token(db.session.get(User, coordinator_id), "bench scanner", by=None, now=now)
@@ -162,7 +162,7 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
                                 "client_scan_id text, created_at timestamptz)"))
         db.session.commit()
         event_id = event.id
-        queries = queries_per_scan(app, event_id, bearer, volunteer_ids[-1])
+        queries = queries_per_scan(app, event_id, bearer, volunteer_ids[-2:])
         # Statistics for what was seeded; the scan log and attendances stay unanalyzed, as on a new
         # server before autovacuum's first pass: analyzed while empty, they would make PostgreSQL plan
         # the prepared scan statements (psycopg prepares a statement on its 5th run) as sequential
@@ -171,7 +171,7 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
                                 "shifts, assignments"))
         db.session.commit()
         db.engine.dispose()
-    return {"event_id": event_id, "bearer": bearer, "volunteer_ids": volunteer_ids[:-1], "app": app,
+    return {"event_id": event_id, "bearer": bearer, "volunteer_ids": volunteer_ids[:-2], "app": app,
             "shifts": args.positions * 3, "assignments": len(assignments), "queries": queries}
 
 
@@ -186,10 +186,12 @@ def redis_url(storage: str) -> str:
     return url
 
 
-def queries_per_scan(app, event_id: int, bearer: str, volunteer_id: int) -> int:
-    """SQL statements one live scan costs, counted in-process through the test client."""
+def queries_per_scan(app, event_id: int, bearer: str, volunteer_ids: list[int]) -> tuple[int, str]:
+    """Probe two live scans in-process through the test client: the SQL statements the first one cost (the
+    token's first use: the normal path, through SQLAlchemy), and which lane answered the second one."""
     from sqlalchemy import event as sa_event
 
+    from api.express import LANE
     from app.extensions import db
     from checkin.tokens import badge_token
 
@@ -199,17 +201,27 @@ def queries_per_scan(app, event_id: int, bearer: str, volunteer_id: int) -> int:
     def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    body = {"event_id": event_id, "device_id": "probe", "scans": [
-        {"client_scan_id": "probe-1", "badge_token": badge_token(volunteer_id, now=_now())}]}
+    def scan(volunteer_id: int, client_id: str) -> dict:
+        body = {"event_id": event_id, "device_id": "probe", "scans": [
+            {"client_scan_id": client_id, "badge_token": badge_token(volunteer_id, now=_now())}]}
+        response = client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {bearer}"})
+        result = response.get_json()["results"][0]
+        assert result["action"] == "check_in", result
+        return result
+
     client = app.test_client()
     sa_event.listen(engine, "before_cursor_execute", count)
     try:
-        response = client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {bearer}"})
+        scan(volunteer_ids[0], "probe-1")
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
-    result = response.get_json()["results"][0]
-    assert result["action"] == "check_in", result
-    return len(statements)
+    before = {sample.labels["outcome"]: sample.value for metric in LANE.collect() for sample in metric.samples
+              if sample.name.endswith("_total")}
+    scan(volunteer_ids[1], "probe-2")
+    after = {sample.labels["outcome"]: sample.value for metric in LANE.collect() for sample in metric.samples
+             if sample.name.endswith("_total")}
+    lane = [outcome for outcome, value in after.items() if value != before.get(outcome, 0)]
+    return len(statements), ("express lane" if lane == ["express"] else f"normal path ({', '.join(lane) or 'off'})")
 
 
 def _now():
@@ -249,8 +261,10 @@ def main() -> int:
     started = time.monotonic()
     facts = seed(args, url, secret_key, id_key)
     ids = facts["volunteer_ids"]
+    statements, lane = facts["queries"]
     print(f"seeded {len(ids):,} volunteers, {facts['shifts']} shifts, {facts['assignments']:,} assignments "
-          f"in {time.monotonic() - started:.0f} s; one live scan = {facts['queries']} SQL statements")
+          f"in {time.monotonic() - started:.0f} s; probe: the token's first scan = {statements} SQL statements "
+          f"(normal path), the next one answered by the {lane}")
 
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secret_key, "ID_NUMBER_KEY": id_key,
            "DATABASE_URL": url, "REDIS_URL": redis_url(args.rate_limit_storage),

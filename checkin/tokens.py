@@ -13,6 +13,7 @@ token_malformed, token_forged, token_wrong_kind, token_expired.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -76,7 +77,12 @@ def valid_until(now: datetime) -> datetime:
 
 
 def _key() -> bytes:
-    secret = current_app.config["SECRET_KEY"]
+    return _derived_key(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _derived_key(secret: str | bytes) -> bytes:
+    """The token key derived from the app's secret (computed once per secret)."""
     secret = secret.encode() if isinstance(secret, str) else secret
     return hmac.new(secret, KEY_LABEL, hashlib.sha256).digest()
 

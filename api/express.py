@@ -26,7 +26,7 @@ whose shift is open for check-in now, has no stay at this event nor an open one 
 neither this scan nor this badge token was seen before. Everything else — check-outs, repeats,
 conflicts, refusals (which the scan log records), 4xx answers, offline queues, walk-ins,
 geofences — goes the normal way. The answer is the same document, the same metrics count it, and
-tests/checkin/api/test_express_lane.py runs the same scenarios through both lanes and compares
+tests/checkin/api/express/ runs the same scenarios through both lanes and compares
 answers, rows, rate limits and headers.
 
 A concurrent scan of the same volunteer waits on the lock; the unique indexes (one open attendance

@@ -19,9 +19,10 @@ and wrk (bench/wrk_runner.py), which other work on a shared machine changes far 
 rates. --breakdown adds the API's cheapest answers (an unknown event, a forged badge): what
 the framework costs before any check-in rule runs.
 
-Workers: 4 sync workers for 2 cores. A scan spends about half its time waiting for
-PostgreSQL (one round trip per statement), so 2 workers leave the cores idle; more than 4
-adds context switches and connections without throughput (see the closing note of issue 4).
+Workers: 4 sync workers for 2 cores (3 and 6 measured about the same; see docs/performance.md).
+On PostgreSQL a plain live check-in takes the express lane (api/express.py); CHECKIN_EXPRESS_LANE=0
+in the environment measures the normal path instead. The probe before the run says which one
+answered.
 Rate limits stay on, in Redis as in production (REDIS_URL=redis://127.0.0.1:6379/14, flushed first;
 --rate-limit-storage memory for the embedded default's per-worker memory, whose expiry timer
 starts a thread on most requests), raised to 10^7 per minute through API_SCAN_RATE_LIMIT_PER_USER /

@@ -2,9 +2,9 @@
 
 At an expo's gates nearly every scan is the same: a scanner with a bearer token sends one live
 scan of a volunteer who is on a shift of the event that is open for check-in and is not checked
-in anywhere. This lane serves exactly that case in two round trips of raw SQL on a pooled
-connection, with no ORM objects, instead of the general engine's eight statements
-(checkin.scanning):
+in anywhere. This lane serves exactly that case with raw SQL on a pooled connection and no ORM
+objects — after the pool's pre-ping, two round trips to PostgreSQL and one to Redis — instead of
+the general engine's eight statements (checkin.scanning):
 
   A. lock the volunteer and, in the same statement, read the bearer token, its user and roles, the
      event, the volunteer's assignments on its shifts, whether the device sent this client id or
@@ -31,15 +31,19 @@ answers, rows, rate limits and headers.
 
 A concurrent scan of the same volunteer waits on the lock; the unique indexes (one open attendance
 per volunteer, one scan per device and client id) are the backstop: a violation rolls the lane
-back, gives its rate-limit counts back, and the normal path answers.
+back, gives its rate-limit counts back, and the normal path answers. So does any other database
+error (a lock timeout, a dropped connection: the normal path answers 503 or succeeds on a fresh
+connection) and a failing Redis (the normal path's Flask-Limiter falls back to memory).
 
 SQLite (the embedded default, one site) always takes the normal path.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
+import weakref
 from datetime import timedelta, timezone
 from types import SimpleNamespace
 
@@ -51,6 +55,7 @@ from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
 from prometheus_client import Counter
+from redis import RedisError
 
 from app.extensions import db, limiter
 from app.observability import CHECKINS, SCANS
@@ -68,6 +73,7 @@ MAX_BODY_BYTES = 2048
 _DEVICE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _SCAN_KEYS = {"client_scan_id", "badge_token", "scanned_at", "offline"}
 
+log = logging.getLogger(__name__)
 LANE = Counter("volunteers_scan_express", "POST /api/v1/scans requests offered to the express lane, by outcome "
                "(express: answered there; anything else: the reason it went the normal way).", ["outcome"])
 
@@ -217,16 +223,16 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 """
-_scripts: dict[int, tuple] = {}
+_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _lua(storage: RedisStorage):
     """The two scripts registered on the storage's client (redis-py loads a script again after a restart)."""
-    key = id(storage)
-    if key not in _scripts:
+    if storage not in _scripts:
         connection = storage.get_connection()
-        _scripts[key] = (connection.register_script(_COUNT_SCRIPT), connection.register_script(_UNCOUNT_SCRIPT))
-    return _scripts[key]
+        _scripts[storage] = (connection.register_script(_COUNT_SCRIPT),
+                             connection.register_script(_UNCOUNT_SCRIPT))
+    return _scripts[storage]
 
 
 def _give_back_counts() -> None:
@@ -235,43 +241,62 @@ def _give_back_counts() -> None:
     context = limiter.context
     counted = [request_limit.key for request_limit in context.view_rate_limits]
     context.view_rate_limit, context.view_rate_limits = None, []
-    if not counted:
-        return
-    strategy = limiter.limiter
+    strategy = limiter.limiter if counted else None
     if not isinstance(strategy, FixedWindowRateLimiter):
         return
     storage = strategy.storage
-    if isinstance(storage, RedisStorage):
-        _lua(storage)[1]([storage.prefixed_key(key) for key in counted])
-    elif hasattr(storage, "decr"):  # limits' memory storage
-        for key in counted:
-            storage.decr(key)
+    try:
+        if type(storage) is RedisStorage:
+            _lua(storage)[1]([storage.prefixed_key(key) for key in counted])
+        elif hasattr(storage, "decr"):  # limits' memory storage
+            for key in counted:
+                storage.decr(key)
+    except RedisError:  # the storage failed meanwhile: the request may count twice, nothing worse
+        log.warning("express lane: could not give back a rate-limit count", exc_info=True)
 
 
-def _count_limits(caller) -> None:
-    """Count the request against the endpoint's own rate limits (the view's Flask-Limiter decorators), then let
-    Flask-Limiter add the X-RateLimit headers and answer 429 as for any request.
-
-    With Redis and the fixed window (production), the limits are counted in one round trip with the same keys
-    and increments as Flask-Limiter's (_COUNT_SCRIPT), and the header limit's window is known from it; otherwise
-    Flask-Limiter counts them itself (three round trips)."""
+def _plain_limits(storage) -> list | None:
+    """The endpoint's limits, as Flask-Limiter resolves them for the view, when the lane may count them itself:
+    Redis (not a cluster: two keys, two slots), fixed windows, nothing configured that the lane does not do
+    (meta limits, breach callbacks, conditional deductions, costs, request filters). None otherwise."""
+    if not (type(storage) is RedisStorage and isinstance(limiter.limiter, FixedWindowRateLimiter)
+            and not limiter._storage_dead and not limiter._request_filters and limiter._fail_on_first_breach
+            and not limiter._meta_limits and not limiter._on_breach):
+        return None
     name = get_qualified_name(current_app.view_functions[ENDPOINT])
+    defaults, decorated = limiter.limit_manager.resolve_limits(current_app, ENDPOINT, request.blueprint, name,
+                                                               False, True)
+    context = limiter.context
+    limits = [lim for lim in defaults if lim not in context.seen_limits] + list(decorated)
+    context.seen_limits.update(defaults)
+    limits = sorted((lim for lim in limits if not (lim.is_exempt or lim.method_exempt)), key=lambda lim: lim.limit)
+    if any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1 for lim in limits):
+        return None
+    return limits
+
+
+def _count_limits() -> None:
+    """Count the request against the endpoint's rate limits, then let Flask-Limiter add the X-RateLimit headers
+    and answer 429 as for any request.
+
+    With Redis and fixed windows (production), the limits are counted in one round trip with the same keys and
+    increments as Flask-Limiter's (_COUNT_SCRIPT), and the header limit's window is known from it; otherwise
+    Flask-Limiter counts them itself. Raises redis.RedisError when Redis fails (the caller leaves the request to
+    the normal path, where Flask-Limiter falls back to memory)."""
     storage = limiter.storage if limiter.enabled else None
-    plain = (isinstance(storage, RedisStorage) and isinstance(limiter.limiter, FixedWindowRateLimiter)
-             and not limiter._storage_dead and not limiter._request_filters)
-    limits = sorted((lim for lim in limiter.limit_manager.decorated_limits(name)
-                     if not (lim.is_exempt or lim.method_exempt)), key=lambda lim: lim.limit)
-    if not plain or any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1
-                        for lim in limits):
+    limits = _plain_limits(storage)
+    if limits is None:
         try:
-            limiter._check_request_limit(in_middleware=False, callable_name=name)
+            limiter._check_request_limit(in_middleware=False,
+                                         callable_name=get_qualified_name(current_app.view_functions[ENDPOINT]))
         except RateLimitExceeded:
             LANE.labels("rate_limited").inc()
             raise
         return
-    requested, keys, amounts = [], [], []
+    endpoint = limiter.identify_request()
+    requested, keys, amounts, counted_limits = [], [], [], []
     for lim in limits:
-        args = [lim.key_func(), lim.scope_for(ENDPOINT, request.method)]
+        args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
         if not all(args):  # as Flask-Limiter: a limit without a key is skipped
             continue
         if limiter._key_prefix:
@@ -279,29 +304,30 @@ def _count_limits(caller) -> None:
         keys.append(storage.prefixed_key(lim.limit.key_for(*args)))
         amounts += [lim.limit.get_expiry(), lim.limit.amount]
         requested.append(RequestLimit(limiter, lim.limit, args, False, lim.shared))
-    count, _uncount = _lua(storage)
-    answers = count(keys, amounts)
+        counted_limits.append(lim)
+    answers = _lua(storage)[0](keys, amounts)
     now = time.time()
     requested = requested[:len(answers) // 2]  # the limits after a breached one were not counted
     for index, request_limit in enumerate(requested):
         current, ttl = int(answers[2 * index]), int(answers[2 * index + 1])
         request_limit._window = WindowStats(max(ttl, 0) + now, max(0, request_limit.limit.amount - current))
         request_limit.breached = current > request_limit.limit.amount
-    breached = [r for r in requested if r.breached]
+    breached = [index for index, r in enumerate(requested) if r.breached]
     explicit = [r for r in requested if not r.shared]
     context = limiter.context
     context.view_rate_limits = requested
-    context.view_rate_limit = breached[0] if breached else (explicit or requested or [None])[0]
+    context.view_rate_limit = requested[breached[0]] if breached else (explicit or requested or [None])[0]
     if breached:
         LANE.labels("rate_limited").inc()
-        raise RateLimitExceeded(next(lim for lim in limits if lim.limit == breached[0].limit))
+        raise RateLimitExceeded(counted_limits[breached[0]])
 
 
 def _choose(rows, now, opens_minutes: int):
     """checkin.shift_choice's choice: among shifts open for check-in now, the one under way, then the earliest."""
     early = timedelta(minutes=opens_minutes or 0)
     open_now = [row for row in rows if row["starts_at"] - early <= now < row["ends_at"]]
-    open_now.sort(key=lambda row: (not row["starts_at"] <= now, row["starts_at"], row["shift_id"]))
+    open_now.sort(key=lambda row: (not row["starts_at"] <= now, row["starts_at"], row["shift_id"],
+                                   row["assignment_id"]))
     return open_now[0] if open_now else None
 
 
@@ -314,7 +340,8 @@ def express_scan():
     secret = secret.strip()
     length = request.content_length
     if (scheme.lower() != "bearer" or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200
-            or length is None or length > MAX_BODY_BYTES or not request.is_json):
+            or length is None or length > min(MAX_BODY_BYTES, int(current_app.config.get(
+                "API_SCANS_MAX_BODY_BYTES", MAX_BODY_BYTES))) or not request.is_json):
         LANE.labels("not_plain").inc()
         return None
     try:
@@ -334,6 +361,14 @@ def express_scan():
     connection = db.engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
     try:
         return _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now)
+    except db.engine.dialect.dbapi.Error:  # a lock or statement timeout, a dropped connection, ...
+        log.warning("express lane: database error, left to the normal path", exc_info=True)
+        _give_back_counts()
+        driver = connection.driver_connection
+        if driver is None or driver.closed or driver.broken:
+            connection.invalidate()  # the pool opens a new one next time
+            return _pass("database_error")
+        return _pass("database_error", connection)
     finally:
         connection.close()  # back to the pool, which rolls back whatever was not committed
 
@@ -371,7 +406,11 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     parameters["by"] = user_id
     # From here the request is the lane's: the same limits as the view's decorators, then the write.
     g._login_user, g.api_token_id = caller, token_id
-    _count_limits(caller)
+    try:
+        _count_limits()
+    except RedisError:  # the normal path counts in memory meanwhile (Flask-Limiter's fallback)
+        log.warning("express lane: rate-limit storage failed, left to the normal path", exc_info=True)
+        return _pass("limit_storage", connection)
     driver = connection.driver_connection
     try:
         with driver.pipeline():  # the insert and the commit in one round trip

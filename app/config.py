@@ -131,7 +131,7 @@ class Config:
     # Check-in (checkin/): rotating QR tokens, repeats, offline sync, forgotten check-outs.
     CHECKIN_TOKEN_WINDOW_SECONDS = int(os.environ.get("CHECKIN_TOKEN_WINDOW_SECONDS", "30"))
     CHECKIN_REPEAT_SECONDS = int(os.environ.get("CHECKIN_REPEAT_SECONDS", "120"))
-    #: PostgreSQL: a plain live badge check-in takes api/express.py's three statements (off: always the engine)
+    #: PostgreSQL: a plain live badge check-in takes api/express.py's express lane (off: always the scan engine)
     CHECKIN_EXPRESS_LANE = os.environ.get("CHECKIN_EXPRESS_LANE", "1") not in ("0", "false", "no")
     CHECKIN_MISSING_CHECKOUT_AFTER_MINUTES = int(os.environ.get("CHECKIN_MISSING_CHECKOUT_AFTER_MINUTES", "120"))
     CHECKIN_OFFLINE_MAX_AGE_HOURS = int(os.environ.get("CHECKIN_OFFLINE_MAX_AGE_HOURS", "24"))

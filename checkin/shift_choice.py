@@ -35,7 +35,8 @@ def _window(event: Event, shift: Shift) -> tuple[datetime, datetime]:
 def _choose(event: Event, items: list, shift_of, at: datetime):
     """Among items in their check-in window at `at`: the shift under way first, then the earliest upcoming."""
     open_now = [item for item in items if _window(event, shift_of(item))[0] <= at < shift_of(item).ends_at]
-    open_now.sort(key=lambda item: (not shift_of(item).starts_at <= at, shift_of(item).starts_at, shift_of(item).id))
+    open_now.sort(key=lambda item: (not shift_of(item).starts_at <= at, shift_of(item).starts_at, shift_of(item).id,
+                                    item.id))  # two assignments on one shift (completed, assigned): the older
     return open_now
 
 

@@ -48,21 +48,24 @@ from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from flask import current_app, g, jsonify, request
-from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_qualified_name
 from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
 from prometheus_client import Counter
+from psycopg.rows import dict_row
 from redis import RedisError
 
 from app.extensions import db, limiter
 from app.observability import CHECKINS, SCANS
 from app.permissions import can_manage, remember_grants
-from app.timeutil import to_local, utcnow
+from app.timeutil import utcnow
 from checkin.geofence import may_fence
 from checkin.refusals import ScanRefused
+from checkin.scanning import ScanResult, check_in_message
+from checkin.services import DEVICE_ID
+from checkin.shift_choice import choose_open
 from checkin.tokens import parse_badge_token
 from api.schemas import DATE_TIME, MAX_ID
 from api.tokens import TOKEN_PREFIX, TOUCH_INTERVAL, hash_token
@@ -70,7 +73,6 @@ from api.tokens import TOKEN_PREFIX, TOUCH_INTERVAL, hash_token
 ENDPOINT = "api.create_scans"
 #: a live scan's body is small; bigger ones (and chunked ones) take the normal path, which limits them
 MAX_BODY_BYTES = 2048
-_DEVICE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _SCAN_KEYS = {"client_scan_id", "badge_token", "scanned_at", "offline"}
 
 log = logging.getLogger(__name__)
@@ -87,19 +89,21 @@ LANE = Counter("volunteers_scan_express", "POST /api/v1/scans requests offered t
 # committed in between through the normal path (whose lock bumps signup_serial) sends this one that way too;
 # one that committed through this lane made a check-in, which the unique indexes hold against a second.
 _LOCK_AND_READ = """
-SELECT t.id, t.last_used_at, t.revoked_at, u.id, u.is_disabled, u.password_hash IS NOT NULL,
+SELECT t.id AS token_id, t.last_used_at, t.revoked_at, u.id AS user_id, u.is_disabled AS user_disabled,
+       u.password_hash IS NOT NULL AS can_log_in,
        (SELECT string_agg(r.role || ':' || o.path, '|') FROM role_grants r
-          JOIN organizations o ON o.id = r.organization_id WHERE r.user_id = u.id),
-       e.id, e.status, e.kind, e.allow_walk_ins, e.checkin_opens_minutes,
-       e.latitude IS NOT NULL AND e.longitude IS NOT NULL AND COALESCE(e.checkin_radius_m, 0) <> 0, eo.path,
-       v.id, v.name, v.volunteer_number, v.is_disabled,
-       v.signup_serial IS DISTINCT FROM (SELECT w.signup_serial FROM users w WHERE w.id = %(volunteer)s),
+          JOIN organizations o ON o.id = r.organization_id WHERE r.user_id = u.id) AS grants,
+       e.id AS event_id, e.status, e.kind, e.allow_walk_ins, e.checkin_opens_minutes,
+       e.latitude IS NOT NULL AND e.longitude IS NOT NULL AND COALESCE(e.checkin_radius_m, 0) <> 0 AS fenced,
+       eo.path AS event_path,
+       v.id AS volunteer_id, v.name AS volunteer_name, v.volunteer_number, v.is_disabled AS volunteer_disabled,
+       v.signup_serial IS DISTINCT FROM (SELECT w.signup_serial FROM users w WHERE w.id = %(volunteer)s) AS moved,
        EXISTS (SELECT 1 FROM scans x WHERE x.device_id = %(device)s AND x.client_scan_id = %(client)s)
        OR EXISTS (SELECT 1 FROM scans x WHERE x.token_digest = %(digest)s AND x.user_id = %(volunteer)s
-                  AND x.result IN ('ok', 'repeat', 'conflict')),
+                  AND x.result IN ('ok', 'repeat', 'conflict')) AS seen,
        EXISTS (SELECT 1 FROM attendances y WHERE y.user_id = %(volunteer)s AND y.status <> 'voided'
-               AND (y.event_id = %(event)s OR y.status = 'open')),
-       a.id, a.shift_id, s.starts_at, s.ends_at, p.name
+               AND (y.event_id = %(event)s OR y.status = 'open')) AS stayed,
+       a.id AS assignment_id, a.shift_id, s.starts_at, s.ends_at, p.name AS position_name
 FROM api_tokens t
 JOIN users u ON u.id = t.user_id
 LEFT JOIN events e ON e.id = %(event)s
@@ -171,8 +175,8 @@ def _live_scan(body) -> tuple[int, str, str, str] | None:
     if not scan.keys() <= _SCAN_KEYS or scan.get("offline", False) is not False:
         return None
     client, token = scan.get("client_scan_id"), scan.get("badge_token")
-    if not (isinstance(device, str) and _DEVICE_ID.fullmatch(device) and isinstance(client, str)
-            and _DEVICE_ID.fullmatch(client) and isinstance(token, str)):
+    if not (isinstance(device, str) and DEVICE_ID.fullmatch(device) and isinstance(client, str)
+            and DEVICE_ID.fullmatch(client) and isinstance(token, str)):
         return None
     if "scanned_at" in scan and not _valid_time(scan["scanned_at"]):
         return None
@@ -322,15 +326,6 @@ def _count_limits() -> None:
         raise RateLimitExceeded(counted_limits[breached[0]])
 
 
-def _choose(rows, now, opens_minutes: int):
-    """checkin.shift_choice's choice: among shifts open for check-in now, the one under way, then the earliest."""
-    early = timedelta(minutes=opens_minutes or 0)
-    open_now = [row for row in rows if row["starts_at"] - early <= now < row["ends_at"]]
-    open_now.sort(key=lambda row: (not row["starts_at"] <= now, row["starts_at"], row["shift_id"],
-                                   row["assignment_id"]))
-    return open_now[0] if open_now else None
-
-
 def express_scan():
     """Blueprint hook before authentication: answer a plain live check-in here, or return None."""
     if request.endpoint != ENDPOINT or request.method != "POST" or not enabled():
@@ -374,38 +369,40 @@ def express_scan():
 
 
 def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now):
-    cursor = connection.driver_connection.cursor()
+    cursor = connection.driver_connection.cursor(row_factory=dict_row)
     parameters = {"volunteer": claim.user_id, "event": event_id, "device": device_id, "client": client_scan_id,
                   "digest": claim.digest, "now": _naive_utc(now)}
     cursor.execute(_LOCK_AND_READ, {**parameters, "token_hash": hash_token(secret)})
     rows = cursor.fetchall()
     if not rows:
         return _pass("no_token", connection)
-    (token_id, last_used, revoked, user_id, user_disabled, can_log_in, grants, found_event, status, kind,
-     walk_ins, opens_minutes, circle, event_path, volunteer_id, volunteer_name, volunteer_number,
-     volunteer_disabled, moved, seen, stayed) = rows[0][:21]
-    if revoked is not None or user_disabled or not can_log_in:
+    row = rows[0]  # the token, event and volunteer columns repeat on every assignment's row
+    if row["revoked_at"] is not None or row["user_disabled"] or not row["can_log_in"]:
         return _pass("no_token", connection)
-    if last_used is None or now - _aware(last_used) >= TOUCH_INTERVAL:
+    if row["last_used_at"] is None or now - _aware(row["last_used_at"]) >= TOUCH_INTERVAL:
         return _pass("token_touch", connection)  # the normal path records the token's use
-    if found_event is None or status != "published" or walk_ins or circle or may_fence(kind):
+    if (row["event_id"] is None or row["status"] != "published" or row["allow_walk_ins"] or row["fenced"]
+            or may_fence(row["kind"])):
         return _pass("event", connection)
-    caller = Caller(id=user_id)
-    remember_grants(user_id, grants)
-    if not can_manage(caller, SimpleNamespace(path=event_path)):
+    caller = Caller(id=row["user_id"])
+    remember_grants(caller.id, row["grants"])
+    if not can_manage(caller, SimpleNamespace(path=row["event_path"])):
         return _pass("permission", connection)
-    if volunteer_id is None or volunteer_disabled:
+    if row["volunteer_id"] is None or row["volunteer_disabled"]:
         return _pass("volunteer", connection)
-    if moved or seen or stayed:  # a scan committed meanwhile, a re-sent scan, a used badge token, a stay
+    if row["moved"] or row["seen"] or row["stayed"]:  # committed meanwhile, re-sent, a used badge token, a stay
         return _pass("seen", connection)
-    shifts = [{"assignment_id": r[21], "shift_id": r[22], "starts_at": _aware(r[23]), "ends_at": _aware(r[24]),
-               "position": r[25]} for r in rows if r[21] is not None]
-    chosen = _choose(shifts, now, opens_minutes)
-    if chosen is None:
+    assignments = [SimpleNamespace(id=r["assignment_id"], shift=SimpleNamespace(
+        id=r["shift_id"], starts_at=_aware(r["starts_at"]), ends_at=_aware(r["ends_at"]),
+        position_name=r["position_name"])) for r in rows if r["assignment_id"] is not None]
+    chosen = choose_open(SimpleNamespace(checkin_opens_minutes=row["checkin_opens_minutes"]), assignments,
+                         lambda a: a.shift, now)
+    if not chosen:
         return _pass("no_open_shift", connection)  # refused by the normal path, which logs why
-    parameters["by"] = user_id
+    chosen = chosen[0]
+    parameters["by"] = caller.id
     # From here the request is the lane's: the same limits as the view's decorators, then the write.
-    g._login_user, g.api_token_id = caller, token_id
+    g._login_user, g.api_token_id = caller, row["token_id"]
     try:
         _count_limits()
     except RedisError:  # the normal path counts in memory meanwhile (Flask-Limiter's fallback)
@@ -414,24 +411,22 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     driver = connection.driver_connection
     try:
         with driver.pipeline():  # the insert and the commit in one round trip
-            cursor.execute(_CHECK_IN, {**parameters, "shift": chosen["shift_id"],
-                                       "assignment": chosen["assignment_id"]})
+            cursor.execute(_CHECK_IN, {**parameters, "shift": chosen.shift.id, "assignment": chosen.id})
             driver.commit()
     except db.engine.dialect.dbapi.IntegrityError:  # a unique index saw a concurrent scan first
         _give_back_counts()  # the normal path answers, and counts the request itself
         return _pass("conflict", connection)
-    attendance_id = cursor.fetchone()[0]
+    attendance_id = cursor.fetchone()["attendance_id"]
     SCANS.labels("badge", "ok").inc()
     CHECKINS.labels("badge").inc()
     LANE.labels("express").inc()
-    shift = {"id": chosen["shift_id"], "starts_at": chosen["starts_at"].isoformat(),
-             "ends_at": chosen["ends_at"].isoformat()}
-    result = {
-        "client_scan_id": client_scan_id, "ok": True, "action": "check_in", "result": "ok", "code": None,
-        "message": _("Checked in at %(time)s: %(position)s.", time=to_local(now).strftime("%H:%M"),
-                     position=chosen["position"]),
-        "at": now.isoformat(), "flags": [],
-        "volunteer": {"id": volunteer_id, "name": volunteer_name, "volunteer_number": volunteer_number},
-        "position_name": chosen["position"], "shift": shift, "duration_minutes": 0, "attendance_id": attendance_id,
-    }
+    from api.routes.scans import scan_result  # the routes' module: imported once the blueprint exists
+
+    volunteer = SimpleNamespace(id=row["volunteer_id"], name=row["volunteer_name"],
+                                volunteer_number=row["volunteer_number"])
+    position = chosen.shift.position_name
+    result = scan_result(ScanResult(
+        action="check_in", result="ok", attendance=SimpleNamespace(id=attendance_id), volunteer=volunteer,
+        shift=chosen.shift, position_name=position, at=now, duration_minutes=0,
+        message=check_in_message(now, position)), client_scan_id)
     return jsonify(event_id=event_id, device_id=device_id, results=[result])

@@ -140,6 +140,11 @@ def _flags(attendance: Attendance | None, offline: bool = False) -> list[str]:
     return flags
 
 
+def check_in_message(at: datetime, position: str) -> str:
+    """The confirmation of a check-in (also api.express's)."""
+    return _("Checked in at %(time)s: %(position)s.", time=_time(at), position=position)
+
+
 def build_result(scan: Scan, *, now: datetime) -> ScanResult:
     """The ScanResult of a logged accepted scan (also what a re-sent scan answers)."""
     attendance = scan.attendance
@@ -161,7 +166,7 @@ def build_result(scan: Scan, *, now: datetime) -> ScanResult:
         message = _("Checked out at %(time)s after %(minutes)s minutes.", time=_time(scan.scanned_at),
                     minutes=duration or 0)
     else:
-        message = _("Checked in at %(time)s: %(position)s.", time=_time(scan.scanned_at), position=position)
+        message = check_in_message(scan.scanned_at, position)
     return ScanResult(
         action=scan.action, result=scan.result, attendance=attendance, volunteer=volunteer, shift=shift,
         position_name=position, at=scan.scanned_at, duration_minutes=duration,

@@ -48,13 +48,14 @@ __all__ = [
 KIOSK = ScanMethod.KIOSK.value
 BADGE = ScanMethod.BADGE.value
 MANUAL = ScanMethod.MANUAL.value
-_DEVICE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: a device id or a client scan id: 1-64 letters, digits, dots, underscores, colons or dashes
+DEVICE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def check_device_ids(device_id: str | None, client_scan_id: str | None) -> None:
     """Device and client scan ids: 1-64 characters of letters, digits and . _ : - (ValidationFailed otherwise)."""
     for name, value in (("device_id", device_id), ("client_scan_id", client_scan_id)):
-        if value is not None and not (isinstance(value, str) and _DEVICE_ID.fullmatch(value)):
+        if value is not None and not (isinstance(value, str) and DEVICE_ID.fullmatch(value)):
             raise ValidationFailed(_("Use 1 to 64 letters, digits, dots, colons, dashes or underscores."),
                                    code="invalid_id", field=name)
     if client_scan_id is not None and device_id is None:

@@ -32,7 +32,7 @@ def _window(event: Event, shift: Shift) -> tuple[datetime, datetime]:
     return shift.starts_at - timedelta(minutes=event.checkin_opens_minutes or 0), shift.ends_at
 
 
-def _choose(event: Event, items: list, shift_of, at: datetime):
+def choose_open(event: Event, items: list, shift_of, at: datetime):
     """Among items in their check-in window at `at`: the shift under way first, then the earliest upcoming."""
     open_now = [item for item in items if _window(event, shift_of(item))[0] <= at < shift_of(item).ends_at]
     open_now.sort(key=lambda item: (not shift_of(item).starts_at <= at, shift_of(item).starts_at, shift_of(item).id,
@@ -60,7 +60,7 @@ def pick_assignment(request: ScanRequest) -> Assignment:
     if request.shift_id is not None:
         assignments = [a for a in assignments if a.shift_id == request.shift_id]
     if assignments:
-        chosen = _choose(event, assignments, lambda a: a.shift, request.at)
+        chosen = choose_open(event, assignments, lambda a: a.shift, request.at)
         if chosen:
             return chosen[0]
         raise _closed_reason(event, [a.shift for a in assignments], request.at)
@@ -78,7 +78,7 @@ def _walk_in(request: ScanRequest) -> Assignment:
     if request.shift_id is not None:
         statement = statement.where(Shift.id == request.shift_id)
     shifts = db.session.scalars(statement.order_by(Shift.starts_at, Shift.id)).all()
-    chosen = _choose(event, shifts, lambda s: s, request.at)
+    chosen = choose_open(event, shifts, lambda s: s, request.at)
     if not chosen:
         raise _closed_reason(event, shifts, request.at) if shifts else ScanRefused("no_assignment")
     refusal: ScanRefused | None = None

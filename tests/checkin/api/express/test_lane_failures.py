@@ -99,7 +99,8 @@ def test_with_redis_down_the_scan_is_still_checked_in(monkeypatch, express_scann
     assert all(len(attendances(person)) == 1 for person in people)
 
 
-LOCK_TIMEOUT = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"options": "-c lock_timeout=300"}}}
+LOCK_TIMEOUT = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                              "connect_args": {"options": "-c lock_timeout=300"}}}
 
 
 @pytest.mark.parametrize("app_overrides", [LOCK_TIMEOUT], indirect=True)

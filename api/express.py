@@ -41,10 +41,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import weakref
-from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from flask import current_app, g, jsonify, request
@@ -60,7 +58,7 @@ from redis import RedisError
 from app.extensions import db, limiter
 from app.observability import CHECKINS, SCANS
 from app.permissions import can_manage, remember_grants
-from app.timeutil import utcnow
+from app.timeutil import from_stored, to_stored, utcnow
 from checkin.geofence import may_fence
 from checkin.refusals import ScanRefused
 from checkin.scanning import ScanResult, check_in_message
@@ -149,14 +147,6 @@ class Caller(SimpleNamespace):
 def enabled() -> bool:
     """The lane is on (config CHECKIN_EXPRESS_LANE) and the database is PostgreSQL."""
     return bool(current_app.config.get("CHECKIN_EXPRESS_LANE", True)) and db.engine.dialect.name == "postgresql"
-
-
-def _naive_utc(value):
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _aware(value):
-    return value.replace(tzinfo=timezone.utc)
 
 
 def _live_scan(body) -> tuple[int, str, str, str] | None:
@@ -371,7 +361,7 @@ def express_scan():
 def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now):
     cursor = connection.driver_connection.cursor(row_factory=dict_row)
     parameters = {"volunteer": claim.user_id, "event": event_id, "device": device_id, "client": client_scan_id,
-                  "digest": claim.digest, "now": _naive_utc(now)}
+                  "digest": claim.digest, "now": to_stored(now)}
     cursor.execute(_LOCK_AND_READ, {**parameters, "token_hash": hash_token(secret)})
     rows = cursor.fetchall()
     if not rows:
@@ -379,7 +369,7 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     row = rows[0]  # the token, event and volunteer columns repeat on every assignment's row
     if row["revoked_at"] is not None or row["user_disabled"] or not row["can_log_in"]:
         return _pass("no_token", connection)
-    if row["last_used_at"] is None or now - _aware(row["last_used_at"]) >= TOUCH_INTERVAL:
+    if row["last_used_at"] is None or now - from_stored(row["last_used_at"]) >= TOUCH_INTERVAL:
         return _pass("token_touch", connection)  # the normal path records the token's use
     if (row["event_id"] is None or row["status"] != "published" or row["allow_walk_ins"] or row["fenced"]
             or may_fence(row["kind"])):
@@ -393,7 +383,7 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     if row["moved"] or row["seen"] or row["stayed"]:  # committed meanwhile, re-sent, a used badge token, a stay
         return _pass("seen", connection)
     assignments = [SimpleNamespace(id=r["assignment_id"], shift=SimpleNamespace(
-        id=r["shift_id"], starts_at=_aware(r["starts_at"]), ends_at=_aware(r["ends_at"]),
+        id=r["shift_id"], starts_at=from_stored(r["starts_at"]), ends_at=from_stored(r["ends_at"]),
         position_name=r["position_name"])) for r in rows if r["assignment_id"] is not None]
     chosen = choose_open(SimpleNamespace(checkin_opens_minutes=row["checkin_opens_minutes"]), assignments,
                          lambda a: a.shift, now)

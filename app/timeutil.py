@@ -33,6 +33,18 @@ def local_today(now: datetime | None = None) -> date:
     return to_local(now or utcnow()).date()
 
 
+def to_stored(value: datetime) -> datetime:
+    """An aware time as the database stores it: naive UTC."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def from_stored(value: datetime) -> datetime:
+    """A stored (naive UTC) time, aware."""
+    return value.replace(tzinfo=timezone.utc)
+
+
 class UTCDateTime(TypeDecorator):
     """A datetime stored as naive UTC on every database and read back as aware UTC."""
 
@@ -40,13 +52,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return None if value is None else to_stored(value)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
+        return None if value is None else from_stored(value)

@@ -64,7 +64,7 @@ from load_seed import (
     phone_sessions,
     seed,
 )
-from wrk_runner import backend_pids, cpu_seconds, free_port, server_pids
+from wrk_runner import backend_pids, cpu_seconds, free_port, server_pids, stop_server, wait_ready
 
 BENCH_VENV = ROOT / ".venv-bench"
 RESULTS = ROOT / "bench" / "results"
@@ -163,37 +163,15 @@ def send_reminders_beforehand(env: dict, workdir: Path) -> None:
 
 def start_production(env: dict, workdir: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
     """gunicorn -c gunicorn.conf.py and flask scheduler run, each with its log; waits for /readyz."""
-    import urllib.request
-
     with open(workdir / "gunicorn.log", "w") as web_log, open(workdir / "scheduler.log", "w") as scheduler_log:
         web = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT,
                                env=env, stdout=web_log, stderr=subprocess.STDOUT, start_new_session=True)
         scheduler = subprocess.Popen([str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run"], cwd=ROOT,
                                      env=env, stdout=scheduler_log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/readyz", timeout=3) as answer:
-                if answer.status == 200:
-                    return web, scheduler
-        except OSError:
-            time.sleep(0.5)
-    stop(web, scheduler)
+    if wait_ready(f"http://127.0.0.1:{env['PORT']}/readyz", seconds=90):
+        return web, scheduler
+    stop_server(web, scheduler)
     sys.exit(f"gunicorn did not become ready; see {workdir / 'gunicorn.log'}")
-
-
-def stop(*processes: subprocess.Popen) -> None:
-    import signal
-
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def rss_mib(pid: int) -> float | None:
@@ -367,7 +345,7 @@ def main() -> int:
         result, samples, sampler = run_load(python, plan_path, web, scheduler, url, args, workdir,
                                             len(facts["volunteer_ids"]))
     finally:
-        stop(web, scheduler)
+        stop_server(web, scheduler)
         (workdir / "plan.json").unlink(missing_ok=True)  # API tokens and session cookies
     checks = verify(url, plan, result, soak=bool(args.soak))
     note = drift(samples) if args.soak else memory_note(samples)

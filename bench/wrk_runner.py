@@ -68,6 +68,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(url: str, *, seconds: float) -> bool:
+    """True once GET url answers 200 (polled), False after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tuple[subprocess.Popen, int]:
     port = free_port()
     # an empty config file: both servers run with exactly these settings, whatever ./gunicorn.conf.py says
@@ -76,23 +89,20 @@ def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tupl
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(settings), "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "--chdir", str(chdir), "--backlog", "2048", target]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return process, port
-        except OSError:
-            time.sleep(0.3)
+    if wait_ready(f"http://127.0.0.1:{port}/healthz", seconds=60):
+        return process, port
     stop_server(process)
     sys.exit(f"{target} did not start; see its log")
 
 
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+def stop_server(*processes: subprocess.Popen) -> None:
+    """SIGTERM to each process group, then wait for all (SIGKILL after 40 s)."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=40)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

@@ -17,6 +17,16 @@ def submit_and_verify(entry, people, now):
     verify_entry(entry, by=people["reviewer"], now=now)
 
 
+@pytest.fixture
+def verified_entry(people, service, make_attendance, now):
+    """The volunteer's three hours (10 February 2026, 9:00-12:00), recorded, submitted and verified."""
+    _event, shift = service
+    entry, = ledger.record_attendance(
+        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now)
+    submit_and_verify(entry, people, now)
+    return entry
+
+
 def test_recording_is_idempotent_and_collect_finds_only_closed_attendance(db, people, service, make_attendance, now):
     event, shift = service
     closed = make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12))
@@ -103,11 +113,8 @@ def test_service_crossing_midnight_on_31_december_counts_in_each_year(db, people
     assert by_year == {2025: 120, 2026: 60}
 
 
-def test_a_correction_changes_the_total_and_leaves_the_original_visible(db, people, service, make_attendance, now):
-    _event, shift = service
-    entry, = ledger.record_attendance(
-        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now)
-    submit_and_verify(entry, people, now)
+def test_a_correction_changes_the_total_and_leaves_the_original_visible(db, people, verified_entry, now):
+    entry = verified_entry
     correction = ledger.correct_entry(entry, minutes=150, by=people["coordinator"], now=now, reason="提前离岗半小时")
     assert (correction.minutes, correction.amends_entry_id, ledger.entry_status(correction)) == (-30, entry.id,
                                                                                                 "submitted")
@@ -121,12 +128,9 @@ def test_a_correction_changes_the_total_and_leaves_the_original_visible(db, peop
                                                        AuditLog.target_id == correction.id)) is not None
 
 
-def test_the_next_collection_leaves_a_correction_alone(db, people, service, make_attendance, now):
+def test_the_next_collection_leaves_a_correction_alone(db, people, verified_entry, now):
     """A coordinator's correction does not change the attendance: the scheduler's next pass must not undo it."""
-    _event, shift = service
-    entry, = ledger.record_attendance(
-        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now)
-    submit_and_verify(entry, people, now)
+    entry = verified_entry
     correction = ledger.correct_entry(entry, minutes=150, by=people["coordinator"], now=now, reason="提前离岗半小时")
     verify_entry(correction, by=people["city_reviewer"], now=now)
     db.session.commit()
@@ -156,11 +160,8 @@ def test_a_reversal_is_negative_and_brings_the_line_to_zero(db, people, service,
     assert db.session.scalars(ledger.verified_services_query(volunteer_id=people["volunteer"].id)).all() == []
 
 
-def test_correction_needs_a_reason_and_stays_within_the_activity(db, people, service, make_attendance, now):
-    _event, shift = service
-    entry, = ledger.record_attendance(
-        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now)
-    submit_and_verify(entry, people, now)
+def test_correction_needs_a_reason_and_stays_within_the_activity(db, people, verified_entry, now):
+    entry = verified_entry
     for minutes, reason, code in [(100, " ", "reason_required"), (10 * 60 + 1, "x", "minutes_out_of_range"),
                                   (-1, "x", "minutes_out_of_range"), (180, "x", "no_change")]:
         with pytest.raises(ValidationFailed) as refused:

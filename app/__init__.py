@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, has_request_context, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -45,6 +46,36 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _add_express_bind(config) -> None:
+    """On PostgreSQL, the express lane of badge scans (api/express.py) has its own pool, `db.engines["express"]`:
+    the same database and settings, without the pre-ping. The lane leaves a request whose connection fails to
+    the normal path, whose pool pings before use, so the lane's ping would only cost a round trip per scan.
+    Under a sync worker the pool opens one connection, when the first plain check-in arrives."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        options = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "url": url, "pool_pre_ping": False}
+        config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), "express": options}
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the work for a request that has no session and makes none
+    (an API call with a bearer token, a scanner's or a kiosk's poll): no signer is built to read an absent
+    cookie, and nothing is computed to write none. Vary: Cookie is still added when the session was read."""
+
+    def open_session(self, app, request):
+        if app.secret_key and (not request.environ.get("HTTP_COOKIE")
+                               or not request.cookies.get(self.get_cookie_name(app))):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, error pages, CLI."""
     config_name = config_name or os.environ.get("APP_ENV", "development")
@@ -63,6 +94,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if app.config.get("TRUSTED_PROXIES", int(os.environ.get("TRUSTED_PROXIES", "0"))):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[assignment]
+    _add_express_bind(app.config)
+    app.session_interface = CookieSessions()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

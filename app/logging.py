@@ -14,6 +14,7 @@ so `kill -HUP` deploys new code).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -34,6 +35,8 @@ BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 API_TOKEN = re.compile(r"\bdgv_[A-Za-z0-9_-]+")
 REDACTED = "[REDACTED]"
 SECRET_KEY_NAME = re.compile(rf"(?i)^{SECRET_NAME}$")
+#: a first look that finds whatever the four patterns above could match (most lines have none of it)
+SUSPECT = re.compile(r"[0-9]{17}|(?i:password|passwd|pwd|secret|token|api[_-]?key|bearer|dgv_)")
 
 #: attributes every LogRecord has; anything else on a record came from `extra=` or a filter
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -48,7 +51,7 @@ def _mask_id(match: re.Match) -> str:
 
 def redact(text: str) -> str:
     """The text with ID numbers masked and password-like values, bearer and API tokens replaced."""
-    if not text:
+    if not text or not SUSPECT.search(text):
         return text
     text = ID_NUMBER.sub(_mask_id, text)
     text = SECRET_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
@@ -58,7 +61,7 @@ def redact(text: str) -> str:
 
 def redact_value(name: str, value):
     """A field's value as it may be logged: secrets by name replaced, strings redacted."""
-    if SECRET_KEY_NAME.match(name):
+    if _secret_name(name):
         return REDACTED
     if isinstance(value, str):
         return redact(value)
@@ -67,6 +70,11 @@ def redact_value(name: str, value):
     if isinstance(value, (list, tuple)):
         return [redact_value("", item) for item in value]
     return value
+
+
+@functools.lru_cache(maxsize=512)
+def _secret_name(name: str) -> bool:
+    return SECRET_KEY_NAME.match(name) is not None
 
 
 class RedactingFilter(logging.Filter):
@@ -200,6 +208,11 @@ def init_logging(app) -> None:
     fmt = app.config.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT") or ("json" if production else "text")
     level = (app.config.get("LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO").upper()
     install_handler(fmt=fmt if fmt in ("json", "text") else "json", level=level)
+    # No line either format writes shows the caller's file and line or the thread's and process's names: records
+    # skip looking them up (the logging HOWTO's "Optimization"; the process id stays).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
 
 
 def gunicorn_logconfig(level: str = "INFO") -> dict:

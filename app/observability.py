@@ -17,6 +17,7 @@
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -64,6 +65,13 @@ CHECKOUTS = Counter("volunteers_checkouts", "Check-outs made (committed), by met
 _PENDING_SCANS = "ops_pending_scans"
 
 
+@functools.lru_cache(maxsize=4096)
+def child(metric, *labels: str):
+    """metric.labels(*labels), kept for the next time (a labelled child lives as long as its metric; the label
+    values come from a short list: endpoints, statuses, methods, outcomes)."""
+    return metric.labels(*labels)
+
+
 # -- request id and access log ------------------------------------------------------------------
 
 def request_id() -> str:
@@ -82,8 +90,8 @@ def _finish_request(response):
     duration = time.perf_counter() - started if started is not None else 0.0
     endpoint = request.endpoint or "unmatched"  # unknown URLs share one label: no label per probed path
     status = str(response.status_code)
-    REQUESTS.labels(request.method, endpoint, status).inc()
-    LATENCY.labels(request.method, endpoint, status).observe(duration)
+    child(REQUESTS, request.method, endpoint, status).inc()
+    child(LATENCY, request.method, endpoint, status).observe(duration)
     response.headers["X-Request-ID"] = request_id()
     access_log.info("%s %s %s", request.method, request.path, response.status_code, extra={
         "status": response.status_code, "duration_ms": round(duration * 1000, 1), "endpoint": endpoint,

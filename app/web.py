@@ -32,6 +32,14 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+#: on every response whose view did not set them (Strict-Transport-Security and Cache-Control: see register_web)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()"),
+)
 
 
 def wants_json() -> bool:
@@ -69,15 +77,16 @@ def register_web(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Each header unless the view set it: one pass over the response's headers, not one per header.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.to_wsgi_list()}
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if app.config.get("SESSION_COOKIE_SECURE") and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static" and "cache-control" not in present:
+            headers.add("Cache-Control", "no-store")
         return response
 
     @app.teardown_request

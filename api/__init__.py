@@ -12,7 +12,15 @@ csrf.exempt(bp)
 
 from api import auth, express  # noqa: E402
 
-bp.before_request(express.express_scan)  # first: a plain live check-in is answered there (api/express.py)
+
+@bp.record_once
+def _express_lane_first(state) -> None:
+    """A plain live check-in is answered by api/express.py's hook, which runs before the app's CSRF and
+    Flask-Limiter hooks (and after the request id's, which app.observability puts first): it counts the
+    endpoint's limits itself, and what it leaves to the normal path meets those hooks as if it had not run."""
+    state.app.before_request_funcs.setdefault(None, []).insert(0, express.express_scan)
+
+
 bp.before_request(auth.authenticate)
 
 from api.routes import assignments, events, meta, shifts  # noqa: E402,F401

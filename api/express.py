@@ -3,7 +3,7 @@
 At an expo's gates nearly every scan is the same: a scanner with a bearer token sends one live
 scan of a volunteer who is on a shift of the event that is open for check-in and is not checked
 in anywhere. This lane serves exactly that case with raw SQL on a pooled connection and no ORM
-objects — after the pool's pre-ping, two round trips to PostgreSQL and one to Redis — instead of
+objects — two round trips to PostgreSQL and one to Redis — instead of
 the general engine's eight statements (checkin.scanning):
 
   A. lock the volunteer and, in the same statement, read the bearer token, its user and roles, the
@@ -13,9 +13,11 @@ the general engine's eight statements (checkin.scanning):
   B. count the endpoint's rate limits (one Redis round trip, as Flask-Limiter would count them);
   C. insert the attendance and its scan-log row in one statement, sent together with the commit.
 
-It runs before api.auth.authenticate, as the blueprint's first hook, and it either answers the
-request completely or leaves it untouched (rolled back, no rate limit counted) for the normal
-path, which then does everything as if the lane did not exist. It takes the request only when it
+It runs as the app's second hook (after the request id's; before CSRF, Flask-Limiter's own hook and
+api.auth.authenticate: api/__init__.py), with its own pool (no pre-ping: app._add_express_bind) and
+its own Redis connection, and it either answers the request completely or leaves it untouched
+(rolled back, no rate limit counted) for the normal path, which then does everything as if the lane
+did not exist. It takes the request only when it
 can prove the general engine would make the same check-in: the body holds one live scan with
 nothing but client_scan_id and badge_token (plus `offline: false` or a valid `scanned_at`, which
 a live scan ignores), valid for the endpoint's schema; the token is active, its user may still
@@ -41,6 +43,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
 import weakref
 from types import SimpleNamespace
@@ -52,11 +56,12 @@ from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
 from prometheus_client import Counter
-from psycopg.rows import dict_row
 from redis import RedisError
+from redis.exceptions import NoScriptError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db, limiter
-from app.observability import CHECKINS, SCANS
+from app.observability import CHECKINS, SCANS, child
 from app.permissions import can_manage, remember_grants
 from app.timeutil import from_stored, to_stored, utcnow
 from checkin.geofence import may_fence
@@ -220,6 +225,37 @@ return 0
 _scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _RedisLink(threading.local):
+    """The lane's own connection to the rate-limit storage's Redis, one per thread (a sync worker: one): counting
+    a scan is one write and one read on it, without the client's per-command layers (its pool, retries and
+    instrumentation cost several times the round trip's own CPU)."""
+
+    connection = None
+    owner: tuple = ()
+
+
+_link = _RedisLink()
+
+
+def _run_script(storage: RedisStorage, script, keys: list, args: list):
+    """The script's answer, by EVALSHA (EVAL when Redis does not know it: restarted or flushed) on the lane's
+    connection. Raises redis.RedisError; a connection that failed is closed, and the next call opens another."""
+    owner = (os.getpid(), storage)
+    if _link.connection is None or _link.owner != owner:
+        _link.connection, _link.owner = storage.get_connection().connection_pool.make_connection(), owner
+    connection = _link.connection
+    try:
+        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        try:
+            return connection.read_response()
+        except NoScriptError:
+            connection.send_command("EVAL", script.script, len(keys), *keys, *args)
+            return connection.read_response()
+    except BaseException:
+        connection.disconnect()  # a reply may be left unread: never reuse it
+        raise
+
+
 def _lua(storage: RedisStorage):
     """The two scripts registered on the storage's client (redis-py loads a script again after a restart)."""
     if storage not in _scripts:
@@ -234,7 +270,7 @@ def _give_back_counts() -> None:
     path, which counts it itself: a request counts once, whichever lane answers it."""
     context = limiter.context
     counted = [request_limit.key for request_limit in context.view_rate_limits]
-    context.view_rate_limit, context.view_rate_limits = None, []
+    context.reset()  # as before the lane ran (it runs before Flask-Limiter's own hook): nothing seen or counted
     strategy = limiter.limiter if counted else None
     if not isinstance(strategy, FixedWindowRateLimiter):
         return
@@ -257,16 +293,31 @@ def _plain_limits(storage) -> list | None:
             and not limiter._storage_dead and not limiter._request_filters and limiter._fail_on_first_breach
             and not limiter._meta_limits and not limiter._on_breach):
         return None
-    name = get_qualified_name(current_app.view_functions[ENDPOINT])
-    defaults, decorated = limiter.limit_manager.resolve_limits(current_app, ENDPOINT, request.blueprint, name,
-                                                               False, True)
-    context = limiter.context
-    limits = [lim for lim in defaults if lim not in context.seen_limits] + list(decorated)
-    context.seen_limits.update(defaults)
-    limits = sorted((lim for lim in limits if not (lim.is_exempt or lim.method_exempt)), key=lambda lim: lim.limit)
-    if any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1 for lim in limits):
-        return None
+    defaults, limits = _resolved_limits()
+    limiter.context.seen_limits.update(defaults)  # as Flask-Limiter's decorator: counted once per request
     return limits
+
+
+def _resolved_limits() -> tuple[list, list | None]:
+    """The endpoint's default limits, and all its limits in the order they are counted (None when one of them
+    needs what the lane does not do: conditional deductions, costs, meta limits, breach callbacks), as
+    Flask-Limiter resolves them for the view. Resolving them parses the limit strings, so the answer is kept
+    per app and per value of the settings the endpoint's limits read (api.routes.scans)."""
+    from api.routes.scans import SCANNER_LIMIT_SETTINGS
+
+    app = current_app._get_current_object()
+    key = (ENDPOINT, *(app.config.get(name) for name in SCANNER_LIMIT_SETTINGS))
+    cache = app.extensions.setdefault("express_lane_limits", {})
+    if key not in cache:
+        name = get_qualified_name(app.view_functions[ENDPOINT])
+        defaults, decorated = limiter.limit_manager.resolve_limits(app, ENDPOINT, request.blueprint, name, False,
+                                                                   True)
+        limits = sorted((lim for lim in [*defaults, *decorated] if not (lim.is_exempt or lim.method_exempt)),
+                        key=lambda lim: lim.limit)
+        if any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1 for lim in limits):
+            limits = None
+        cache[key] = (list(defaults), limits)
+    return cache[key]
 
 
 def _count_limits() -> None:
@@ -299,7 +350,7 @@ def _count_limits() -> None:
         amounts += [lim.limit.get_expiry(), lim.limit.amount]
         requested.append(RequestLimit(limiter, lim.limit, args, False, lim.shared))
         counted_limits.append(lim)
-    answers = _lua(storage)[0](keys, amounts)
+    answers = _run_script(storage, _lua(storage)[0], keys, amounts)
     now = time.time()
     requested = requested[:len(answers) // 2]  # the limits after a breached one were not counted
     for index, request_limit in enumerate(requested):
@@ -326,7 +377,8 @@ def express_scan():
     length = request.content_length
     if (scheme.lower() != "bearer" or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200
             or length is None or length > min(MAX_BODY_BYTES, int(current_app.config.get(
-                "API_SCANS_MAX_BODY_BYTES", MAX_BODY_BYTES))) or not request.is_json):
+                "API_SCANS_MAX_BODY_BYTES", MAX_BODY_BYTES))) or not request.is_json
+            or limiter.limit_manager._application_limits):  # counted by Flask-Limiter's hook, which the lane precedes
         LANE.labels("not_plain").inc()
         return None
     try:
@@ -343,7 +395,12 @@ def express_scan():
     except ScanRefused:
         LANE.labels("bad_badge").inc()
         return None
-    connection = db.engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
+    engine = db.engines.get("express") or db.engine  # the lane's pool (app._add_express_bind): no pre-ping
+    try:
+        connection = engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
+    except (engine.dialect.dbapi.Error, SQLAlchemyError):  # no PostgreSQL, an exhausted pool: the normal path answers
+        log.warning("express lane: no database connection, left to the normal path", exc_info=True)
+        return _pass("database_error")
     try:
         return _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now)
     except db.engine.dialect.dbapi.Error:  # a lock or statement timeout, a dropped connection, ...
@@ -358,12 +415,23 @@ def express_scan():
         connection.close()  # back to the pool, which rolls back whatever was not committed
 
 
+_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def _records(cursor, statement: str) -> list[dict]:
+    """The statement's rows as dicts by column name (psycopg's dict_row, minus reading the names on every run)."""
+    names = _COLUMNS.get(statement)
+    if names is None:
+        names = _COLUMNS[statement] = tuple(column.name for column in cursor.description)
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now):
-    cursor = connection.driver_connection.cursor(row_factory=dict_row)
+    cursor = connection.driver_connection.cursor()
     parameters = {"volunteer": claim.user_id, "event": event_id, "device": device_id, "client": client_scan_id,
                   "digest": claim.digest, "now": to_stored(now)}
     cursor.execute(_LOCK_AND_READ, {**parameters, "token_hash": hash_token(secret)})
-    rows = cursor.fetchall()
+    rows = _records(cursor, _LOCK_AND_READ)
     if not rows:
         return _pass("no_token", connection)
     row = rows[0]  # the token, event and volunteer columns repeat on every assignment's row
@@ -406,10 +474,10 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     except db.engine.dialect.dbapi.IntegrityError:  # a unique index saw a concurrent scan first
         _give_back_counts()  # the normal path answers, and counts the request itself
         return _pass("conflict", connection)
-    attendance_id = cursor.fetchone()["attendance_id"]
-    SCANS.labels("badge", "ok").inc()
-    CHECKINS.labels("badge").inc()
-    LANE.labels("express").inc()
+    [[attendance_id]] = cursor.fetchall()
+    child(SCANS, "badge", "ok").inc()
+    child(CHECKINS, "badge").inc()
+    child(LANE, "express").inc()
     from api.routes.scans import scan_result  # the routes' module: imported once the blueprint exists
 
     volunteer = SimpleNamespace(id=row["volunteer_id"], name=row["volunteer_name"],

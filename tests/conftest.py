@@ -35,7 +35,13 @@ def _migrate(url: str) -> None:
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        _db.engine.dispose()
+        _dispose_engines()
+
+
+def _dispose_engines() -> None:
+    """Close the app's pools: the default one and, on PostgreSQL, the express lane's (app._add_express_bind)."""
+    for engine in _db.engines.values():
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +101,7 @@ def app(database_url, app_overrides):
     with application.app_context():
         yield application
         _db.session.remove()
-        _db.engine.dispose()
+        _dispose_engines()
 
 
 @pytest.fixture

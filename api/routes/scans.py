@@ -44,9 +44,11 @@ def _config(name: str, default: str):
     return lambda: current_app.config.get(name, default)
 
 
+#: the settings POST /api/v1/scans's limits read (api/express.py keeps them resolved per value)
+SCANNER_LIMIT_SETTINGS = ("API_SCAN_RATE_LIMIT_PER_USER", "API_SCAN_RATE_LIMIT_PER_ADDRESS")
 SCANNER_LIMITS = (
-    limiter.limit(_config("API_SCAN_RATE_LIMIT_PER_USER", "600 per minute"), key_func=auth.rate_limit_key),
-    limiter.limit(_config("API_SCAN_RATE_LIMIT_PER_ADDRESS", "6000 per minute"), key_func=client_address),
+    limiter.limit(_config(SCANNER_LIMIT_SETTINGS[0], "600 per minute"), key_func=auth.rate_limit_key),
+    limiter.limit(_config(SCANNER_LIMIT_SETTINGS[1], "6000 per minute"), key_func=client_address),
 )
 KIOSK_LIMITS = (
     limiter.limit(_config("API_KIOSK_SCAN_RATE_LIMIT", "30 per minute"), key_func=auth.rate_limit_key),

@@ -313,4 +313,5 @@ def serving(application):
     finally:
         with application.app_context():
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():  # the default pool and the express lane's (PostgreSQL)
+                engine.dispose()

@@ -37,7 +37,8 @@ def running(application):
             yield application
         finally:
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():  # the default pool and the express lane's (PostgreSQL)
+                engine.dispose()
 
 
 @pytest.fixture

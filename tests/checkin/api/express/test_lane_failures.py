@@ -13,13 +13,15 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from app.extensions import limiter
 from app.timeutil import utcnow
 from checkin.tokens import parse_badge_token
-from tests.checkin.api.express.lane_support import lane, lane_off, live, results
+from tests.checkin.api.express.lane_support import REDIS_URL, lane, lane_off, live, remaining, results
 from tests.conftest import is_postgres
+from tests.ops.test_rate_limit_storage import redis_answers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(
     not is_postgres(),
@@ -96,6 +98,24 @@ def test_with_redis_down_the_scan_is_still_checked_in(monkeypatch, express_scann
     assert limiter._storage_dead  # the normal path fell back to counting in memory
     second = post_raw(express_scanner, scan_body(live(badge(people[1]), "c2")))
     assert second.status_code == 200 and results(second)[0]["action"] == "check_in"
+    assert all(len(attendances(person)) == 1 for person in people)
+
+
+@pytest.mark.skipif(not redis_answers(), reason="needs Redis at 127.0.0.1:6379")
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_STORAGE_URI": REDIS_URL,
+                                            "API_SCAN_RATE_LIMIT_PER_USER": "5 per minute"}], indirect=True)
+def test_redis_forgetting_the_counting_script_costs_nothing(express_scanner, scan_body, badge, make_user, assign,
+                                                            shift, attendances):
+    """Redis restarted (or its scripts flushed) between two scans: the lane sends the script again and counts."""
+    people = [make_user(name=f"重启后{n}") for n in range(2)]
+    for person in people:
+        assign(shift, person)
+    with lane(express=1):
+        first = express_scanner.post("/scans", json=scan_body(live(badge(people[0]), "c1")), expect=200)
+    redis.Redis.from_url(REDIS_URL).script_flush()
+    with lane(express=1):
+        second = express_scanner.post("/scans", json=scan_body(live(badge(people[1]), "c2")), expect=200)
+    assert [remaining(first), remaining(second)] == [4, 3]
     assert all(len(attendances(person)) == 1 for person in people)
 
 

@@ -14,7 +14,7 @@ the general engine's eight statements (checkin.scanning):
   C. insert the attendance and its scan-log row in one statement, sent together with the commit.
 
 It runs as the app's second hook (after the request id's; before CSRF, Flask-Limiter's own hook and
-api.auth.authenticate: api/__init__.py), with its own pool (no pre-ping: app._add_express_bind) and
+api.auth.authenticate: api/__init__.py), with its own pool (no pre-ping: app._add_express_engine) and
 its own Redis connection, and it either answers the request completely or leaves it untouched
 (rolled back, no rate limit counted) for the normal path, which then does everything as if the lane
 did not exist. It takes the request only when it
@@ -191,6 +191,7 @@ def _pass(outcome: str, connection=None) -> None:
     g.pop("_login_user", None)
     g.pop("api_token_id", None)
     g.pop("_role_grants", None)
+    limiter.context.reset()  # nothing seen or counted: Flask-Limiter's hooks run as if the lane had not
     LANE.labels(outcome).inc()
     return None
 
@@ -293,16 +294,19 @@ def _plain_limits(storage) -> list | None:
             and not limiter._storage_dead and not limiter._request_filters and limiter._fail_on_first_breach
             and not limiter._meta_limits and not limiter._on_breach):
         return None
-    defaults, limits = _resolved_limits()
+    defaults, decorated = _resolved_limits()
+    limits = sorted((lim for lim in [*defaults, *decorated] if not (lim.is_exempt or lim.method_exempt)),
+                    key=lambda lim: lim.limit)
+    if any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1 for lim in limits):
+        return None
     limiter.context.seen_limits.update(defaults)  # as Flask-Limiter's decorator: counted once per request
     return limits
 
 
-def _resolved_limits() -> tuple[list, list | None]:
-    """The endpoint's default limits, and all its limits in the order they are counted (None when one of them
-    needs what the lane does not do: conditional deductions, costs, meta limits, breach callbacks), as
-    Flask-Limiter resolves them for the view. Resolving them parses the limit strings, so the answer is kept
-    per app and per value of the settings the endpoint's limits read (api.routes.scans)."""
+def _resolved_limits() -> tuple[list, list]:
+    """The endpoint's default and decorated limits as Flask-Limiter resolves them for the view. Resolving them
+    parses the limit strings, so they are kept per app and per value of the settings the endpoint's limits read
+    (api.routes.scans); whether each applies (exempt_when, methods, costs) is still asked on every request."""
     from api.routes.scans import SCANNER_LIMIT_SETTINGS
 
     app = current_app._get_current_object()
@@ -312,11 +316,7 @@ def _resolved_limits() -> tuple[list, list | None]:
         name = get_qualified_name(app.view_functions[ENDPOINT])
         defaults, decorated = limiter.limit_manager.resolve_limits(app, ENDPOINT, request.blueprint, name, False,
                                                                    True)
-        limits = sorted((lim for lim in [*defaults, *decorated] if not (lim.is_exempt or lim.method_exempt)),
-                        key=lambda lim: lim.limit)
-        if any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1 for lim in limits):
-            limits = None
-        cache[key] = (list(defaults), limits)
+        cache[key] = (list(defaults), list(decorated))
     return cache[key]
 
 
@@ -395,7 +395,7 @@ def express_scan():
     except ScanRefused:
         LANE.labels("bad_badge").inc()
         return None
-    engine = db.engines.get("express") or db.engine  # the lane's pool (app._add_express_bind): no pre-ping
+    engine = current_app.extensions.get("express_engine") or db.engine  # app._add_express_engine: no pre-ping
     try:
         connection = engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
     except (engine.dialect.dbapi.Error, SQLAlchemyError):  # no PostgreSQL, an exhausted pool: the normal path answers

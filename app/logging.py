@@ -208,9 +208,8 @@ def init_logging(app) -> None:
     fmt = app.config.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT") or ("json" if production else "text")
     level = (app.config.get("LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO").upper()
     install_handler(fmt=fmt if fmt in ("json", "text") else "json", level=level)
-    # No line either format writes shows the caller's file and line or the thread's and process's names: records
-    # skip looking them up (the logging HOWTO's "Optimization"; the process id stays).
-    logging._srcfile = None
+    # No line either format writes shows the thread's or the process's name: records skip looking them up (the
+    # logging HOWTO's "Optimization"; the process id stays).
     logging.logThreads = False
     logging.logMultiprocessing = False
 

@@ -15,7 +15,7 @@ import pytest
 from flask import g
 from sqlalchemy import create_engine, inspect, text
 
-from app import create_app
+from app import create_app, dispose_engines
 from app.demo import demo_id_number
 from app.extensions import db as _db
 from app.models import OrgKind, Organization, Role, RoleGrant, User
@@ -35,13 +35,7 @@ def _migrate(url: str) -> None:
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        _dispose_engines()
-
-
-def _dispose_engines() -> None:
-    """Close the app's pools: the default one and, on PostgreSQL, the express lane's (app._add_express_bind)."""
-    for engine in _db.engines.values():
-        engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +95,7 @@ def app(database_url, app_overrides):
     with application.app_context():
         yield application
         _db.session.remove()
-        _dispose_engines()
+    dispose_engines(application)
 
 
 @pytest.fixture

@@ -306,6 +306,7 @@ class TcpRelay:
 def serving(application):
     """An app built inside a test, used as a server is: each request in its own app context (so its session and
     connection go back to the pool after every request). Its connections are closed afterwards."""
+    from app import dispose_engines
     from app.extensions import db
 
     try:
@@ -313,5 +314,4 @@ def serving(application):
     finally:
         with application.app_context():
             db.session.remove()
-            for engine in db.engines.values():  # the default pool and the express lane's (PostgreSQL)
-                engine.dispose()
+        dispose_engines(application)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from app import create_app
+from app import create_app, dispose_engines
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
@@ -37,8 +37,7 @@ def running(application):
             yield application
         finally:
             db.session.remove()
-            for engine in db.engines.values():  # the default pool and the express lane's (PostgreSQL)
-                engine.dispose()
+            dispose_engines(application)
 
 
 @pytest.fixture

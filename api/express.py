@@ -368,7 +368,7 @@ def _count_limits() -> None:
 
 
 def express_scan():
-    """Blueprint hook before authentication: answer a plain live check-in here, or return None."""
+    """App hook before CSRF, rate limits and authentication: answer a plain live check-in here, or return None."""
     if request.endpoint != ENDPOINT or request.method != "POST" or not enabled():
         return None
     header = request.headers.get("Authorization", "")

@@ -37,7 +37,7 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # jobs, CLI and services called outside a request
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.args.get("lang")
+    chosen = request.args.get("lang") if request.query_string else None
     if chosen in languages:
         session["lang"] = chosen
         return chosen

@@ -150,8 +150,9 @@ class Caller(SimpleNamespace):
 
 
 def enabled() -> bool:
-    """The lane is on (config CHECKIN_EXPRESS_LANE) and the database is PostgreSQL."""
-    return bool(current_app.config.get("CHECKIN_EXPRESS_LANE", True)) and db.engine.dialect.name == "postgresql"
+    """The lane is on (config CHECKIN_EXPRESS_LANE) and the database is PostgreSQL (the lane's pool exists)."""
+    app = current_app._get_current_object()
+    return bool(app.config.get("CHECKIN_EXPRESS_LANE", True)) and "express_engine" in app.extensions
 
 
 def _live_scan(body) -> tuple[int, str, str, str] | None:
@@ -395,7 +396,7 @@ def express_scan():
     except ScanRefused:
         LANE.labels("bad_badge").inc()
         return None
-    engine = current_app.extensions.get("express_engine") or db.engine  # app._add_express_engine: no pre-ping
+    engine = current_app.extensions["express_engine"]  # app._add_express_engine: no pre-ping
     try:
         connection = engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
     except (engine.dialect.dbapi.Error, SQLAlchemyError):  # no PostgreSQL, an exhausted pool: the normal path answers
@@ -403,7 +404,7 @@ def express_scan():
         return _pass("database_error")
     try:
         return _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now)
-    except db.engine.dialect.dbapi.Error:  # a lock or statement timeout, a dropped connection, ...
+    except engine.dialect.dbapi.Error:  # a lock or statement timeout, a dropped connection, ...
         log.warning("express lane: database error, left to the normal path", exc_info=True)
         _give_back_counts()
         driver = connection.driver_connection

@@ -41,13 +41,14 @@ SQLite (the embedded default, one site) always takes the normal path.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
-import weakref
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from flask import current_app, g, jsonify, request
 from flask_limiter import RateLimitExceeded, RequestLimit
@@ -197,10 +198,19 @@ def _pass(outcome: str, connection=None) -> None:
     return None
 
 
+class _Script(NamedTuple):
+    text: str
+    sha: str
+
+
+def _script(text: str) -> _Script:
+    return _Script(text, hashlib.sha1(text.encode()).hexdigest())  # the digest EVALSHA names a script by
+
+
 # Each limit's key counted as limits.storage.RedisStorage.incr counts it (its incr_expire.lua: INCRBY, and EXPIRE
 # when the key is new), in order, stopping after the first limit breached as Flask-Limiter does; answers
 # [count, ttl] per key counted.
-_COUNT_SCRIPT = """
+_COUNT_SCRIPT = _script("""
 local answers = {}
 for i, key in ipairs(KEYS) do
     local current = redis.call("incrby", key, 1)
@@ -214,17 +224,16 @@ for i, key in ipairs(KEYS) do
     end
 end
 return answers
-"""
+""")
 # Give back one count per key (a request the lane counted, then left to the normal path, which counts it again).
-_UNCOUNT_SCRIPT = """
+_UNCOUNT_SCRIPT = _script("""
 for _, key in ipairs(KEYS) do
     if redis.call("exists", key) == 1 then
         redis.call("decrby", key, 1)
     end
 end
 return 0
-"""
-_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+""")
 
 
 class _RedisLink(threading.local):
@@ -239,7 +248,7 @@ class _RedisLink(threading.local):
 _link = _RedisLink()
 
 
-def _run_script(storage: RedisStorage, script, keys: list, args: list):
+def _run_script(storage: RedisStorage, script: _Script, keys: list, args: list):
     """The script's answer, by EVALSHA (EVAL when Redis does not know it: restarted or flushed) on the lane's
     connection. Raises redis.RedisError; a connection that failed is closed, and the next call opens another."""
     owner = (os.getpid(), storage)
@@ -251,20 +260,11 @@ def _run_script(storage: RedisStorage, script, keys: list, args: list):
         try:
             return connection.read_response()
         except NoScriptError:
-            connection.send_command("EVAL", script.script, len(keys), *keys, *args)
+            connection.send_command("EVAL", script.text, len(keys), *keys, *args)
             return connection.read_response()
     except BaseException:
         connection.disconnect()  # a reply may be left unread: never reuse it
         raise
-
-
-def _lua(storage: RedisStorage):
-    """The two scripts registered on the storage's client (redis-py loads a script again after a restart)."""
-    if storage not in _scripts:
-        connection = storage.get_connection()
-        _scripts[storage] = (connection.register_script(_COUNT_SCRIPT),
-                             connection.register_script(_UNCOUNT_SCRIPT))
-    return _scripts[storage]
 
 
 def _give_back_counts() -> None:
@@ -279,7 +279,7 @@ def _give_back_counts() -> None:
     storage = strategy.storage
     try:
         if type(storage) is RedisStorage:
-            _lua(storage)[1]([storage.prefixed_key(key) for key in counted])
+            _run_script(storage, _UNCOUNT_SCRIPT, [storage.prefixed_key(key) for key in counted], [])
         elif hasattr(storage, "decr"):  # limits' memory storage
             for key in counted:
                 storage.decr(key)
@@ -351,7 +351,7 @@ def _count_limits() -> None:
         amounts += [lim.limit.get_expiry(), lim.limit.amount]
         requested.append(RequestLimit(limiter, lim.limit, args, False, lim.shared))
         counted_limits.append(lim)
-    answers = _run_script(storage, _lua(storage)[0], keys, amounts)
+    answers = _run_script(storage, _COUNT_SCRIPT, keys, amounts)
     now = time.time()
     requested = requested[:len(answers) // 2]  # the limits after a breached one were not counted
     for index, request_limit in enumerate(requested):

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
-export FLASK_APP := app:create_app
+export FLASK_APP := composition:create_app
 
 .PHONY: run test test-pg test-browser venv translations migrate demo extract-messages run-prod clean
 

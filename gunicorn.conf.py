@@ -17,13 +17,14 @@ Choices, and why:
 - forwarded_allow_ips (FORWARDED_ALLOW_IPS, default loopback): the reverse proxy's addresses,
   trusted for X-Forwarded-Proto (https). The client address comes from X-Forwarded-For through
   the app's ProxyFix, enabled with TRUSTED_PROXIES=1 (one proxy hop).
-- logs: gunicorn's own messages as JSON on stderr (app/logging.py); the access log is written by
+- logs: gunicorn's own messages as JSON on stderr (app/ops/logging.py); the access log is written by
   the app (logger `app.access`, one JSON line per request with its request id, status, duration
   and user id), so gunicorn's access log stays off instead of writing a second, poorer line.
 - metrics: prometheus_client's multi-process mode. PROMETHEUS_MULTIPROC_DIR is set here before
   any worker imports prometheus_client; the directory is emptied when gunicorn starts and a dead
   worker's live gauges are dropped (child_exit). /metrics then sums every worker.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -47,8 +48,8 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _load_logging_module():
-    """app/logging.py by file path: the master must not import the app package (see preload_app)."""
-    spec = importlib.util.spec_from_file_location("volunteers_logging", HERE / "app" / "logging.py")
+    """app/ops/logging.py by file path: the master must not import the app package (see preload_app)."""
+    spec = importlib.util.spec_from_file_location("volunteers_logging", HERE / "app" / "ops" / "logging.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -84,8 +85,9 @@ logconfig_dict = _load_logging_module().gunicorn_logconfig(loglevel.upper())
 os.environ.setdefault("LOG_FORMAT", "json")  # the workers' own logs, same format as gunicorn's
 
 _port = bind.rsplit(":", 1)[-1] if ":" in bind else "socket"
-METRICS_DIR = Path(os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / f"volunteers-metrics-{_port}")))
+METRICS_DIR = Path(
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / f"volunteers-metrics-{_port}"))
+)
 
 
 def on_starting(server):

@@ -1,4 +1,5 @@
 """WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
-from app import create_app
+
+from composition import create_app
 
 app = create_app()

@@ -5,17 +5,18 @@ Authorization header to this site from another one. Session requests that change
 something must carry the page's CSRF token in the X-CSRFToken header. Anything
 else gets 401 JSON, never a redirect to the login page.
 """
+
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from api import tokens
+from api.schemas import MAX_ID
 from app.errors import NotFound, PermissionDenied
 from app.extensions import client_address, csrf, db
 from app.timeutil import utcnow
-from api import tokens
-from api.schemas import MAX_ID
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: endpoints anyone may call (the OpenAPI document)

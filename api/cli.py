@@ -1,4 +1,5 @@
 """`flask api ...`: create, list and revoke personal API tokens."""
+
 from __future__ import annotations
 
 import click
@@ -8,7 +9,7 @@ api_cli = AppGroup("api", help="API tokens.")
 
 
 def _user_by_mobile(mobile: str):
-    from volunteers.services import find_by_mobile
+    from volunteers.accounts.services import find_by_mobile
 
     user = find_by_mobile(mobile)
     if user is None:
@@ -21,10 +22,10 @@ def _user_by_mobile(mobile: str):
 @click.option("--name", required=True, help="What the token is for, e.g. 'roster sync'.")
 def create_token_command(mobile: str, name: str) -> None:
     """Create a token and print its secret (shown only this once)."""
+    from api.tokens import create_token
     from app.errors import DomainError
     from app.extensions import db
     from app.timeutil import utcnow
-    from api.tokens import create_token
 
     user = _user_by_mobile(mobile)
     if not user.is_active:
@@ -42,8 +43,8 @@ def create_token_command(mobile: str, name: str) -> None:
 @click.option("--mobile", required=True, help="Mobile number of the account.")
 def list_tokens_command(mobile: str) -> None:
     """List an account's tokens (never their secrets)."""
-    from app.timeutil import to_local
     from api.tokens import tokens_of
+    from app.timeutil import to_local
 
     for token in tokens_of(_user_by_mobile(mobile)):
         used = to_local(token.last_used_at).strftime("%Y-%m-%d %H:%M") if token.last_used_at else "never"
@@ -55,11 +56,11 @@ def list_tokens_command(mobile: str) -> None:
 @click.option("--id", "token_id", type=int, required=True, help="The token's id (see list-tokens).")
 def revoke_token_command(token_id: int) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
+    from api.models import ApiToken
+    from api.tokens import revoke_token
     from app.errors import DomainError
     from app.extensions import db
     from app.timeutil import utcnow
-    from api.models import ApiToken
-    from api.tokens import revoke_token
 
     token = db.session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
     if token is None:

@@ -4,7 +4,7 @@ At an expo's gates nearly every scan is the same: a scanner with a bearer token 
 scan of a volunteer who is on a shift of the event that is open for check-in and is not checked
 in anywhere. This lane serves exactly that case with raw SQL on a pooled connection and no ORM
 objects — two round trips to PostgreSQL and one to Redis — instead of
-the general engine's eight statements (checkin.scanning):
+the general engine's eight statements (checkin.scanning.engine):
 
   A. lock the volunteer and, in the same statement, read the bearer token, its user and roles, the
      event, the volunteer's assignments on its shifts, whether the device sent this client id or
@@ -23,7 +23,7 @@ nothing but client_scan_id and badge_token (plus `offline: false` or a valid `sc
 a live scan ignores), valid for the endpoint's schema; the token is active, its user may still
 log in, and its last use was recorded within api.tokens.TOUCH_INTERVAL; the caller manages the
 event's organizer; the event is published, allows no walk-ins, has no geofence and no shift
-fence (checkin.geofence); the badge token is valid; the volunteer is enabled, on an assignment
+fence (checkin.scanning.geofence); the badge token is valid; the volunteer is enabled, on an assignment
 whose shift is open for check-in now, has no stay at this event nor an open one elsewhere, and
 neither this scan nor this badge token was seen before. Everything else — check-outs, repeats,
 conflicts, refusals (which the scan log records), 4xx answers, offline queues, walk-ins,
@@ -39,6 +39,7 @@ connection) and a failing Redis (the normal path's Flask-Limiter falls back to m
 
 SQLite (the embedded default, one site) always takes the normal path.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,18 +62,19 @@ from redis import RedisError
 from redis.exceptions import NoScriptError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import db, limiter
-from app.observability import CHECKINS, SCANS, child
-from app.permissions import can_manage, remember_grants
-from app.timeutil import from_stored, to_stored, utcnow
-from checkin.geofence import may_fence
-from checkin.refusals import ScanRefused
-from checkin.scanning import ScanResult, check_in_message
-from checkin.services import DEVICE_ID
-from checkin.shift_choice import choose_open
-from checkin.tokens import parse_badge_token
 from api.schemas import DATE_TIME, MAX_ID
 from api.tokens import TOKEN_PREFIX, TOUCH_INTERVAL, hash_token
+from app.extensions import db, limiter
+from app.ops.observability import child
+from app.permissions import can_manage, remember_grants
+from app.timeutil import from_stored, to_stored, utcnow
+from checkin.metrics import CHECKINS, SCANS
+from checkin.refusals import ScanRefused
+from checkin.scanning.engine import ScanResult, check_in_message
+from checkin.scanning.geofence import may_fence
+from checkin.scanning.services import DEVICE_ID
+from checkin.scanning.shift_choice import choose_open
+from checkin.tokens import parse_badge_token
 
 ENDPOINT = "api.create_scans"
 #: a live scan's body is small; bigger ones (and chunked ones) take the normal path, which limits them
@@ -80,8 +82,12 @@ MAX_BODY_BYTES = 2048
 _SCAN_KEYS = {"client_scan_id", "badge_token", "scanned_at", "offline"}
 
 log = logging.getLogger(__name__)
-LANE = Counter("volunteers_scan_express", "POST /api/v1/scans requests offered to the express lane, by outcome "
-               "(express: answered there; anything else: the reason it went the normal way).", ["outcome"])
+LANE = Counter(
+    "volunteers_scan_express",
+    "POST /api/v1/scans requests offered to the express lane, by outcome "
+    "(express: answered there; anything else: the reason it went the normal way).",
+    ["outcome"],
+)
 
 # A: in one round trip, lock the volunteer and read the token, its user and roles, the event, and what the
 # check-in depends on: the volunteer's assignments on the event's shifts (one row each, or one row of nulls),
@@ -121,7 +127,7 @@ LEFT JOIN (assignments a
 WHERE t.token_hash = %(token_hash)s
 """
 
-# C: the attendance and its scan-log row (one round trip), as checkin.scanning._check_in writes them.
+# C: the attendance and its scan-log row (one round trip), as checkin.scanning.engine._check_in writes them.
 _CHECK_IN = """
 WITH attendance AS (
     INSERT INTO attendances (user_id, event_id, shift_id, assignment_id, checked_in_at, status, check_in_method,
@@ -172,8 +178,13 @@ def _live_scan(body) -> tuple[int, str, str, str] | None:
     if not scan.keys() <= _SCAN_KEYS or scan.get("offline", False) is not False:
         return None
     client, token = scan.get("client_scan_id"), scan.get("badge_token")
-    if not (isinstance(device, str) and DEVICE_ID.fullmatch(device) and isinstance(client, str)
-            and DEVICE_ID.fullmatch(client) and isinstance(token, str)):
+    if not (
+        isinstance(device, str)
+        and DEVICE_ID.fullmatch(device)
+        and isinstance(client, str)
+        and DEVICE_ID.fullmatch(client)
+        and isinstance(token, str)
+    ):
         return None
     if "scanned_at" in scan and not _valid_time(scan["scanned_at"]):
         return None
@@ -291,13 +302,20 @@ def _plain_limits(storage) -> list | None:
     """The endpoint's limits, as Flask-Limiter resolves them for the view, when the lane may count them itself:
     Redis (not a cluster: two keys, two slots), fixed windows, nothing configured that the lane does not do
     (meta limits, breach callbacks, conditional deductions, costs, request filters). None otherwise."""
-    if not (type(storage) is RedisStorage and isinstance(limiter.limiter, FixedWindowRateLimiter)
-            and not limiter._storage_dead and not limiter._request_filters and limiter._fail_on_first_breach
-            and not limiter._meta_limits and not limiter._on_breach):
+    if not (
+        type(storage) is RedisStorage
+        and isinstance(limiter.limiter, FixedWindowRateLimiter)
+        and not limiter._storage_dead
+        and not limiter._request_filters
+        and limiter._fail_on_first_breach
+        and not limiter._meta_limits
+        and not limiter._on_breach
+    ):
         return None
     defaults, decorated = _resolved_limits()
-    limits = sorted((lim for lim in [*defaults, *decorated] if not (lim.is_exempt or lim.method_exempt)),
-                    key=lambda lim: lim.limit)
+    limits = sorted(
+        (lim for lim in [*defaults, *decorated] if not (lim.is_exempt or lim.method_exempt)), key=lambda lim: lim.limit
+    )
     if any(lim.deduct_when or lim.meta_limits or lim.on_breach or lim.deduction_amount != 1 for lim in limits):
         return None
     limiter.context.seen_limits.update(defaults)  # as Flask-Limiter's decorator: counted once per request
@@ -315,8 +333,7 @@ def _resolved_limits() -> tuple[list, list]:
     cache = app.extensions.setdefault("express_lane_limits", {})
     if key not in cache:
         name = get_qualified_name(app.view_functions[ENDPOINT])
-        defaults, decorated = limiter.limit_manager.resolve_limits(app, ENDPOINT, request.blueprint, name, False,
-                                                                   True)
+        defaults, decorated = limiter.limit_manager.resolve_limits(app, ENDPOINT, request.blueprint, name, False, True)
         cache[key] = (list(defaults), list(decorated))
     return cache[key]
 
@@ -333,8 +350,9 @@ def _count_limits() -> None:
     limits = _plain_limits(storage)
     if limits is None:
         try:
-            limiter._check_request_limit(in_middleware=False,
-                                         callable_name=get_qualified_name(current_app.view_functions[ENDPOINT]))
+            limiter._check_request_limit(
+                in_middleware=False, callable_name=get_qualified_name(current_app.view_functions[ENDPOINT])
+            )
         except RateLimitExceeded:
             LANE.labels("rate_limited").inc()
             raise
@@ -353,7 +371,7 @@ def _count_limits() -> None:
         counted_limits.append(lim)
     answers = _run_script(storage, _COUNT_SCRIPT, keys, amounts)
     now = time.time()
-    requested = requested[:len(answers) // 2]  # the limits after a breached one were not counted
+    requested = requested[: len(answers) // 2]  # the limits after a breached one were not counted
     for index, request_limit in enumerate(requested):
         current, ttl = int(answers[2 * index]), int(answers[2 * index + 1])
         request_limit._window = WindowStats(max(ttl, 0) + now, max(0, request_limit.limit.amount - current))
@@ -376,10 +394,15 @@ def express_scan():
     scheme, _sep, secret = header.strip().partition(" ")
     secret = secret.strip()
     length = request.content_length
-    if (scheme.lower() != "bearer" or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200
-            or length is None or length > min(MAX_BODY_BYTES, int(current_app.config.get(
-                "API_SCANS_MAX_BODY_BYTES", MAX_BODY_BYTES))) or not request.is_json
-            or limiter.limit_manager._application_limits):  # counted by Flask-Limiter's hook, which the lane precedes
+    if (
+        scheme.lower() != "bearer"
+        or not secret.startswith(TOKEN_PREFIX)
+        or len(secret) > 200
+        or length is None
+        or length > min(MAX_BODY_BYTES, int(current_app.config.get("API_SCANS_MAX_BODY_BYTES", MAX_BODY_BYTES)))
+        or not request.is_json
+        or limiter.limit_manager._application_limits
+    ):  # counted by Flask-Limiter's hook, which the lane precedes
         LANE.labels("not_plain").inc()
         return None
     try:
@@ -424,13 +447,19 @@ def _records(cursor, statement: str) -> list[dict]:
     names = _COLUMNS.get(statement)
     if names is None:
         names = _COLUMNS[statement] = tuple(column.name for column in cursor.description)
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
 
 def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now):
     cursor = connection.driver_connection.cursor()
-    parameters = {"volunteer": claim.user_id, "event": event_id, "device": device_id, "client": client_scan_id,
-                  "digest": claim.digest, "now": to_stored(now)}
+    parameters = {
+        "volunteer": claim.user_id,
+        "event": event_id,
+        "device": device_id,
+        "client": client_scan_id,
+        "digest": claim.digest,
+        "now": to_stored(now),
+    }
     cursor.execute(_LOCK_AND_READ, {**parameters, "token_hash": hash_token(secret)})
     rows = _records(cursor, _LOCK_AND_READ)
     if not rows:
@@ -440,8 +469,13 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
         return _pass("no_token", connection)
     if row["last_used_at"] is None or now - from_stored(row["last_used_at"]) >= TOUCH_INTERVAL:
         return _pass("token_touch", connection)  # the normal path records the token's use
-    if (row["event_id"] is None or row["status"] != "published" or row["allow_walk_ins"] or row["fenced"]
-            or may_fence(row["kind"])):
+    if (
+        row["event_id"] is None
+        or row["status"] != "published"
+        or row["allow_walk_ins"]
+        or row["fenced"]
+        or may_fence(row["kind"])
+    ):
         return _pass("event", connection)
     caller = Caller(id=row["user_id"])
     remember_grants(caller.id, row["grants"])
@@ -451,11 +485,22 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
         return _pass("volunteer", connection)
     if row["moved"] or row["seen"] or row["stayed"]:  # committed meanwhile, re-sent, a used badge token, a stay
         return _pass("seen", connection)
-    assignments = [SimpleNamespace(id=r["assignment_id"], shift=SimpleNamespace(
-        id=r["shift_id"], starts_at=from_stored(r["starts_at"]), ends_at=from_stored(r["ends_at"]),
-        position_name=r["position_name"])) for r in rows if r["assignment_id"] is not None]
-    chosen = choose_open(SimpleNamespace(checkin_opens_minutes=row["checkin_opens_minutes"]), assignments,
-                         lambda a: a.shift, now)
+    assignments = [
+        SimpleNamespace(
+            id=r["assignment_id"],
+            shift=SimpleNamespace(
+                id=r["shift_id"],
+                starts_at=from_stored(r["starts_at"]),
+                ends_at=from_stored(r["ends_at"]),
+                position_name=r["position_name"],
+            ),
+        )
+        for r in rows
+        if r["assignment_id"] is not None
+    ]
+    chosen = choose_open(
+        SimpleNamespace(checkin_opens_minutes=row["checkin_opens_minutes"]), assignments, lambda a: a.shift, now
+    )
     if not chosen:
         return _pass("no_open_shift", connection)  # refused by the normal path, which logs why
     chosen = chosen[0]
@@ -481,11 +526,22 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     child(LANE, "express").inc()
     from api.routes.scans import scan_result  # the routes' module: imported once the blueprint exists
 
-    volunteer = SimpleNamespace(id=row["volunteer_id"], name=row["volunteer_name"],
-                                volunteer_number=row["volunteer_number"])
+    volunteer = SimpleNamespace(
+        id=row["volunteer_id"], name=row["volunteer_name"], volunteer_number=row["volunteer_number"]
+    )
     position = chosen.shift.position_name
-    result = scan_result(ScanResult(
-        action="check_in", result="ok", attendance=SimpleNamespace(id=attendance_id), volunteer=volunteer,
-        shift=chosen.shift, position_name=position, at=now, duration_minutes=0,
-        message=check_in_message(now, position)), client_scan_id)
+    result = scan_result(
+        ScanResult(
+            action="check_in",
+            result="ok",
+            attendance=SimpleNamespace(id=attendance_id),
+            volunteer=volunteer,
+            shift=chosen.shift,
+            position_name=position,
+            at=now,
+            duration_minutes=0,
+            message=check_in_message(now, position),
+        ),
+        client_scan_id,
+    )
     return jsonify(event_id=event_id, device_id=device_id, results=[result])

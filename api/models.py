@@ -1,4 +1,5 @@
 """Personal API tokens: integrations authenticate with `Authorization: Bearer <token>`."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,8 +8,8 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import User
 from app.timeutil import UTCDateTime, utcnow
+from volunteers.accounts.models import User
 
 
 class ApiToken(db.Model):

@@ -4,6 +4,7 @@ Every endpoint is declared with `@operation(...)`: the same declaration register
 Flask route, validates its query and body, applies the write rate limit, and
 describes it in /api/v1/openapi.json. Nothing can be routed without being documented.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,17 +13,18 @@ from functools import wraps
 
 from flask import current_app
 
-from app.extensions import limiter
-from api import auth, bp
+from api import auth
+from api.blueprint import bp
 from api.schemas import ID, REFUSAL_CODES, SCHEMAS, ref
 from api.validation import Validator, read_json_body, read_query
+from app.extensions import limiter
 
 VERSION = "1.0.0"
 VALIDATOR = Validator(SCHEMAS)
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, a missing CSRF token (session callers), or input a service refused "
-         "(code names the rule, field the input).",
+    "(code names the rule, field the input).",
     401: "No valid session or API token.",
     403: "The permission module refused (e.g. not a coordinator of this organization).",
     404: "No such object, or one the caller may not see.",
@@ -82,18 +84,43 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def operation(rule: str, method: str = "GET", *, summary: str, tag: str, response: str, status: int = 200,
-              query: list[dict] = (), body: str | None = None, body_required: bool = True,
-              errors: tuple[int, ...] = (), public: bool = False, description: str = "",
-              rate_limits: tuple | None = None):
+def operation(
+    rule: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    tag: str,
+    response: str,
+    status: int = 200,
+    query: list[dict] = (),
+    body: str | None = None,
+    body_required: bool = True,
+    errors: tuple[int, ...] = (),
+    public: bool = False,
+    description: str = "",
+    rate_limits: tuple | None = None,
+):
     """Route, validate, rate-limit and document one endpoint.
 
     `rate_limits`: limiter decorators applied instead of the shared write limit (e.g. the badge scanner's).
     """
 
     def decorator(view):
-        op = Operation(rule, method, view.__name__, summary, description or (view.__doc__ or "").strip(), tag,
-                       status, response, list(query), body, body_required, tuple(errors), public)
+        op = Operation(
+            rule,
+            method,
+            view.__name__,
+            summary,
+            description or (view.__doc__ or "").strip(),
+            tag,
+            status,
+            response,
+            list(query),
+            body,
+            body_required,
+            tuple(errors),
+            public,
+        )
 
         @wraps(view)
         def handle(**kwargs):
@@ -107,8 +134,9 @@ def operation(rule: str, method: str = "GET", *, summary: str, tag: str, respons
         for limit in rate_limits or ():
             handle = limit(handle)
         if op.writes and rate_limits is None:
-            handle = limiter.shared_limit(auth.write_rate_limit, scope="api-write",
-                                          key_func=auth.rate_limit_key)(handle)
+            handle = limiter.shared_limit(auth.write_rate_limit, scope="api-write", key_func=auth.rate_limit_key)(
+                handle
+            )
         bp.add_url_rule(rule, endpoint=op.endpoint, view_func=handle, methods=[method])
         if public:
             auth.PUBLIC_ENDPOINTS.add(f"{bp.name}.{op.endpoint}")
@@ -121,8 +149,9 @@ def operation(rule: str, method: str = "GET", *, summary: str, tag: str, respons
 def _operation_object(op: Operation) -> dict:
     parameters = [{"name": name, "in": "path", "required": True, "schema": ID} for name in op.path_parameters]
     parameters += op.query
-    responses = {str(op.status): {"description": "Success.", "content": {"application/json": {
-        "schema": ref(op.response)}}}}
+    responses = {
+        str(op.status): {"description": "Success.", "content": {"application/json": {"schema": ref(op.response)}}}
+    }
     for status in op.error_statuses():
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
     document = {"operationId": op.endpoint, "summary": op.summary, "tags": [op.tag], "responses": responses}
@@ -131,8 +160,10 @@ def _operation_object(op: Operation) -> dict:
     if parameters:
         document["parameters"] = parameters
     if op.body:
-        document["requestBody"] = {"required": op.body_required,
-                                   "content": {"application/json": {"schema": ref(op.body)}}}
+        document["requestBody"] = {
+            "required": op.body_required,
+            "content": {"application/json": {"schema": ref(op.body)}},
+        }
     if op.public:
         document["security"] = []
     return document
@@ -156,7 +187,7 @@ def build_document() -> dict:
                 "(`Authorization: Bearer <token>`, created with `flask api create-token`) or the web session "
                 "cookie; session callers send the page's CSRF token in `X-CSRFToken` on POST, PATCH and DELETE. "
                 "Times are ISO 8601 with a UTC offset. Every error is JSON "
-                "`{\"error\": {\"code\", \"message\", \"field\"?, \"details\"?}}`. A refused sign-up or "
+                '`{"error": {"code", "message", "field"?, "details"?}}`. A refused sign-up or '
                 "assignment answers 409 with the rule as its code, one of: " + ", ".join(REFUSAL_CODES) + "."
             ),
         },
@@ -167,15 +198,24 @@ def build_document() -> dict:
         "components": {
             "schemas": SCHEMAS,
             "responses": {
-                f"E{status}": {"description": ERROR_DESCRIPTIONS[status],
-                               "content": {"application/json": {"schema": ref("Error")}}}
+                f"E{status}": {
+                    "description": ERROR_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": ref("Error")}},
+                }
                 for status in used
             },
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "A personal API token (flask api create-token)."},
-                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": cookie,
-                                  "description": "The web session; writes also need the X-CSRFToken header."},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal API token (flask api create-token).",
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": cookie,
+                    "description": "The web session; writes also need the X-CSRFToken header.",
+                },
             },
         },
     }

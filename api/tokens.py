@@ -1,4 +1,5 @@
 """API token operations. They flush, never commit; the caller passes `now` and the actor."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,12 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api.models import ApiToken
 from app import audit
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
-from app.models import User
-from app.permissions import grants_column, remember_grants
-from api.models import ApiToken
+from app.permissions import remember_grants
+from volunteers.accounts.models import User
+from volunteers.accounts.roles import grants_column
 
 TOKEN_PREFIX = "dgv_"
 #: last_used_at is refreshed at most this often, so reads do not write on every request
@@ -30,15 +32,28 @@ def create_token(user: User, name: str, *, by: User | None, now: datetime) -> tu
     """Issue a new token for `user`; returns the row and the secret, which is shown only this once."""
     name = (name or "").strip()
     if not name or len(name) > 60:
-        raise ValidationFailed(_("Give the token a name of at most 60 characters."), field="name",
-                               code="invalid_token_name")
+        raise ValidationFailed(
+            _("Give the token a name of at most 60 characters."), field="name", code="invalid_token_name"
+        )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:12],
-                     created_by_id=by.id if by is not None else None, created_at=now)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(secret),
+        prefix=secret[:12],
+        created_by_id=by.id if by is not None else None,
+        created_at=now,
+    )
     db.session.add(token)
     db.session.flush()
-    audit.record("api_token.create", actor=by, now=now, target=token, organization_id=user.organization_id,
-                 after={"user_id": user.id, "name": name, "prefix": token.prefix})
+    audit.record(
+        "api_token.create",
+        actor=by,
+        now=now,
+        target=token,
+        organization_id=user.organization_id,
+        after={"user_id": user.id, "name": name, "prefix": token.prefix},
+    )
     return token, secret
 
 
@@ -48,8 +63,14 @@ def revoke_token(token: ApiToken, *, by: User | None, now: datetime) -> ApiToken
         raise Conflict(_("This token is already revoked."), code="token_already_revoked")
     token.revoked_at = now
     db.session.flush()
-    audit.record("api_token.revoke", actor=by, now=now, target=token,
-                 organization_id=token.user.organization_id, before={"prefix": token.prefix})
+    audit.record(
+        "api_token.revoke",
+        actor=by,
+        now=now,
+        target=token,
+        organization_id=token.user.organization_id,
+        before={"prefix": token.prefix},
+    )
     return token
 
 
@@ -57,8 +78,11 @@ def find_active_token(secret: str) -> ApiToken | None:
     """The unrevoked token with this secret whose user may still log in, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    row = db.session.execute(select(ApiToken, grants_column(ApiToken.user_id)).options(joinedload(ApiToken.user))
-                             .where(ApiToken.token_hash == hash_token(secret))).first()
+    row = db.session.execute(
+        select(ApiToken, grants_column(ApiToken.user_id))
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(secret))
+    ).first()
     if row is None:
         return None
     token, grants = row
@@ -79,5 +103,4 @@ def touch_token(token: ApiToken, *, now: datetime) -> bool:
 
 def tokens_of(user: User) -> list[ApiToken]:
     """A user's tokens, newest first."""
-    return list(db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))

@@ -6,12 +6,13 @@ types, required and unknown fields, bounds, lengths, enums and RFC 3339 times.
 Strings that no database could store (NUL, lone surrogates) and integers beyond
 a 32-bit column are refused here, before any service sees them.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from flask import request
 from flask_babel import gettext as _
@@ -56,18 +57,26 @@ def parse_date_time(text: str) -> datetime | None:
     leap = second == 60  # RFC 3339 allows a leap second; count it as the next second
     try:
         if offset in ("Z", "z"):
-            tz = timezone.utc
+            tz = UTC
         else:
             hours, minutes = int(offset[1:3]), int(offset[4:6])
             if hours > 23 or minutes > 59:
                 return None
             sign = -1 if offset[0] == "-" else 1
             tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-        value = datetime(year, month, day, hour, minute, 59 if leap else second,
-                         int(fraction[:6].ljust(6, "0")) if fraction else 0, tzinfo=tz)
+        value = datetime(
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            59 if leap else second,
+            int(fraction[:6].ljust(6, "0")) if fraction else 0,
+            tzinfo=tz,
+        )
         if leap:
             value += timedelta(seconds=1)
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 
@@ -114,8 +123,9 @@ class Validator:
             return value
         value = handler(schema, value, path, errors)
         if "enum" in schema and value is not None and value not in schema["enum"] and (path or "body") not in errors:
-            errors[path or "body"] = _("Choose one of: %(choices)s.",
-                                       choices=", ".join(str(choice) for choice in schema["enum"]))
+            errors[path or "body"] = _(
+                "Choose one of: %(choices)s.", choices=", ".join(str(choice) for choice in schema["enum"])
+            )
         return value
 
     def _check_object(self, schema, value, path, errors):
@@ -124,7 +134,8 @@ class Validator:
             return None
         properties = schema.get("properties", {})
         closed = schema.get("additionalProperties") is False or (
-            self.strict_output and "additionalProperties" not in schema)
+            self.strict_output and "additionalProperties" not in schema
+        )
         cleaned = {}
         for name in schema.get("required", []):
             if name not in value:
@@ -146,10 +157,10 @@ class Validator:
         if len(value) < schema.get("minItems", 0):
             errors[path or "body"] = _("At least %(count)s items.", count=schema["minItems"])
             return None
-        cleaned = [self._check(schema.get("items", {}), item, f"{path}[{i}]", errors)
-                   for i, item in enumerate(value)]
-        if schema.get("uniqueItems") and len({json.dumps(item, sort_keys=True, default=str)
-                                              for item in value}) != len(value):
+        cleaned = [self._check(schema.get("items", {}), item, f"{path}[{i}]", errors) for i, item in enumerate(value)]
+        if schema.get("uniqueItems") and len({json.dumps(item, sort_keys=True, default=str) for item in value}) != len(
+            value
+        ):
             errors[path or "body"] = _("Each item may appear only once.")
         return cleaned
 
@@ -164,8 +175,11 @@ class Validator:
             errors[path or "body"] = _("At most %(count)s characters.", count=schema.get("maxLength", 10_000))
             return None
         if len(value) < schema.get("minLength", 0):
-            errors[path or "body"] = (_("This field is required.") if schema["minLength"] == 1
-                                      else _("At least %(count)s characters.", count=schema["minLength"]))
+            errors[path or "body"] = (
+                _("This field is required.")
+                if schema["minLength"] == 1
+                else _("At least %(count)s characters.", count=schema["minLength"])
+            )
             return None
         if "pattern" in schema and not re.search(schema["pattern"], value):
             errors[path or "body"] = _("The format is not valid.")
@@ -173,12 +187,14 @@ class Validator:
         if schema.get("format") == "date-time":
             parsed = parse_date_time(value)
             if parsed is None:
-                errors[path or "body"] = _("Give a date and time in ISO 8601 with a UTC offset, "
-                                           "e.g. 2026-05-01T09:00:00+08:00.")
+                errors[path or "body"] = _(
+                    "Give a date and time in ISO 8601 with a UTC offset, e.g. 2026-05-01T09:00:00+08:00."
+                )
                 return None
             if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-                errors[path or "body"] = _("Give a time between the years %(first)s and %(last)s.",
-                                           first=MIN_YEAR, last=MAX_YEAR)
+                errors[path or "body"] = _(
+                    "Give a time between the years %(first)s and %(last)s.", first=MIN_YEAR, last=MAX_YEAR
+                )
                 return None
             return parsed if self.convert else value
         return value
@@ -279,5 +295,13 @@ def read_json_body(validator: Validator, schema: dict, *, required: bool) -> dic
     return value
 
 
-__all__ = ["InvalidInput", "MalformedJson", "UnsupportedMediaType", "Validator",
-           "parse_date_time", "read_json_body", "read_query", "raise_for"]
+__all__ = [
+    "InvalidInput",
+    "MalformedJson",
+    "UnsupportedMediaType",
+    "Validator",
+    "parse_date_time",
+    "raise_for",
+    "read_json_body",
+    "read_query",
+]

@@ -1,7 +1,12 @@
-"""Application factory."""
+"""The application factory: config, extensions, the kernel's hooks, then the product areas it is given.
+
+The kernel imports no product area: composition.py lists the areas and calls `create_app` with them.
+"""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Flask, has_request_context, jsonify, request, session
@@ -11,6 +16,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.areas import Area, register_areas
 from app.config import CONFIGS, INSTANCE_DIR, ProductionConfig
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -73,8 +79,9 @@ class CookieSessions(SecureCookieSessionInterface):
     cookie, and nothing is computed to write none. Vary: Cookie is still added when the session was read."""
 
     def open_session(self, app, request):
-        if app.secret_key and (not request.environ.get("HTTP_COOKIE")
-                               or not request.cookies.get(self.get_cookie_name(app))):
+        if app.secret_key and (
+            not request.environ.get("HTTP_COOKIE") or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -86,8 +93,8 @@ class CookieSessions(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
-    """Build the application: config, extensions, blueprints, error pages, CLI."""
+def create_app(config_name: str | None = None, overrides: dict | None = None, *, areas: Sequence[Area] = ()) -> Flask:
+    """Build the application: config, extensions, error pages, the kernel's CLI, then each area (app/areas.py)."""
     config_name = config_name or os.environ.get("APP_ENV", "development")
     app = Flask(
         __name__,
@@ -114,16 +121,18 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
     limiter.init_app(app)
 
-    from app import all_models  # noqa: F401  (every model registered for Alembic and relationships)
     _register_login(app)
-    _register_blueprints(app)
-    from app.web import register_web
+    register_areas(app, areas)
+    from app.web.pages import register_web
+
     register_web(app)
-    from app.logging import init_logging
-    from app.observability import init_observability
+    from app.ops.logging import init_logging
+    from app.ops.observability import init_observability
+
     init_logging(app)
     init_observability(app)
     from app.cli import register_cli
+
     register_cli(app)
 
     @app.get("/healthz")
@@ -143,52 +152,20 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
 
 def _register_login(app: Flask) -> None:
+    """Flask-Login's settings and the templates' `has_role`; the accounts area loads the user."""
+    from flask_babel import get_locale
     from flask_babel import lazy_gettext as _l
 
-    from app.models import User
+    from app import permissions
 
     login_manager.login_view = "volunteers.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(session_id: str):
-        user_id, _, token = session_id.partition(":")
-        if not user_id.isdigit() or not token:
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.session_token != token or not user.is_active:
-            return None
-        return user
-
     @app.context_processor
     def inject_user_roles():
-        from app import permissions
-
         def has_role(*roles):
             return permissions.has_any_role(current_user, set(roles) or None)
 
-        from flask_babel import get_locale
-
         return {"has_role": has_role, "get_locale": get_locale}
-
-
-def _register_blueprints(app: Flask) -> None:
-    from events import bp as events_bp
-    from hours import bp as hours_bp
-    from volunteers import bp as volunteers_bp
-    from volunteers.admin import bp as admin_bp
-
-    app.register_blueprint(volunteers_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(events_bp)
-    app.register_blueprint(hours_bp)
-    from api import bp as api_bp
-    app.register_blueprint(api_bp)
-    from checkin import bp as checkin_bp
-    from checkin.routes import links as checkin_links_bp
-    app.register_blueprint(checkin_bp)
-    app.register_blueprint(checkin_links_bp)
-    from patrols import bp as patrols_bp
-    app.register_blueprint(patrols_bp)

@@ -2,6 +2,7 @@
 
 `create_app(config_name, overrides)` picks one of these; tests pass overrides.
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,9 +48,9 @@ def _database_url() -> str:
     if url:
         # Accept the usual postgres:// spellings and pin the psycopg 3 driver.
         if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
+            url = "postgresql://" + url[len("postgres://") :]
         if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return url
     return f"sqlite:///{INSTANCE_DIR / 'volunteers.db'}"
 
@@ -112,7 +113,7 @@ class Config:
     # Email copies of notifications: SMTP when MAIL_SERVER is set, otherwise only logged.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
-    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)   # STARTTLS on MAIL_PORT
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)  # STARTTLS on MAIL_PORT
     MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)  # implicit TLS (usually port 465)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
@@ -125,7 +126,7 @@ class Config:
     SCHEDULER_HEARTBEAT_SECONDS = int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "15"))
     SCHEDULER_LOCK_TIMEOUT_SECONDS = int(os.environ.get("SCHEDULER_LOCK_TIMEOUT_SECONDS", "60"))
     SCHEDULER_RETRY_SECONDS = int(os.environ.get("SCHEDULER_RETRY_SECONDS", "15"))
-    # Shorter job periods for drills and the scale-out test only (app/jobs.py job_period); empty in production.
+    # Shorter job periods for drills and the scale-out test only (app/scheduling/jobs.py job_period); empty in production.
     SCHEDULER_JOB_PERIODS = _job_periods(os.environ.get("SCHEDULER_JOB_PERIODS", ""))
 
     # Check-in (checkin/): rotating QR tokens, repeats, offline sync, forgotten check-outs.
@@ -153,7 +154,7 @@ class Config:
     HOURS_EVIDENCE_MAX_BYTES = int(os.environ.get("HOURS_EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024)))
     HOURS_EVIDENCE_DIR = os.environ.get("HOURS_EVIDENCE_DIR", str(INSTANCE_DIR / "evidence"))
 
-    # The membership prerequisite (hours/membership.py): thresholds, the year service hours count in
+    # The membership prerequisite (hours/membership/progress.py): thresholds, the year service hours count in
     # ("calendar", or "school": from 1 September), and the minutes of one theory class hour (学时).
     MEMBERSHIP_MIN_MONTHS = int(os.environ.get("MEMBERSHIP_MIN_MONTHS", "3"))
     MEMBERSHIP_MIN_THEORY_HOURS = int(os.environ.get("MEMBERSHIP_MIN_THEORY_HOURS", "12"))
@@ -161,7 +162,7 @@ class Config:
     MEMBERSHIP_YEAR_BASIS = os.environ.get("MEMBERSHIP_YEAR_BASIS", "calendar")
     MEMBERSHIP_CLASS_HOUR_MINUTES = int(os.environ.get("MEMBERSHIP_CLASS_HOUR_MINUTES", "45"))
 
-    # Patrol reports (patrols/photos.py): photo limits (bytes, pixels decoded, longest side kept), where photos
+    # Patrol reports (patrols/reports/photos.py): photo limits (bytes, pixels decoded, longest side kept), where photos
     # live, photos per finding, and how far from its segment a finding's position may lie.
     PATROL_PHOTO_MAX_BYTES = int(os.environ.get("PATROL_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
     PATROL_PHOTO_MAX_PIXELS = int(os.environ.get("PATROL_PHOTO_MAX_PIXELS", "50000000"))

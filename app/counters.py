@@ -1,11 +1,21 @@
 """Named counters reserved by a guarded UPDATE, safe under concurrent requests on both databases."""
+
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from sqlalchemy import String, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import Counter
+
+
+class Counter(db.Model):
+    """Named counters (volunteer numbers, certificate serials) reserved by a guarded UPDATE."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
 
 
 def reserve(name: str, count: int = 1) -> range:
@@ -13,8 +23,7 @@ def reserve(name: str, count: int = 1) -> range:
     if count < 1:
         raise ValueError("count must be positive")
     row = db.session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + count)
-        .returning(Counter.value)
+        update(Counter).where(Counter.name == name).values(value=Counter.value + count).returning(Counter.value)
     ).first()
     if row is None:
         # First use: create the row, then reserve through the same guarded UPDATE.

@@ -3,6 +3,7 @@
 Services raise them; one handler shows them as a flashed message on pages and as
 {"error": {"code", "message"}} in the API.
 """
+
 from __future__ import annotations
 
 
@@ -12,8 +13,7 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 details: dict | None = None):
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None, details: dict | None = None):
         super().__init__(message)
         self.message = message
         if code:

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound by the application factory."""
+
 from __future__ import annotations
 
 from flask import request

@@ -1,18 +1,60 @@
 """Every permission decision in one place; views, services and the API all ask here.
 
-A role granted at an organization holds for its whole subtree (Organization.path
-prefixes). Functions read as sentences: `can_manage(user, org)`.
+A role granted at an organization holds for its whole subtree (organization paths are
+prefixes: "/1/7/" holds "/1/7/42/"). Functions read as sentences: `can_manage(user, org)`.
+
+The kernel owns no product data. What a rule needs to know of an area's records (a
+person's role grants, whether a team has a quota, who recorded an entry) is a *fact*
+that the owning area provides once, at import, with `provide(name, function)`:
+
+- ``role_grants(user_id) -> list[(role, path)]``: volunteers/accounts/roles.py
+- ``team_has_quota(position_id, team_id) -> bool``: events/staffing/quotas.py
+- ``attendance_event(attendance) -> Event | None``: checkin/models.py
+- ``hours_recorders(entry) -> set[int]``: hours/review/verification.py
+- ``leads_patrol(user_id, event_id) -> bool`` and ``on_patrol(user_id, shift_id) -> bool``: patrols/area.py
 """
+
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, g, has_request_context
 from flask_login import current_user
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, or_
 
-from app.extensions import db
-from app.models import Organization, Role, RoleGrant, User
+from app.extensions import login_manager
+
+if TYPE_CHECKING:
+    from volunteers.accounts.models import User
+    from volunteers.organizations.models import Organization
+
+
+class Role(str, enum.Enum):
+    """Roles granted at an organization; each holds for the whole subtree."""
+
+    COORDINATOR = "coordinator"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+_FACTS: dict[str, Callable[..., Any]] = {}
+
+
+def provide(name: str, function: Callable[..., Any]) -> None:
+    """Register the function that answers the fact `name` (see the module's docstring); the last one wins."""
+    _FACTS[name] = function
+
+
+def fact(name: str, *args: Any) -> Any:
+    """Ask the area that provides `name`; a LookupError says which area is missing from the app."""
+    try:
+        function = _FACTS[name]
+    except KeyError:
+        raise LookupError(f"no product area provides the permission fact {name!r}") from None
+    return function(*args)
 
 
 def _grants(user) -> list[tuple[str, str]]:
@@ -21,25 +63,13 @@ def _grants(user) -> list[tuple[str, str]]:
         return []
     cache = g.setdefault("_role_grants", {}) if has_request_context() else {}
     if user.id not in cache:
-        rows = db.session.execute(
-            select(RoleGrant.role, Organization.path)
-            .join(Organization, Organization.id == RoleGrant.organization_id)
-            .where(RoleGrant.user_id == user.id)
-        ).all()
-        cache[user.id] = [(role, path) for role, path in rows]
+        cache[user.id] = list(fact("role_grants", user.id))
     return cache[user.id]
 
 
-def grants_column(user_id_column):
-    """A scalar subquery of the user's grants as "role:path|role:path" (None without any), so that the query
-    that loads a user can bring their grants along; `remember_grants` reads it into the request's cache."""
-    return (select(func.aggregate_strings(RoleGrant.role + ":" + Organization.path, "|"))
-            .join(Organization, Organization.id == RoleGrant.organization_id)
-            .where(RoleGrant.user_id == user_id_column).scalar_subquery())
-
-
 def remember_grants(user_id: int, packed: str | None) -> None:
-    """Cache for this request the grants a `grants_column` brought (roles and paths hold no ':' or '|')."""
+    """Cache for this request grants read along with the user ("role:path|role:path"; roles and paths hold no
+    ':' or '|'), as volunteers.accounts.roles.grants_column packs them."""
     if has_request_context():
         pairs = [tuple(item.split(":", 1)) for item in packed.split("|")] if packed else []
         g.setdefault("_role_grants", {})[user_id] = pairs
@@ -134,14 +164,11 @@ def can_staff_shift(user, shift) -> bool:
 
 def can_fill_quota(user, position, team: Organization | None, volunteer: User | None = None) -> bool:
     """A team's coordinator fills the team's quota of a position, with the team's own members only."""
-    from events.models import TeamQuota  # app must not import events at module load
-
     if team is None or not can_manage(user, team):
         return False
     if volunteer is not None and not volunteer.organization.is_within(team):
         return False
-    quota = select(TeamQuota.id).where(TeamQuota.position_id == position.id, TeamQuota.organization_id == team.id)
-    return db.session.scalar(quota) is not None
+    return bool(fact("team_has_quota", position.id, team.id))
 
 
 def can_create_events(user) -> bool:
@@ -193,12 +220,13 @@ def role_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from app.extensions import login_manager
                 return login_manager.unauthorized()
             if not has_any_role(current_user, wanted):
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -211,15 +239,14 @@ def can_view_attendance(user, attendance) -> bool:
     """The volunteer sees their own attendance; managers of the event's organization see all of it."""
     if user is None or not user.is_authenticated:
         return False
-    from events.models import Event  # app must not import events at module load
-
     if attendance.user_id == user.id:
         return True
-    event = db.session.get(Event, attendance.event_id)
+    event = fact("attendance_event", attendance)
     return event is not None and can_run_checkin(user, event)
 
 
-# Service hours (hours/). Who "recorded" an entry is worked out in hours/verification.py.
+# Service hours (hours/). Who "recorded" an entry is worked out in hours/review/verification.py.
+
 
 def hours_verifying_organization(entry) -> Organization:
     """Whose reviewers verify an entry: its organizer; back-filled hours one level above (the root's own)."""
@@ -246,8 +273,7 @@ def can_verify_hours(user, entry, recorders: set[int] | None = None) -> bool:
     if not can_review(user, hours_verifying_organization(entry)):
         return False
     if recorders is None:
-        from hours.verification import recorders_of  # app must not import hours at module load
-        recorders = recorders_of(entry)
+        recorders = fact("hours_recorders", entry)
     return user.id not in recorders
 
 
@@ -319,8 +345,11 @@ def can_view_certificate(user, certificate) -> bool:
     """The volunteer, and staff over their affiliation or over the issuing committee, open a certificate."""
     if user is None or not user.is_authenticated:
         return False
-    return (certificate.volunteer_id == user.id or has_role(user, STAFF_ROLES, certificate.volunteer.organization)
-            or has_role(user, STAFF_ROLES, certificate.organization))
+    return (
+        certificate.volunteer_id == user.id
+        or has_role(user, STAFF_ROLES, certificate.volunteer.organization)
+        or has_role(user, STAFF_ROLES, certificate.organization)
+    )
 
 
 def can_revoke_certificate(user, certificate) -> bool:
@@ -342,6 +371,7 @@ def granted_paths(user, roles: set[str] | str) -> list[str]:
 
 
 # River patrol (patrols/): segments, schedules, patrol check-in.
+
 
 def can_view_segments(user) -> bool:
     """Signed-in users see river segments, their schedules and upcoming patrols (and sign up for them)."""
@@ -373,13 +403,11 @@ def leads_patrol(user, event) -> bool:
     """True when the user is the volunteer river chief (志愿者河长) of the segment this patrol event belongs to."""
     if user is None or not getattr(user, "is_authenticated", False) or event.kind != "river_patrol":
         return False
-    from patrols.models import RiverSegment  # app must not import patrols at module load
-
-    chief = select(RiverSegment.id).where(RiverSegment.event_id == event.id, RiverSegment.chief_id == user.id)
-    return db.session.scalar(chief) is not None
+    return bool(fact("leads_patrol", user.id, event.id))
 
 
-# Patrol reports (patrols/reports.py): the adopting team, its river chief and coordinators over the team.
+# Patrol reports (patrols/reports/services.py): the adopting team, its river chief and coordinators over the team.
+
 
 def on_patrol_team(user, segment) -> bool:
     """True when the user is affiliated with the segment's adopting team (or a unit inside it)."""
@@ -390,8 +418,12 @@ def on_patrol_team(user, segment) -> bool:
 
 def leads_segment(user, segment) -> bool:
     """True when the user is the segment's volunteer river chief (志愿者河长)."""
-    return (user is not None and getattr(user, "is_authenticated", False) and segment.chief_id is not None
-            and segment.chief_id == user.id)
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and segment.chief_id is not None
+        and segment.chief_id == user.id
+    )
 
 
 def can_follow_up_findings(user, segment) -> bool:
@@ -407,17 +439,9 @@ def can_view_patrol_reports(user, segment) -> bool:
 
 def was_on_patrol(user, patrol_shift) -> bool:
     """True when the user attended the patrol or holds a place on it (assigned or completed)."""
-    from checkin.models import Attendance, AttendanceStatus  # app must not import checkin at module load
-    from events.models import Assignment, AssignmentStatus
-
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    attended = select(Attendance.id).where(Attendance.shift_id == patrol_shift.shift_id, Attendance.user_id == user.id,
-                                           Attendance.status != AttendanceStatus.VOIDED.value)
-    assigned = select(Assignment.id).where(
-        Assignment.shift_id == patrol_shift.shift_id, Assignment.user_id == user.id,
-        Assignment.status.in_((AssignmentStatus.ASSIGNED.value, AssignmentStatus.COMPLETED.value)))
-    return db.session.scalar(select(attended.exists() | assigned.exists())) or False
+    return bool(fact("on_patrol", user.id, patrol_shift.shift_id))
 
 
 def can_file_patrol_report(user, patrol_shift) -> bool:

@@ -3,9 +3,10 @@
 Services receive `now` from their caller; only the edges (views, jobs, CLI)
 call `utcnow()`.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
@@ -16,7 +17,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_local(value: datetime | None) -> datetime | None:
@@ -24,7 +25,7 @@ def to_local(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(LOCAL_TZ)
 
 
@@ -37,12 +38,12 @@ def to_stored(value: datetime) -> datetime:
     """An aware time as the database stores it: naive UTC."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def from_stored(value: datetime) -> datetime:
     """A stored (naive UTC) time, aware."""
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -56,3 +57,9 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else from_stored(value)
+
+
+def local_day_range(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants where the Asia/Shanghai calendar day starts and ends."""
+    start = datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
+    return start, start + timedelta(days=1)

@@ -6,6 +6,7 @@ It uses the application's database stack (SQLAlchemy's pool with psycopg 3 and t
 pool_pre_ping), so the difference to POST /api/v1/scans is the application's own work.
 The table bench_pings is created by bench/checkin.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def insert_one():
     body = request.get_json(silent=True) or {}
     scan = (body.get("scans") or [{}])[0]
     with engine.begin() as connection:
-        connection.execute(INSERT, {"device": str(body.get("device_id", ""))[:64],
-                                    "client": str(scan.get("client_scan_id", ""))[:64]})
+        connection.execute(
+            INSERT, {"device": str(body.get("device_id", ""))[:64], "client": str(scan.get("client_scan_id", ""))[:64]}
+        )
     return jsonify(ok=True)
 
 

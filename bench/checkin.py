@@ -29,6 +29,7 @@ starts a thread on most requests), raised to 10^7 per minute through API_SCAN_RA
 _PER_ADDRESS, so they cost what they cost but never refuse. Targets on a 2-core machine: >= 500 scans/s, p99 < 100 ms, and >= 40 %
 of the bare endpoint's rate; the exit status is 1 when one is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ DEFAULT_DATABASE = "volunteers_bench_checkin"
 TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 500.0, 100.0, 0.40
 UNLIMITED = "10000000 per minute"
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=DEFAULT_DATABASE, help="PostgreSQL database to (re)create on 127.0.0.1")
@@ -63,10 +65,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=12, help="seconds per measured run (at most 20)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
     parser.add_argument("--rounds", type=int, default=2, help="measured rounds, each the app then the bare endpoint")
-    parser.add_argument("--rate-limit-storage", choices=("redis", "memory"), default="redis",
-                        help="where the rate limits count: Redis db 14 (production; default) or worker memory")
-    parser.add_argument("--breakdown", action="store_true",
-                        help="also measure the API's cheaper answers: an unknown event (404) and a forged badge")
+    parser.add_argument(
+        "--rate-limit-storage",
+        choices=("redis", "memory"),
+        default="redis",
+        help="where the rate limits count: Redis db 14 (production; default) or worker memory",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also measure the API's cheaper answers: an unknown event (404) and a forged badge",
+    )
     return parser.parse_args()
 
 
@@ -84,10 +93,9 @@ def insert_volunteers(count: int, organizations: list, now) -> list[int]:
     from sqlalchemy import insert, select
 
     from app import counters
-    from app.demo import demo_id_number
     from app.extensions import db
-    from app.models import User
-    from app.security import encrypt_id_number, hash_id_number, hash_password
+    from app.security import demo_id_number, encrypt_id_number, hash_id_number, hash_password
+    from volunteers.accounts.models import User
 
     password_hash = hash_password("Bench-mark-2026")
     numbers = counters.volunteer_numbers(count, year=now.year)
@@ -95,14 +103,30 @@ def insert_volunteers(count: int, organizations: list, now) -> list[int]:
     for n in range(count):
         birth = date(1985, 1, 1) + timedelta(days=n % 7000)
         id_number = demo_id_number(birth, n % 1000, region=f"{443000 + n // 1000:06d}")
-        rows.append(dict(
-            volunteer_number=numbers[n], name=f"志愿者{n:05d}", mobile=f"136{n:08d}", password_hash=password_hash,
-            id_number_encrypted=encrypt_id_number(id_number.value), id_number_hash=hash_id_number(id_number.value),
-            id_number_head=id_number.value[:4], id_number_tail=id_number.value[-4:], birth_date=birth,
-            sex=id_number.sex, political_status="共青团员", organization_id=organizations[n % len(organizations)].id,
-            emergency_contact_name="紧急联系人", emergency_contact_mobile="13700000000",
-            session_token=secrets.token_hex(16), source="registered", activated_at=now,
-            calendar_token=secrets.token_urlsafe(16)[:22], created_at=now, updated_at=now))
+        rows.append(
+            {
+                "volunteer_number": numbers[n],
+                "name": f"志愿者{n:05d}",
+                "mobile": f"136{n:08d}",
+                "password_hash": password_hash,
+                "id_number_encrypted": encrypt_id_number(id_number.value),
+                "id_number_hash": hash_id_number(id_number.value),
+                "id_number_head": id_number.value[:4],
+                "id_number_tail": id_number.value[-4:],
+                "birth_date": birth,
+                "sex": id_number.sex,
+                "political_status": "共青团员",
+                "organization_id": organizations[n % len(organizations)].id,
+                "emergency_contact_name": "紧急联系人",
+                "emergency_contact_mobile": "13700000000",
+                "session_token": secrets.token_hex(16),
+                "source": "registered",
+                "activated_at": now,
+                "calendar_token": secrets.token_urlsafe(16)[:22],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     db.session.execute(insert(User), rows)
     return list(db.session.scalars(select(User.id).where(User.mobile.like("136%")).order_by(User.id)))
 
@@ -112,16 +136,20 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import insert, select, text
 
-    from app import create_app
-    from app.demo import load_demo_data
-    from app.extensions import db
-    from app.models import Organization, Role, RoleGrant, User
-    from app.timeutil import utcnow
     from api.tokens import create_token
+    from app.extensions import db
+    from app.permissions import Role
+    from app.timeutil import utcnow
+    from composition import create_app
+    from demo.data import load_demo_data
     from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
+    from volunteers.accounts.models import User
+    from volunteers.organizations.models import Organization, RoleGrant
 
-    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret_key,
-                                     "ID_NUMBER_KEY": id_key, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        "development",
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret_key, "ID_NUMBER_KEY": id_key, "RATELIMIT_ENABLED": False},
+    )
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         load_demo_data()
@@ -133,11 +161,20 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
         db.session.add(RoleGrant(user_id=coordinator_id, organization_id=town.id, role=Role.COORDINATOR.value))
         _token, bearer = create_token(db.session.get(User, coordinator_id), "bench scanner", by=None, now=now)
         start = now - timedelta(hours=1)
-        event = Event(title="漫博会 签到压测", kind=EventKind.EXPO.value, organization_id=town.id,
-                      starts_at=start - timedelta(hours=1), ends_at=start + timedelta(hours=12),
-                      place="广东现代国际展览中心", status=EventStatus.PUBLISHED.value,
-                      signup_opens_at=now - timedelta(days=7), signup_closes_at=start, published_at=now,
-                      created_by_id=coordinator_id, checkin_opens_minutes=30)
+        event = Event(
+            title="漫博会 签到压测",
+            kind=EventKind.EXPO.value,
+            organization_id=town.id,
+            starts_at=start - timedelta(hours=1),
+            ends_at=start + timedelta(hours=12),
+            place="广东现代国际展览中心",
+            status=EventStatus.PUBLISHED.value,
+            signup_opens_at=now - timedelta(days=7),
+            signup_closes_at=start,
+            published_at=now,
+            created_by_id=coordinator_id,
+            checkin_opens_minutes=30,
+        )
         db.session.add(event)
         db.session.flush()
         per_position = -(-len(volunteer_ids) // args.positions)
@@ -146,21 +183,41 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
             position = Position(event_id=event.id, name=f"岗位{p + 1:02d}")
             db.session.add(position)
             db.session.flush()
-            people = volunteer_ids[p * per_position:(p + 1) * per_position]
+            people = volunteer_ids[p * per_position : (p + 1) * per_position]
             for slot in range(3):
                 begins = start + timedelta(hours=4 * slot)
-                shift = Shift(event_id=event.id, position_id=position.id, starts_at=begins,
-                              ends_at=begins + timedelta(hours=4), capacity=max(len(people), 1),
-                              assigned_count=len(people) if slot < 2 else 0, meeting_point=f"{p % 8 + 1}号馆")
+                shift = Shift(
+                    event_id=event.id,
+                    position_id=position.id,
+                    starts_at=begins,
+                    ends_at=begins + timedelta(hours=4),
+                    capacity=max(len(people), 1),
+                    assigned_count=len(people) if slot < 2 else 0,
+                    meeting_point=f"{p % 8 + 1}号馆",
+                )
                 db.session.add(shift)
                 db.session.flush()
                 if slot < 2:
-                    assignments += [dict(shift_id=shift.id, user_id=uid, starts_at=shift.starts_at,
-                                         ends_at=shift.ends_at, status="assigned", source="coordinator",
-                                         created_at=now, updated_at=now) for uid in people]
+                    assignments += [
+                        {
+                            "shift_id": shift.id,
+                            "user_id": uid,
+                            "starts_at": shift.starts_at,
+                            "ends_at": shift.ends_at,
+                            "status": "assigned",
+                            "source": "coordinator",
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for uid in people
+                    ]
         db.session.execute(insert(Assignment), assignments)
-        db.session.execute(text("CREATE TABLE bench_pings (id bigserial PRIMARY KEY, device_id text, "
-                                "client_scan_id text, created_at timestamptz)"))
+        db.session.execute(
+            text(
+                "CREATE TABLE bench_pings (id bigserial PRIMARY KEY, device_id text, "
+                "client_scan_id text, created_at timestamptz)"
+            )
+        )
         db.session.commit()
         event_id = event.id
         queries = queries_per_scan(app, event_id, bearer, volunteer_ids[-2:])
@@ -168,12 +225,20 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
         # server before autovacuum's first pass: analyzed while empty, they would make PostgreSQL plan
         # the prepared scan statements (psycopg prepares a statement on its 5th run) as sequential
         # scans of a near-empty table, and keep those plans while the tables grow during the run.
-        db.session.execute(text("ANALYZE users, organizations, role_grants, api_tokens, events, positions, "
-                                "shifts, assignments"))
+        db.session.execute(
+            text("ANALYZE users, organizations, role_grants, api_tokens, events, positions, shifts, assignments")
+        )
         db.session.commit()
         db.engine.dispose()
-    return {"event_id": event_id, "bearer": bearer, "volunteer_ids": volunteer_ids[:-2], "app": app,
-            "shifts": args.positions * 3, "assignments": len(assignments), "queries": queries}
+    return {
+        "event_id": event_id,
+        "bearer": bearer,
+        "volunteer_ids": volunteer_ids[:-2],
+        "app": app,
+        "shifts": args.positions * 3,
+        "assignments": len(assignments),
+        "queries": queries,
+    }
 
 
 def redis_url(storage: str) -> str:
@@ -203,8 +268,11 @@ def queries_per_scan(app, event_id: int, bearer: str, volunteer_ids: list[int]) 
         statements.append(statement)
 
     def scan(volunteer_id: int, client_id: str) -> dict:
-        body = {"event_id": event_id, "device_id": "probe", "scans": [
-            {"client_scan_id": client_id, "badge_token": badge_token(volunteer_id, now=_now())}]}
+        body = {
+            "event_id": event_id,
+            "device_id": "probe",
+            "scans": [{"client_scan_id": client_id, "badge_token": badge_token(volunteer_id, now=_now())}],
+        }
         response = client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {bearer}"})
         result = response.get_json()["results"][0]
         assert result["action"] == "check_in", result
@@ -216,11 +284,19 @@ def queries_per_scan(app, event_id: int, bearer: str, volunteer_ids: list[int]) 
         scan(volunteer_ids[0], "probe-1")
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
-    before = {sample.labels["outcome"]: sample.value for metric in LANE.collect() for sample in metric.samples
-              if sample.name.endswith("_total")}
+    before = {
+        sample.labels["outcome"]: sample.value
+        for metric in LANE.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
     scan(volunteer_ids[1], "probe-2")
-    after = {sample.labels["outcome"]: sample.value for metric in LANE.collect() for sample in metric.samples
-             if sample.name.endswith("_total")}
+    after = {
+        sample.labels["outcome"]: sample.value
+        for metric in LANE.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
     lane = [outcome for outcome, value in after.items() if value != before.get(outcome, 0)]
     return len(statements), ("express lane" if lane == ["express"] else f"normal path ({', '.join(lane) or 'off'})")
 
@@ -246,8 +322,9 @@ def scan_outcomes(url: str, prefix: str) -> dict[str, int]:
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("SELECT action || ':' || result, count(*) FROM scans WHERE device_id LIKE %s "
-                            "GROUP BY 1", (prefix + "%",)).fetchall()
+        rows = conn.execute(
+            "SELECT action || ':' || result, count(*) FROM scans WHERE device_id LIKE %s GROUP BY 1", (prefix + "%",)
+        ).fetchall()
     return dict(rows)
 
 
@@ -263,14 +340,23 @@ def main() -> int:
     facts = seed(args, url, secret_key, id_key)
     ids = facts["volunteer_ids"]
     statements, lane = facts["queries"]
-    print(f"seeded {len(ids):,} volunteers, {facts['shifts']} shifts, {facts['assignments']:,} assignments "
-          f"in {time.monotonic() - started:.0f} s; probe: the token's first scan = {statements} SQL statements "
-          f"(normal path), the next one answered by the {lane}")
+    print(
+        f"seeded {len(ids):,} volunteers, {facts['shifts']} shifts, {facts['assignments']:,} assignments "
+        f"in {time.monotonic() - started:.0f} s; probe: the token's first scan = {statements} SQL statements "
+        f"(normal path), the next one answered by the {lane}"
+    )
 
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secret_key, "ID_NUMBER_KEY": id_key,
-           "DATABASE_URL": url, "REDIS_URL": redis_url(args.rate_limit_storage),
-           "API_SCAN_RATE_LIMIT_PER_USER": UNLIMITED,
-           "API_SCAN_RATE_LIMIT_PER_ADDRESS": UNLIMITED, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": secret_key,
+        "ID_NUMBER_KEY": id_key,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url(args.rate_limit_storage),
+        "API_SCAN_RATE_LIMIT_PER_USER": UNLIMITED,
+        "API_SCAN_RATE_LIMIT_PER_ADDRESS": UNLIMITED,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     workdir = Path(tempfile.mkdtemp(prefix="bench-checkin-"))
     tokens, script = workdir / "tokens.lua", workdir / "scan.lua"
     script.write_text(LUA % {"tokens": tokens, "event_id": facts["event_id"], "bearer": facts["bearer"]})
@@ -288,17 +374,19 @@ def main() -> int:
             span = (len(ids) - warm) // args.rounds
             for n in range(args.rounds):  # interleaved, so a busy neighbour slows both sides alike
                 write_tokens(facts["app"], ids, tokens)
-                app_runs.append(run_wrk(script, app_server, app_port, url, args, args.duration, f"app{n}",
-                                        warm + n * span, span))
-                bare_runs.append(run_wrk(script, bare_server, bare_port, url, args, args.duration, f"bare{n}", 0,
-                                         span))
+                app_runs.append(
+                    run_wrk(script, app_server, app_port, url, args, args.duration, f"app{n}", warm + n * span, span)
+                )
+                bare_runs.append(run_wrk(script, bare_server, bare_port, url, args, args.duration, f"bare{n}", 0, span))
                 print(line(f"round {n + 1}: scans", app_runs[-1]))
                 print(line(f"round {n + 1}: bare", bare_runs[-1]))
             if args.breakdown:
                 write_tokens(facts["app"], ids, tokens)
-                for name, label, server, port in (("404 unknown event", "unknown", app_server, app_port),
-                                                   ("refused: forged badge", "forged", app_server, app_port),
-                                                   ("bare (again)", "bare-again", bare_server, bare_port)):
+                for name, label, server, port in (
+                    ("404 unknown event", "unknown", app_server, app_port),
+                    ("refused: forged badge", "forged", app_server, app_port),
+                    ("bare (again)", "bare-again", bare_server, bare_port),
+                ):
                     extra[name] = run_wrk(script, server, port, url, args, args.duration, label, 0, span)
         finally:
             stop_server(app_server)
@@ -307,18 +395,24 @@ def main() -> int:
     scans, bare = combined(app_runs), combined(bare_runs)
     outcomes = scan_outcomes(url, "app")  # the measured rounds' devices: app0-*, app1-*
     ratio = scans["rate"] / bare["rate"]
-    print(f"gunicorn -w {args.workers} (sync) ×2 servers; wrk -t{args.threads} -c{args.connections} "
-          f"{args.rounds}×{args.duration}s each; rate limits on ({args.rate_limit_storage} storage), "
-          f"raised to {UNLIMITED}")
+    print(
+        f"gunicorn -w {args.workers} (sync) ×2 servers; wrk -t{args.threads} -c{args.connections} "
+        f"{args.rounds}×{args.duration}s each; rate limits on ({args.rate_limit_storage} storage), "
+        f"raised to {UNLIMITED}"
+    )
     print(line("POST /api/v1/scans", scans))
     print(line("bare Flask + 1 INSERT", bare))
-    print(f"load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine "
-          f"slows both sides; the ratio is the comparable figure)")
+    print(
+        f"load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine "
+        f"slows both sides; the ratio is the comparable figure)"
+    )
     print(f"ratio scans / bare     {ratio:.1%}")
     print(cost("POST /api/v1/scans", scans))
     print(cost("bare Flask + 1 INSERT", bare))
-    print(f"ratio of CPU costs     {sum(bare['cpu_ms'].values()) / sum(scans['cpu_ms'].values()):.1%} "
-          f"(bare / scans: the load-independent form of the ratio)")
+    print(
+        f"ratio of CPU costs     {sum(bare['cpu_ms'].values()) / sum(scans['cpu_ms'].values()):.1%} "
+        f"(bare / scans: the load-independent form of the ratio)"
+    )
     for name, result in extra.items():
         print(line(name, result) + f"  {result['rate'] / bare['rate']:.0%} of bare")
         print(cost(name, result))
@@ -328,8 +422,9 @@ def main() -> int:
         f"p99 < {TARGET_P99_MS:.0f} ms": scans["p99_us"] / 1000 < TARGET_P99_MS,
         f">= {TARGET_RATIO:.0%} of the bare endpoint": ratio >= TARGET_RATIO,
         # wrk does not count the requests still in flight when it stops; the server finishes them
-        "every scan a check-in": set(outcomes) == {"check_in:ok"} and outcomes["check_in:ok"] >= scans["requests"]
-                                 and scans["non2xx"] == 0,
+        "every scan a check-in": set(outcomes) == {"check_in:ok"}
+        and outcomes["check_in:ok"] >= scans["requests"]
+        and scans["non2xx"] == 0,
     }
     print("targets                " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks.items()))
     return 0 if all(checks.values()) else 1

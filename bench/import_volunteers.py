@@ -5,10 +5,11 @@
     .venv/bin/python bench/import_volunteers.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 The PostgreSQL database must exist and be empty (or pass --reset to drop its tables first).
-The import runs through the same services as the upload page (volunteers.importer.create_job and
-volunteers.import_tasks.run_import); then the same file is imported again, which must add nothing.
+The import runs through the same services as the upload page (volunteers.imports.importer.create_job and
+volunteers.imports.jobs.run_import); then the same file is imported again, which must add nothing.
 Prints rows per second, tracemalloc's peak and the process's peak resident size (ru_maxrss).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,14 @@ TARGET_SECONDS = 30.0
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉晨宇轩浩然欣怡梓涵子墨雨桐思远嘉琪志豪"
 TEAMS = ["南城街道志愿服务队", "南城阳光社区团支部", "南城河小青护河志愿服务队"]
-SKILLS = [("急救", "skill"), ("摄影", "skill"), ("驾驶", "skill"), ("粤语", "language"), ("英语", "language"),
-          ("手语", "language")]
+SKILLS = [
+    ("急救", "skill"),
+    ("摄影", "skill"),
+    ("驾驶", "skill"),
+    ("粤语", "language"),
+    ("英语", "language"),
+    ("手语", "language"),
+]
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,8 +54,8 @@ def parse_args() -> argparse.Namespace:
 
 def generate_rows(count: int, seed: int) -> list[list]:
     """`count` valid rows (GB 11643 check digits, unique mobiles and ID numbers) in template column order."""
-    from app.demo import demo_id_number
-    from volunteers.import_rows import COLUMNS
+    from app.security import demo_id_number
+    from volunteers.imports.rows import COLUMNS
 
     rng = random.Random(seed)
     today = date.today()
@@ -81,7 +88,7 @@ def build_file(rows: list[list]) -> bytes:
     """The rows as an .xlsx like Excel writes it (the sheet records its dimension)."""
     from openpyxl import Workbook
 
-    from volunteers.import_rows import COLUMNS
+    from volunteers.imports.rows import COLUMNS
 
     workbook = Workbook()
     sheet = workbook.active
@@ -99,12 +106,14 @@ def prepare_database(app, reset: bool) -> None:
     from flask_migrate import upgrade
     from sqlalchemy import MetaData, inspect
 
-    from app.demo import demo_id_number
     from app.extensions import db
-    from app.models import OrgKind, Role, RoleGrant, Skill
+    from app.permissions import Role
+    from app.security import demo_id_number
     from app.timeutil import utcnow
-    from volunteers.organizations import create_organization
-    from volunteers.services import ProfileData, register_volunteer
+    from volunteers.accounts.models import Skill
+    from volunteers.accounts.services import ProfileData, register_volunteer
+    from volunteers.organizations.models import OrgKind, RoleGrant
+    from volunteers.organizations.services import create_organization
 
     if reset:
         existing = MetaData()
@@ -120,10 +129,18 @@ def prepare_database(app, reset: bool) -> None:
         create_organization(name, kind, town, short_name=name)
     db.session.add_all([Skill(name=name, kind=kind) for name, kind in SKILLS])
     admin = register_volunteer(
-        mobile="13800000001", id_number=demo_id_number(date(1988, 3, 12), 1, region="441901"),
-        password="Bench-mark-2026", now=utcnow(),
-        profile=ProfileData(name="管理员", political_status="中共党员", organization_id=town.id,
-                            emergency_contact_name="紧急联系人", emergency_contact_mobile="13700000000"))
+        mobile="13800000001",
+        id_number=demo_id_number(date(1988, 3, 12), 1, region="441901"),
+        password="Bench-mark-2026",
+        now=utcnow(),
+        profile=ProfileData(
+            name="管理员",
+            political_status="中共党员",
+            organization_id=town.id,
+            emergency_contact_name="紧急联系人",
+            emergency_contact_mobile="13700000000",
+        ),
+    )
     db.session.add(RoleGrant(user_id=admin.id, organization_id=town.id, role=Role.ADMIN.value))
     db.session.commit()
 
@@ -133,10 +150,12 @@ def run_once(app, data: bytes, *, trace_memory: bool) -> dict:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Organization, User
     from app.timeutil import utcnow
-    from volunteers import import_tasks, importer
-    from volunteers.models import ImportJob
+    from volunteers.accounts.models import User
+    from volunteers.imports import importer
+    from volunteers.imports import jobs as import_tasks
+    from volunteers.imports.models import ImportJob
+    from volunteers.organizations.models import Organization
 
     admin = db.session.scalar(select(User).where(User.mobile == "13800000001"))
     town = db.session.scalar(select(Organization).where(Organization.short_name == "南城街道"))
@@ -153,24 +172,31 @@ def run_once(app, data: bytes, *, trace_memory: bool) -> dict:
         tracemalloc.stop()
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
-    return {"status": status, "seconds": seconds, "peak": peak, "total": job.rows_total,
-            "imported": job.rows_imported, "skipped": job.rows_skipped, "rejected": job.rows_rejected,
-            "failure": job.failure_code}
+    return {
+        "status": status,
+        "seconds": seconds,
+        "peak": peak,
+        "total": job.rows_total,
+        "imported": job.rows_imported,
+        "skipped": job.rows_skipped,
+        "rejected": job.rows_rejected,
+        "failure": job.failure_code,
+    }
 
 
 def count_users() -> int:
     from sqlalchemy import func, select
 
     from app.extensions import db
-    from app.models import User
+    from volunteers.accounts.models import User
 
     return db.session.scalar(select(func.count(User.id)))
 
 
 def main() -> int:
     args = parse_args()
-    from app import create_app
     from app.extensions import db
+    from composition import create_app
 
     if args.write_file:
         args.write_file.write_bytes(build_file(generate_rows(args.rows, args.seed)))
@@ -180,14 +206,25 @@ def main() -> int:
     # The file is generated by a child process, so that this process's peak size is the import's.
     started = time.perf_counter()
     path = args.keep_file or Path(workdir.name) / "volunteers.xlsx"
-    subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--seed", str(args.seed),
-                    "--write-file", str(path)], check=True)
+    subprocess.run(
+        [sys.executable, __file__, "--rows", str(args.rows), "--seed", str(args.seed), "--write-file", str(path)],
+        check=True,
+    )
     data = path.read_bytes()
-    print(f"generated {args.rows:,} rows into a {len(data) / 1024:,.0f} KiB .xlsx in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {args.rows:,} rows into a {len(data) / 1024:,.0f} KiB .xlsx in {time.perf_counter() - started:.1f} s"
+    )
     # argon2's 64 MiB for the one administrator's password would otherwise be the process's peak size.
-    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "IMPORT_SYNCHRONOUS": True,
-                                     "IMPORT_MAX_ROWS": max(args.rows, 50_000),
-                                     "PASSWORD_HASH_MEMORY_COST": 1024, "PASSWORD_HASH_TIME_COST": 1})
+    app = create_app(
+        "development",
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "IMPORT_SYNCHRONOUS": True,
+            "IMPORT_MAX_ROWS": max(args.rows, 50_000),
+            "PASSWORD_HASH_MEMORY_COST": 1024,
+            "PASSWORD_HASH_TIME_COST": 1,
+        },
+    )
     print(f"database: {db_label(url)}")
     with app.app_context():
         prepare_database(app, args.reset)
@@ -206,15 +243,25 @@ def main() -> int:
     report("first import", first, args.rows)
     report("second import (same file)", second, args.rows)
     print(f"users: {before:,} before, {after_first:,} after the first import, {after_second:,} after the second")
-    print(f"peak memory of an import (tracemalloc, a third run taking {traced_seconds:.1f} s): "
-          f"{memory / 2**20:.1f} MiB")
-    print(f"peak resident size of the process (ru_maxrss): {rss_mib:.1f} MiB "
-          f"({rss_before:.1f} MiB before the first import)")
-    ok = (first["status"] == "done" and first["imported"] == args.rows and second["imported"] == 0
-          and second["skipped"] == args.rows and after_second == after_first)
+    print(
+        f"peak memory of an import (tracemalloc, a third run taking {traced_seconds:.1f} s): {memory / 2**20:.1f} MiB"
+    )
+    print(
+        f"peak resident size of the process (ru_maxrss): {rss_mib:.1f} MiB "
+        f"({rss_before:.1f} MiB before the first import)"
+    )
+    ok = (
+        first["status"] == "done"
+        and first["imported"] == args.rows
+        and second["imported"] == 0
+        and second["skipped"] == args.rows
+        and after_second == after_first
+    )
     met = first["seconds"] < TARGET_SECONDS
-    print(f"target {args.rows:,} rows in under {TARGET_SECONDS:.0f} s: {'met' if met else 'MISSED'}; "
-          f"second import added nothing: {'yes' if ok else 'NO'}")
+    print(
+        f"target {args.rows:,} rows in under {TARGET_SECONDS:.0f} s: {'met' if met else 'MISSED'}; "
+        f"second import added nothing: {'yes' if ok else 'NO'}"
+    )
     workdir.cleanup()
     return 0 if ok and met else 1
 
@@ -223,9 +270,10 @@ def measure_memory(app, data: bytes) -> tuple[int, float]:
     """tracemalloc's peak during a first import: the imported volunteers are deleted and imported again."""
     from sqlalchemy import delete, select
 
+    from app.audit import AuditLog
     from app.extensions import db
-    from app.models import AuditLog, User, user_skills
-    from volunteers.models import ImportJob
+    from volunteers.accounts.models import User, user_skills
+    from volunteers.imports.models import ImportJob
 
     imported = select(User.id).where(User.source == "imported").scalar_subquery()
     db.session.execute(delete(user_skills).where(user_skills.c.user_id.in_(imported)))
@@ -239,9 +287,11 @@ def measure_memory(app, data: bytes) -> tuple[int, float]:
 
 def report(label: str, result: dict, rows: int) -> None:
     rate = rows / result["seconds"] if result["seconds"] else 0
-    print(f"{label}: {result['status']} in {result['seconds']:.2f} s ({rate:,.0f} rows/s); "
-          f"rows {result['total']:,}, imported {result['imported']:,}, skipped {result['skipped']:,}, "
-          f"rejected {result['rejected']:,}{', failure ' + result['failure'] if result['failure'] else ''}")
+    print(
+        f"{label}: {result['status']} in {result['seconds']:.2f} s ({rate:,.0f} rows/s); "
+        f"rows {result['total']:,}, imported {result['imported']:,}, skipped {result['skipped']:,}, "
+        f"rejected {result['rejected']:,}{', failure ' + result['failure'] if result['failure'] else ''}"
+    )
 
 
 def db_label(url: str) -> str:

@@ -12,19 +12,20 @@ status events recorded → submitted → verified/rejected), about 95 % verified
 pending, and 1 % of all entries are verified corrections (-30 minutes) of verified lines; applicants also attend theory classes.
 The rows are generated inside PostgreSQL by INSERT ... SELECT over generate_series (bulk
 INSERTs: the ledger's append-only triggers refuse only UPDATE and DELETE), then the derived
-tables are built by the ledger's own rebuild (hours.summary.rebuild).
+tables are built by the ledger's own rebuild (hours.ledger.summary.rebuild).
 
 It prints the median (and max) over --runs of:
-  - one volunteer's year total       hours.ledger.verified_minutes(id, year=...)     target < 20 ms
+  - one volunteer's year total       hours.ledger.services.verified_minutes(id, year=...)     target < 20 ms
   - the same over a period of dates  verified_minutes(id, period=...) (state table)  (for reference)
   - a volunteer's year chart         GET /hours/my-year.json                         (for reference)
-  - a town committee's eligibility   hours.membership.progress_for_subtrees([town])  target < 1 s
-  - the city report for a year       hours.reports.build_report(city, year)          target < 2 s
+  - a town committee's eligibility   hours.membership.progress.progress_for_subtrees([town])  target < 1 s
+  - the city report for a year       hours.reports.services.build_report(city, year)          target < 2 s
   - the same page over HTTP          GET /hours/reports/?organization=city&...       (for reference)
   - a town report for a year         build_report(town, year)                        (for reference)
-  - the summary rebuild              hours.summary.rebuild + commit                  (no target)
+  - the summary rebuild              hours.ledger.summary.rebuild + commit                  (no target)
 The exit status is 1 when a median misses its target.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,16 +47,23 @@ TARGETS_MS = {"year_total": 20.0, "eligibility": 1000.0, "city_report": 2000.0}
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help=f"SQLAlchemy URL (default: a fresh PostgreSQL database "
-                                               f"{DEFAULT_DATABASE} on 127.0.0.1, user postgres)")
+    parser.add_argument(
+        "--database-url",
+        help=f"SQLAlchemy URL (default: a fresh PostgreSQL database {DEFAULT_DATABASE} on 127.0.0.1, user postgres)",
+    )
     parser.add_argument("--reset", action="store_true", help="drop every table of --database-url first")
     parser.add_argument("--volunteers", type=int, default=100_000)
     parser.add_argument("--entries", type=int, default=2_000_000, help="ledger entries in all (lines + corrections)")
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each query")
-    parser.add_argument("--rebuild-runs", type=int, default=1, help="timed summary rebuilds (minutes each at full size)")
-    parser.add_argument("--measure-only", action="store_true",
-                        help="measure an already generated bench database (--database-url, or the default name)")
+    parser.add_argument(
+        "--rebuild-runs", type=int, default=1, help="timed summary rebuilds (minutes each at full size)"
+    )
+    parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="measure an already generated bench database (--database-url, or the default name)",
+    )
     parser.add_argument("--year", type=int, default=2025, help="the year the reports and totals ask for")
     return parser.parse_args()
 
@@ -71,10 +79,11 @@ def fresh_postgres_database(name: str) -> str:
 
 
 def make_app(url: str):
-    from app import create_app
+    from composition import create_app
 
-    return create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                                      "RATELIMIT_ENABLED": False})
+    return create_app(
+        "development", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+    )
 
 
 def prepare_schema(reset: bool) -> None:
@@ -114,13 +123,15 @@ def measure(app, args, orgs: dict) -> dict[str, list[float]]:
     from sqlalchemy import select, text
 
     from app.extensions import db
-    from app.models import Organization, Role, RoleGrant, User
+    from app.permissions import Role
     from app.security import hash_password
     from app.timeutil import utcnow
-    from hours import summary
-    from hours.ledger import verified_minutes
-    from hours.membership import progress_for_subtrees
-    from hours.reports import build_report
+    from hours.ledger import summary
+    from hours.ledger.services import verified_minutes
+    from hours.membership.progress import progress_for_subtrees
+    from hours.reports.services import build_report
+    from volunteers.accounts.models import User
+    from volunteers.organizations.models import Organization, RoleGrant
 
     rng = random.Random(2026)
     year = args.year
@@ -129,8 +140,9 @@ def measure(app, args, orgs: dict) -> dict[str, list[float]]:
     town = db.session.get(Organization, orgs["town"])
     admin = db.session.get(User, 1)
     admin.password_hash = hash_password(PASSWORD)
-    if not db.session.scalar(select(RoleGrant.id).where(RoleGrant.user_id == admin.id,
-                                                        RoleGrant.organization_id == city.id)):
+    if not db.session.scalar(
+        select(RoleGrant.id).where(RoleGrant.user_id == admin.id, RoleGrant.organization_id == city.id)
+    ):
         db.session.add(RoleGrant(user_id=admin.id, organization_id=city.id, role=Role.ADMIN.value))
     db.session.commit()
     client = app.test_client()
@@ -138,34 +150,57 @@ def measure(app, args, orgs: dict) -> dict[str, list[float]]:
     if response.status_code != 302:
         sys.exit(f"login failed ({response.status_code})")
     now = utcnow()
-    samples: dict[str, list[float]] = {name: [] for name in (
-        "year_total", "period_total", "year_chart_http", "eligibility", "city_report", "city_report_http",
-        "town_report", "rebuild")}
+    samples: dict[str, list[float]] = {
+        name: []
+        for name in (
+            "year_total",
+            "period_total",
+            "year_chart_http",
+            "eligibility",
+            "city_report",
+            "city_report_http",
+            "town_report",
+            "rebuild",
+        )
+    }
     applicants = []
     for _ in range(args.runs):
         volunteer_id = rng.randrange(1, args.volunteers + 1)
         db.session.rollback()
-        samples["year_total"].append(timed(lambda: verified_minutes(volunteer_id, year=year)))
-        samples["period_total"].append(timed(lambda: verified_minutes(volunteer_id, period=period)))
-        samples["year_chart_http"].append(timed(
-            lambda: assert_ok(client.get(f"/hours/my-year.json?year={year}"))))
+        samples["year_total"].append(timed(lambda volunteer_id=volunteer_id: verified_minutes(volunteer_id, year=year)))
+        samples["period_total"].append(
+            timed(lambda volunteer_id=volunteer_id: verified_minutes(volunteer_id, period=period))
+        )
+        samples["year_chart_http"].append(timed(lambda: assert_ok(client.get(f"/hours/my-year.json?year={year}"))))
         db.session.rollback()
-        samples["eligibility"].append(timed(lambda: applicants.append(len(progress_for_subtrees([town.path],
-                                                                                                now=now)))))
+        samples["eligibility"].append(
+            timed(lambda: applicants.append(len(progress_for_subtrees([town.path], now=now))))
+        )
         samples["city_report"].append(timed(lambda: build_report(city, period=period)))
-        samples["city_report_http"].append(timed(lambda: assert_ok(client.get(
-            f"/hours/reports/?organization={city.id}&period_start={period[0]}&period_end={period[1]}"))))
+        samples["city_report_http"].append(
+            timed(
+                lambda: assert_ok(
+                    client.get(
+                        f"/hours/reports/?organization={city.id}&period_start={period[0]}&period_end={period[1]}"
+                    )
+                )
+            )
+        )
         samples["town_report"].append(timed(lambda: build_report(town, period=period)))
     report = build_report(city, period=period)
     for _ in range(args.rebuild_runs):
+
         def rebuild():
             summary.rebuild(now=utcnow())
             db.session.commit()
+
         samples["rebuild"].append(timed(rebuild))
     differences = summary.differences(limit=5)
-    print(f"city {year}: {report.total_minutes / 60:,.0f} verified hours, {report.active_volunteers:,} active "
-          f"volunteers; 南城街道 applicants listed: {applicants[-1]}; summary check: "
-          f"{'agrees' if not differences else differences}")
+    print(
+        f"city {year}: {report.total_minutes / 60:,.0f} verified hours, {report.active_volunteers:,} active "
+        f"volunteers; 南城街道 applicants listed: {applicants[-1]}; summary check: "
+        f"{differences if differences else 'agrees'}"
+    )
     db.session.execute(text("SELECT 1"))
     return samples
 
@@ -198,17 +233,19 @@ def existing_organizations() -> dict:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Organization
+    from volunteers.organizations.models import Organization
 
-    return {"city": db.session.scalar(select(Organization.id).where(Organization.kind == "city")),
-            "town": db.session.scalar(select(Organization.id).where(Organization.name == "南城街道"))}
+    return {
+        "city": db.session.scalar(select(Organization.id).where(Organization.kind == "city")),
+        "town": db.session.scalar(select(Organization.id).where(Organization.name == "南城街道")),
+    }
 
 
 def load_and_measure(app, args) -> dict[str, list[float]]:
     """Generate the data, build the derived tables with the ledger's rebuild, then measure."""
     from app.extensions import db
     from app.timeutil import utcnow
-    from hours import summary
+    from hours.ledger import summary
 
     prepare_schema(args.reset)
     began = time.perf_counter()
@@ -223,8 +260,10 @@ def load_and_measure(app, args) -> dict[str, list[float]]:
         built = summary.rebuild(now=utcnow())
     db.session.commit()
     analyze()
-    print(f"derived tables: {built['states']:,} entry states, {built['summaries']:,} volunteer-year summaries "
-          f"in {time.perf_counter() - began:.0f} s (first build, indexes made afterwards, + VACUUM ANALYZE)")
+    print(
+        f"derived tables: {built['states']:,} entry states, {built['summaries']:,} volunteer-year summaries "
+        f"in {time.perf_counter() - began:.0f} s (first build, indexes made afterwards, + VACUUM ANALYZE)"
+    )
     return measure(app, args, orgs)
 
 
@@ -232,10 +271,14 @@ def report(samples: dict[str, list[float]]) -> int:
     """Print the medians; 1 when one misses its target."""
     failed = False
     labels = {
-        "year_total": "one volunteer's year total", "period_total": "one volunteer's total over dates",
-        "year_chart_http": "GET /hours/my-year.json", "eligibility": "town eligibility list (南城街道)",
-        "city_report": "city report for a year", "city_report_http": "GET city report page",
-        "town_report": "town report for a year", "rebuild": "summary rebuild (+ commit)",
+        "year_total": "one volunteer's year total",
+        "period_total": "one volunteer's total over dates",
+        "year_chart_http": "GET /hours/my-year.json",
+        "eligibility": "town eligibility list (南城街道)",
+        "city_report": "city report for a year",
+        "city_report_http": "GET city report page",
+        "town_report": "town report for a year",
+        "rebuild": "summary rebuild (+ commit)",
     }
     print(f"{'measurement':36} {'median ms':>10} {'max ms':>10} {'target':>8}")
     for name, values in samples.items():

@@ -4,15 +4,47 @@ Rows are made by INSERT ... SELECT over generate_series (bulk INSERTs: the ledge
 triggers refuse only UPDATE and DELETE), with secondary indexes and unique and foreign-key
 constraints set aside during the load and restored exactly afterwards (`bulk_load`).
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-TOWNS = ["莞城街道", "南城街道", "东城街道", "万江街道", "石碣镇", "石龙镇", "茶山镇", "石排镇", "企石镇", "横沥镇",
-         "桥头镇", "谢岗镇", "东坑镇", "常平镇", "寮步镇", "樟木头镇", "大朗镇", "黄江镇", "清溪镇", "塘厦镇",
-         "凤岗镇", "大岭山镇", "长安镇", "虎门镇", "厚街镇", "沙田镇", "道滘镇", "洪梅镇", "麻涌镇", "望牛墩镇",
-         "中堂镇", "高埗镇", "松山湖园区"]
+TOWNS = [
+    "莞城街道",
+    "南城街道",
+    "东城街道",
+    "万江街道",
+    "石碣镇",
+    "石龙镇",
+    "茶山镇",
+    "石排镇",
+    "企石镇",
+    "横沥镇",
+    "桥头镇",
+    "谢岗镇",
+    "东坑镇",
+    "常平镇",
+    "寮步镇",
+    "樟木头镇",
+    "大朗镇",
+    "黄江镇",
+    "清溪镇",
+    "塘厦镇",
+    "凤岗镇",
+    "大岭山镇",
+    "长安镇",
+    "虎门镇",
+    "厚街镇",
+    "沙田镇",
+    "道滘镇",
+    "洪梅镇",
+    "麻涌镇",
+    "望牛墩镇",
+    "中堂镇",
+    "高埗镇",
+    "松山湖园区",
+]
 UNIVERSITIES = ["东莞理工学院", "东莞城市学院", "广东科技学院", "东莞职业技术学院"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉晨宇轩浩然欣怡梓涵子墨雨桐思远嘉琪志豪"
@@ -23,7 +55,7 @@ LAST_DAY = date(2026, 11, 20)
 def build_organizations() -> dict:
     """The city, its towns and universities, each with branches and teams; ids by level."""
     from app.extensions import db
-    from volunteers.organizations import create_organization
+    from volunteers.organizations.services import create_organization
 
     city = create_organization("共青团东莞市委员会", "city", None, short_name="团市委")
     committees = [create_organization(name, "town", city) for name in TOWNS]
@@ -35,13 +67,25 @@ def build_organizations() -> dict:
         for n in range(1, 3):
             leaves.append(create_organization(f"{committee.name}志愿服务队{n}", "team", committee))
     db.session.commit()
-    return {"city": city.id, "committees": [c.id for c in committees], "leaves": [o.id for o in leaves],
-            "all": [city.id] + [c.id for c in committees] + [o.id for o in leaves],
-            "town": committees[1].id}  # 南城街道
+    return {
+        "city": city.id,
+        "committees": [c.id for c in committees],
+        "leaves": [o.id for o in leaves],
+        "all": [city.id] + [c.id for c in committees] + [o.id for o in leaves],
+        "town": committees[1].id,
+    }  # 南城街道
 
 
-LOADED_TABLES = ("users", "events", "positions", "shifts", "assignments", "attendances", "hour_entries",
-                 "hour_entry_events")
+LOADED_TABLES = (
+    "users",
+    "events",
+    "positions",
+    "shifts",
+    "assignments",
+    "attendances",
+    "hour_entries",
+    "hour_entry_events",
+)
 DERIVED_TABLES = ("hour_entry_states", "hour_summaries")
 
 
@@ -59,23 +103,36 @@ def bulk_load(tables: tuple[str, ...]):
 
     constraints, indexes = [], []
     for table in tables:
-        constraints += db.session.execute(text(
-            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('f', 'u')"), {"t": table}).all()
-        indexes += db.session.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = :t "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) "
-            "AND contype IN ('p', 'u'))"), {"t": table}).all()
-    owner = {name: table for table in tables for (name,) in db.session.execute(text(
-        "SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass)"), {"t": table}).all()}
-    for name, kind, _definition in sorted(constraints, key=lambda c: c[1]):  # foreign keys before uniques
+        constraints += db.session.execute(
+            text(
+                "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('f', 'u')"
+            ),
+            {"t": table},
+        ).all()
+        indexes += db.session.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = :t "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) "
+                "AND contype IN ('p', 'u'))"
+            ),
+            {"t": table},
+        ).all()
+    owner = {
+        name: table
+        for table in tables
+        for (name,) in db.session.execute(
+            text("SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass)"), {"t": table}
+        ).all()
+    }
+    for name, _kind, _definition in sorted(constraints, key=lambda c: c[1]):  # foreign keys before uniques
         run(f'ALTER TABLE {owner[name]} DROP CONSTRAINT "{name}"')
     for name, _definition in indexes:
         run(f'DROP INDEX "{name}"')
     yield
     for _name, definition in indexes:
         run(definition)
-    for name, kind, definition in sorted(constraints, key=lambda c: c[1], reverse=True):  # uniques first
+    for name, _kind, definition in sorted(constraints, key=lambda c: c[1], reverse=True):  # uniques first
         run(f'ALTER TABLE {owner[name]} ADD CONSTRAINT "{name}" {definition}')
 
 
@@ -96,10 +153,11 @@ def generate(args, orgs: dict) -> dict:
     days = (LAST_DAY - FIRST_DAY).days
     corrections = args.entries // 100
     lines = args.entries - corrections
-    stamp = datetime.now(timezone.utc).replace(tzinfo=None)
+    stamp = datetime.now(UTC).replace(tzinfo=None)
     run("SELECT setseed(0.2026)")
     # Volunteers: 10 % membership applicants; names from common characters.
-    run("""
+    run(
+        """
         INSERT INTO users (id, volunteer_number, name, mobile, id_number_encrypted, id_number_hash, id_number_tail,
             id_number_head, birth_date, sex, political_status, activist_since, organization_id,
             emergency_contact_name, emergency_contact_mobile, guardian_name, guardian_mobile, session_token,
@@ -115,9 +173,16 @@ def generate(args, orgs: dict) -> dict:
             (CAST(:leaves AS int[]))[1 + (i * 7919) % cardinality(CAST(:leaves AS int[]))], '紧急联系人', '13700000000', '', '',
             md5('s' || i::text), 'registered', :stamp, false, 'zh', 0, 'c' || lpad(i::text, 21, '0'), :stamp, :stamp
         FROM generate_series(1, :volunteers) AS i
-    """, surnames=SURNAMES, given=GIVEN, leaves=orgs["leaves"], volunteers=args.volunteers, stamp=stamp)
+    """,
+        surnames=SURNAMES,
+        given=GIVEN,
+        leaves=orgs["leaves"],
+        volunteers=args.volunteers,
+        stamp=stamp,
+    )
     # Events: one day each, 09:00-17:00 local (01:00-09:00 UTC); 5 % theory classes.
-    run("""
+    run(
+        """
         INSERT INTO events (id, title, kind, organization_id, starts_at, ends_at, place, geofence_mode, description,
             brand_tag, cancel_cutoff_hours, allow_walk_ins, checkin_opens_minutes, status, created_at, updated_at)
         SELECT e, '志愿服务活动' || e, k.kind, (CAST(:orgs AS int[]))[1 + floor(random() * cardinality(CAST(:orgs AS int[])))::int],
@@ -129,7 +194,13 @@ def generate(args, orgs: dict) -> dict:
         CROSS JOIN LATERAL (SELECT CASE WHEN r < 0.40 THEN 'community' WHEN r < 0.60 THEN 'civilization'
             WHEN r < 0.75 THEN 'river_patrol' WHEN r < 0.85 THEN 'expo' WHEN r < 0.95 THEN 'training'
             ELSE 'theory_class' END AS kind FROM (SELECT random() + (e * 0) AS r) AS x) AS k
-    """, orgs=orgs["all"], events=args.events, first=FIRST_DAY, days=days, stamp=stamp)
+    """,
+        orgs=orgs["all"],
+        events=args.events,
+        first=FIRST_DAY,
+        days=days,
+        stamp=stamp,
+    )
     # Two positions per event, each with a morning and an afternoon shift.
     run("""
         INSERT INTO positions (id, event_id, name, description, min_age)
@@ -152,13 +223,17 @@ def generate(args, orgs: dict) -> dict:
         FROM shifts s JOIN events e ON e.id = s.event_id WHERE e.kind <> 'theory_class'
     """)
     # The lines: a volunteer (skewed: some serve far more) on a shift, for 60-180 minutes.
-    run("""
+    run(
+        """
         CREATE TEMP TABLE bench_lines AS
         SELECT n, 1 + floor(power(random(), 1.6) * :volunteers)::int AS volunteer_id,
             1 + floor(random() * (SELECT count(*) FROM bench_shifts))::int AS rn,
             60 + 30 * floor(random() * 5)::int AS minutes, random() AS fate
         FROM generate_series(1, :lines) AS n
-    """, volunteers=args.volunteers, lines=lines)
+    """,
+        volunteers=args.volunteers,
+        lines=lines,
+    )
     run("""
         INSERT INTO assignments (id, shift_id, user_id, starts_at, ends_at, status, source, override_rule,
             override_reason, created_at, updated_at)
@@ -200,7 +275,8 @@ def generate(args, orgs: dict) -> dict:
         ORDER BY l.n, v.step
     """)
     # Corrections: 1 % of verified lines lose 30 minutes (a verified delta entry).
-    run("""
+    run(
+        """
         INSERT INTO hour_entries (id, volunteer_id, event_id, shift_id, attendance_id, organization_id, kind,
             service_date, service_year, minutes, rounding, amends_entry_id, author_id, created_at, reason)
         SELECT :lines + row_number() OVER (ORDER BY h.id), h.volunteer_id, h.event_id, h.shift_id, h.attendance_id,
@@ -208,28 +284,37 @@ def generate(args, orgs: dict) -> dict:
             h.created_at + interval '10 days', '签退时间有误'
         FROM hour_entries h JOIN bench_lines l ON l.n = h.id
         WHERE l.fate < 0.95 ORDER BY h.id LIMIT :corrections
-    """, lines=lines, corrections=corrections)
-    run("""
+    """,
+        lines=lines,
+        corrections=corrections,
+    )
+    run(
+        """
         INSERT INTO hour_entry_events (entry_id, status, from_status, by_id, at, reason)
         SELECT h.id, v.status, v.from_status, NULL, h.created_at + v.later, h.reason
         FROM hour_entries h
         CROSS JOIN (VALUES (1, 'submitted', NULL, interval '0 days'),
                            (2, 'verified', 'submitted', interval '1 day')) AS v(step, status, from_status, later)
         WHERE h.id > :lines ORDER BY h.id, v.step
-    """, lines=lines)
+    """,
+        lines=lines,
+    )
     # Applicants attend theory classes (not service hours): up to 8 classes of 3 hours.
     run("""
         CREATE TEMP TABLE bench_classes AS
         SELECT row_number() OVER (ORDER BY s.id) AS rn, s.id AS shift_id, s.event_id, s.starts_at, s.ends_at
         FROM shifts s JOIN events e ON e.id = s.event_id WHERE e.kind = 'theory_class'
     """)
-    run("""
+    run(
+        """
         CREATE TEMP TABLE bench_class_attendance AS
         SELECT :base + row_number() OVER () AS id, u.id AS user_id, c.shift_id, c.event_id, c.starts_at, c.ends_at
         FROM users u CROSS JOIN generate_series(1, 8) AS k
         JOIN bench_classes c ON c.rn = 1 + (u.id * 31 + k * 977) % (SELECT count(*) FROM bench_classes)
         WHERE u.political_status = '入团积极分子' AND (u.id + k) % 3 <> 0
-    """, base=lines)
+    """,
+        base=lines,
+    )
     run("""
         INSERT INTO assignments (id, shift_id, user_id, starts_at, ends_at, status, source, override_rule,
             override_reason, created_at, updated_at)
@@ -246,5 +331,7 @@ def generate(args, orgs: dict) -> dict:
     """)
     for table in ("users", "events", "positions", "shifts", "assignments", "attendances", "hour_entries"):
         run(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-    return {table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
-            for table in ("users", "events", "shifts", "attendances", "hour_entries", "hour_entry_events")}
+    return {
+        table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        for table in ("users", "events", "shifts", "attendances", "hour_entries", "hour_entry_events")
+    }

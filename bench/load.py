@@ -36,6 +36,7 @@ RSS of each gunicorn worker, the master and the scheduler is read from /proc wit
 p50/p99 (one line each); at the end the drift (first third against last third: memory growth in
 MiB, p99 ratio). Both modes write a chart (PNG) and the samples (JSON) under bench/results/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # beside this file (bench/)
-from load_report import drift, memory_note, print_report, sample_line, verify
-from load_seed import (
+from load_report import drift, memory_note, print_report, sample_line, verify  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
+from load_seed import (  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
     badge_tokens,
     fresh_database,
     kiosk_tokens,
@@ -64,7 +65,7 @@ from load_seed import (
     phone_sessions,
     seed,
 )
-from wrk_runner import backend_pids, cpu_seconds, free_port, server_pids, stop_server, wait_ready
+from wrk_runner import backend_pids, cpu_seconds, free_port, server_pids, stop_server, wait_ready  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
 
 BENCH_VENV = ROOT / ".venv-bench"
 RESULTS = ROOT / "bench" / "results"
@@ -76,8 +77,14 @@ SOAK = {"scanners": 20, "scan_interval": 1.0, "phones": 10, "phone_interval": 6.
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--soak", type=float, nargs="?", const=30.0, metavar="MINUTES",
-                        help="steady load for MINUTES (default 30) instead of the expo morning")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        nargs="?",
+        const=30.0,
+        metavar="MINUTES",
+        help="steady load for MINUTES (default 30) instead of the expo morning",
+    )
     parser.add_argument("--database", default="volunteers_bench_load", help="PostgreSQL database to (re)create")
     parser.add_argument("--volunteers", type=int, default=5000, help="volunteers on the expo's shifts")
     parser.add_argument("--kiosk-share", type=float, default=0.3, help="share of them checking in at the kiosk")
@@ -113,14 +120,29 @@ def bench_python() -> Path:
     check = [str(python), "-c", "import locust, matplotlib"]
     if python.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
         return python
-    print(f"== creating {BENCH_VENV.name} (locust, matplotlib: bench/requirements.txt; the app's .venv is untouched)",
-          flush=True)
+    print(
+        f"== creating {BENCH_VENV.name} (locust, matplotlib: bench/requirements.txt; the app's .venv is untouched)",
+        flush=True,
+    )
     subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "-r",
-                    str(ROOT / "bench" / "requirements.txt")], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-qq",
+            "--disable-pip-version-check",
+            "-r",
+            str(ROOT / "bench" / "requirements.txt"),
+        ],
+        check=True,
+    )
     if subprocess.run(check, capture_output=True, check=False).returncode != 0:
-        sys.exit(f"{BENCH_VENV} has no locust: python3 -m venv {BENCH_VENV.name} && "
-                 f"{BENCH_VENV.name}/bin/pip install -r bench/requirements.txt")
+        sys.exit(
+            f"{BENCH_VENV} has no locust: python3 -m venv {BENCH_VENV.name} && "
+            f"{BENCH_VENV.name}/bin/pip install -r bench/requirements.txt"
+        )
     return python
 
 
@@ -136,12 +158,22 @@ def flush_redis(db: int) -> str:
 
 
 def production_env(url: str, redis_url: str, port: int, workdir: Path, workers: int | None) -> dict:
-    env = {**os.environ, "APP_ENV": "production", "FLASK_APP": "app:create_app", "DATABASE_URL": url,
-           "SECRET_KEY": secrets.token_urlsafe(48), "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-           "METRICS_TOKEN": secrets.token_urlsafe(32), "REDIS_URL": redis_url, "PORT": str(port),
-           "SESSION_COOKIE_SECURE": "false",  # plain http on 127.0.0.1, as `make run-prod`
-           "API_SCAN_RATE_LIMIT_PER_USER": UNLIMITED, "API_SCAN_RATE_LIMIT_PER_ADDRESS": UNLIMITED,
-           "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "FLASK_APP": "composition:create_app",
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "SESSION_COOKIE_SECURE": "false",  # plain http on 127.0.0.1, as `make run-prod`
+        "API_SCAN_RATE_LIMIT_PER_USER": UNLIMITED,
+        "API_SCAN_RATE_LIMIT_PER_ADDRESS": UNLIMITED,
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     env.pop("GUNICORN_BIND", None)
     env.pop("GUNICORN_CONTROL_SOCKET", None)
     if workers:
@@ -157,17 +189,35 @@ def send_reminders_beforehand(env: dict, workdir: Path) -> None:
     """
     with open(workdir / "reminders.log", "w") as log:
         for job in ("reminders", "email_outbox"):
-            subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run-once", job], cwd=ROOT, env=env,
-                           stdout=log, stderr=subprocess.STDOUT, check=True)
+            subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run-once", job],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
 
 
 def start_production(env: dict, workdir: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
     """gunicorn -c gunicorn.conf.py and flask scheduler run, each with its log; waits for /readyz."""
     with open(workdir / "gunicorn.log", "w") as web_log, open(workdir / "scheduler.log", "w") as scheduler_log:
-        web = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT,
-                               env=env, stdout=web_log, stderr=subprocess.STDOUT, start_new_session=True)
-        scheduler = subprocess.Popen([str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run"], cwd=ROOT,
-                                     env=env, stdout=scheduler_log, stderr=subprocess.STDOUT, start_new_session=True)
+        web = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=web_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        scheduler = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=scheduler_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     if wait_ready(f"http://127.0.0.1:{env['PORT']}/readyz", seconds=90):
         return web, scheduler
     stop_server(web, scheduler)
@@ -200,8 +250,11 @@ class Sampler:
         now = {pid: cpu_seconds([pid]) for pid in backends}
         postgres = sum(value - self.backend_cpu.get(pid, 0.0) for pid, value in now.items())
         self.backend_cpu.update(now)
-        current = {"web": cpu_seconds(server_pids(self.web.pid)), "scheduler": cpu_seconds([self.scheduler.pid]),
-                   "load generator": cpu_seconds([self.load.pid])}
+        current = {
+            "web": cpu_seconds(server_pids(self.web.pid)),
+            "scheduler": cpu_seconds([self.scheduler.pid]),
+            "load generator": cpu_seconds([self.load.pid]),
+        }
         used = {name: value - self.cpu_before.get(name, value) for name, value in current.items()}
         used["PostgreSQL"] = postgres
         self.cpu_before = current
@@ -212,10 +265,17 @@ class Sampler:
     def sample(self, line: dict) -> dict:
         workers = [pid for pid in server_pids(self.web.pid) if pid != self.web.pid]
         self.workers_seen.update(workers)
-        return {**line, "load1": os.getloadavg()[0], "cpu_s": self.take_cpu(),
-                "rss_mib": {"master": rss_mib(self.web.pid), "scheduler": rss_mib(self.scheduler.pid),
-                            "load generator": rss_mib(self.load.pid),
-                            "workers": {str(pid): rss_mib(pid) for pid in sorted(workers)}}}
+        return {
+            **line,
+            "load1": os.getloadavg()[0],
+            "cpu_s": self.take_cpu(),
+            "rss_mib": {
+                "master": rss_mib(self.web.pid),
+                "scheduler": rss_mib(self.scheduler.pid),
+                "load generator": rss_mib(self.load.pid),
+                "workers": {str(pid): rss_mib(pid) for pid in sorted(workers)},
+            },
+        }
 
 
 def warn_of_repeats(plan: dict, repeat_seconds: int) -> None:
@@ -226,9 +286,12 @@ def warn_of_repeats(plan: dict, repeat_seconds: int) -> None:
     if plan["phones"]:
         rounds.append(len(plan["kiosk_volunteers"]) / plan["phones"] * plan["phone_interval"])
     if rounds and min(rounds) <= repeat_seconds:
-        print(f"!! a volunteer comes round every {min(rounds):.0f} s, within CHECKIN_REPEAT_SECONDS "
-              f"({repeat_seconds} s): those scans are repeats that change nothing; use more --volunteers or "
-              f"fewer --scanners / --phones", flush=True)
+        print(
+            f"!! a volunteer comes round every {min(rounds):.0f} s, within CHECKIN_REPEAT_SECONDS "
+            f"({repeat_seconds} s): those scans are repeats that change nothing; use more --volunteers or "
+            f"fewer --scanners / --phones",
+            flush=True,
+        )
 
 
 def make_plan(args, facts: dict, app, base_url: str, workdir: Path) -> dict:
@@ -245,33 +308,56 @@ def make_plan(args, facts: dict, app, base_url: str, workdir: Path) -> dict:
     windows = int((minutes * 60 + args.ramp + 120) // window) + 3
     first, badges = badge_tokens(app, badge, windows=windows)
     host = base_url.split("//", 1)[1].split(":", 1)[0]
-    return {"base_url": base_url, "host": host, "event_id": facts["event_id"], "cycle": bool(args.soak),
-            "window_seconds": window, "first_window": first, "windows": windows,
-            "scanners": args.scanners if badge else 0, "scan_interval": args.scan_interval,
-            "bearers": facts["bearers"], "badge_volunteers": badge, "badge_tokens": badges,
-            "phones": args.phones if kiosk else 0, "phone_interval": args.phone_interval,
-            "kiosk_volunteers": kiosk, "kiosk_tokens": kiosk_tokens(app, facts["event_id"], windows=windows),
-            "kiosk_sessions": phone_sessions(app, kiosk, USER_AGENT), "user_agent": USER_AGENT,
-            "session_cookie": app.config.get("SESSION_COOKIE_NAME", "session"),
-            "watchers": args.watchers, "dashboard_interval": args.dashboard_interval,
-            "watcher_mobiles": facts["watcher_mobiles"], "committee": 1,
-            "committee_interval": args.committee_interval, "reviewer_mobile": facts["reviewer_mobile"],
-            "password": facts["password"], "ramp_seconds": args.ramp, "interval": args.sample_seconds,
-            "max_seconds": minutes * 60 + (0 if args.soak else args.ramp),
-            "result_path": str(workdir / "result.json")}
+    return {
+        "base_url": base_url,
+        "host": host,
+        "event_id": facts["event_id"],
+        "cycle": bool(args.soak),
+        "window_seconds": window,
+        "first_window": first,
+        "windows": windows,
+        "scanners": args.scanners if badge else 0,
+        "scan_interval": args.scan_interval,
+        "bearers": facts["bearers"],
+        "badge_volunteers": badge,
+        "badge_tokens": badges,
+        "phones": args.phones if kiosk else 0,
+        "phone_interval": args.phone_interval,
+        "kiosk_volunteers": kiosk,
+        "kiosk_tokens": kiosk_tokens(app, facts["event_id"], windows=windows),
+        "kiosk_sessions": phone_sessions(app, kiosk, USER_AGENT),
+        "user_agent": USER_AGENT,
+        "session_cookie": app.config.get("SESSION_COOKIE_NAME", "session"),
+        "watchers": args.watchers,
+        "dashboard_interval": args.dashboard_interval,
+        "watcher_mobiles": facts["watcher_mobiles"],
+        "committee": 1,
+        "committee_interval": args.committee_interval,
+        "reviewer_mobile": facts["reviewer_mobile"],
+        "password": facts["password"],
+        "ramp_seconds": args.ramp,
+        "interval": args.sample_seconds,
+        "max_seconds": minutes * 60 + (0 if args.soak else args.ramp),
+        "result_path": str(workdir / "result.json"),
+    }
 
 
 def run_load(python: Path, plan_path: Path, web, scheduler, url: str, args, workdir: Path, total: int):
     """Run the locust side; a progress line (and sample) per interval; the result and the samples."""
     with open(workdir / "locust.log", "w") as log:
-        load = subprocess.Popen([str(python), str(ROOT / "bench" / "load_users.py"), str(plan_path)], cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=log, text=True)
+        load = subprocess.Popen(
+            [str(python), str(ROOT / "bench" / "load_users.py"), str(plan_path)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     sampler = Sampler(web, scheduler, load, url)
     samples, result_path = [], None
     last = {"check_ins": 0, "applied": 0}
     for raw in load.stdout:
         if raw.startswith("INTERVAL "):
-            line = json.loads(raw[len("INTERVAL "):])
+            line = json.loads(raw[len("INTERVAL ") :])
             for key, before in last.items():
                 line[f"{key}_rate"] = (line[key] - before) / line["seconds"] if line["seconds"] else 0.0
                 last[key] = line[key]
@@ -288,19 +374,30 @@ def run_load(python: Path, plan_path: Path, web, scheduler, url: str, args, work
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU")
-    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal:"))
-    return f"{os.cpu_count()} cores ({model}), {memory / 1024 ** 2:.0f} GiB"
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    memory = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
+    return f"{os.cpu_count()} cores ({model}), {memory / 1024**2:.0f} GiB"
 
 
 def write_chart(python: Path, samples: list[dict], args, title: str, footer: str, note: str) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = f"{'soak' if args.soak else 'expo'}-{time.strftime('%Y%m%d-%H%M%S')}"
     data_path, chart = RESULTS / f"{name}.json", RESULTS / f"{name}.png"
-    data_path.write_text(json.dumps({"title": title, "footer": footer, "note": note,
-                                     "interval": args.sample_seconds, "samples": samples}, indent=1))
+    data_path.write_text(
+        json.dumps(
+            {"title": title, "footer": footer, "note": note, "interval": args.sample_seconds, "samples": samples},
+            indent=1,
+        )
+    )
     subprocess.run([str(python), str(ROOT / "bench" / "load_chart.py"), str(data_path), str(chart)], check=True)
     if args.chart:
         args.chart.parent.mkdir(parents=True, exist_ok=True)
@@ -313,8 +410,11 @@ def main() -> int:
     python = bench_python()
     redis_url = flush_redis(args.redis_db)
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    print(f"== machine: {machine()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"logs in {workdir}", flush=True)
+    print(
+        f"== machine: {machine()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"logs in {workdir}",
+        flush=True,
+    )
     url = fresh_database(args.database)
     port = free_port()
     env = production_env(url, redis_url, port, workdir, args.workers)
@@ -334,29 +434,47 @@ def main() -> int:
         plan_path.write_text(json.dumps(plan))
         if args.soak:
             warn_of_repeats(plan, app.config["CHECKIN_REPEAT_SECONDS"])
-        what = (f"{'soak ' + format(args.soak, 'g') + ' min' if args.soak else 'expo morning'}: "
-                f"{len(plan['badge_volunteers']):,} volunteers by badge ({plan['scanners']} scanners, one scan every "
-                f"{args.scan_interval:g} s each), {len(plan['kiosk_volunteers']):,} at the kiosk ({plan['phones']} "
-                f"phones at once), {args.watchers} dashboards every {args.dashboard_interval:g} s, the committee's "
-                f"eligibility list every {args.committee_interval:g} s; ramp {args.ramp:g} s")
-        print(f"== production setup: gunicorn -c gunicorn.conf.py ({workers} sync workers) + flask scheduler run, "
-              f"APP_ENV=production, Redis db {args.redis_db}, on 127.0.0.1:{port}", flush=True)
+        what = (
+            f"{'soak ' + format(args.soak, 'g') + ' min' if args.soak else 'expo morning'}: "
+            f"{len(plan['badge_volunteers']):,} volunteers by badge ({plan['scanners']} scanners, one scan every "
+            f"{args.scan_interval:g} s each), {len(plan['kiosk_volunteers']):,} at the kiosk ({plan['phones']} "
+            f"phones at once), {args.watchers} dashboards every {args.dashboard_interval:g} s, the committee's "
+            f"eligibility list every {args.committee_interval:g} s; ramp {args.ramp:g} s"
+        )
+        print(
+            f"== production setup: gunicorn -c gunicorn.conf.py ({workers} sync workers) + flask scheduler run, "
+            f"APP_ENV=production, Redis db {args.redis_db}, on 127.0.0.1:{port}",
+            flush=True,
+        )
         print(f"== {what}", flush=True)
-        result, samples, sampler = run_load(python, plan_path, web, scheduler, url, args, workdir,
-                                            len(facts["volunteer_ids"]))
+        result, samples, sampler = run_load(
+            python, plan_path, web, scheduler, url, args, workdir, len(facts["volunteer_ids"])
+        )
     finally:
         stop_server(web, scheduler)
         (workdir / "plan.json").unlink(missing_ok=True)  # API tokens and session cookies
     checks = verify(url, plan, result, soak=bool(args.soak))
     note = drift(samples) if args.soak else memory_note(samples)
-    footer = (f"{machine()}; gunicorn {workers} sync workers + scheduler, PostgreSQL 15, Redis, locust — all on the "
-              f"same machine, shared with other work; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    footer = (
+        f"{machine()}; gunicorn {workers} sync workers + scheduler, PostgreSQL 15, Redis, locust — all on the "
+        f"same machine, shared with other work; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     chart = write_chart(python, samples, args, f"bench/load.py — {what}", footer, note)
-    failed = print_report(result, samples, sampler.cpu_total, checks, soak=bool(args.soak), workers=workers,
-                          restarted=len(sampler.workers_seen) - workers)
+    failed = print_report(
+        result,
+        samples,
+        sampler.cpu_total,
+        checks,
+        soak=bool(args.soak),
+        workers=workers,
+        restarted=len(sampler.workers_seen) - workers,
+    )
     print(note)
-    print(f"chart: {chart.relative_to(ROOT)}" + (f" (copied to {args.chart})" if args.chart else "")
-          + f"; samples: {chart.with_suffix('.json').relative_to(ROOT)}; logs: {workdir}")
+    print(
+        f"chart: {chart.relative_to(ROOT)}"
+        + (f" (copied to {args.chart})" if args.chart else "")
+        + f"; samples: {chart.with_suffix('.json').relative_to(ROOT)}; logs: {workdir}"
+    )
     return 1 if failed else 0
 
 

@@ -6,6 +6,7 @@ SAMPLES.json is what bench/load.py writes next to the chart: a title and one sam
 with the resident memory of every gunicorn worker and of the scheduler, the interval's p50/p99
 latency, its request rate and the machine's load average.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,29 +27,54 @@ def minutes(samples: list[dict]) -> list[float]:
 def draw(data: dict, out: str) -> None:
     samples = data["samples"]
     x = minutes(samples)
-    figure, (memory, latency, rate) = plt.subplots(3, 1, figsize=(10, 9), sharex=True,
-                                                   gridspec_kw={"height_ratios": [3, 3, 2]})
+    figure, (memory, latency, rate) = plt.subplots(
+        3, 1, figsize=(10, 9), sharex=True, gridspec_kw={"height_ratios": [3, 3, 2]}
+    )
     figure.suptitle(textwrap.fill(data["title"], 110), fontsize=10)
 
     workers = sorted({pid for s in samples for pid in s["rss_mib"]["workers"]}, key=int)
     for n, pid in enumerate(workers):
-        memory.plot(x, [s["rss_mib"]["workers"].get(pid) for s in samples], color="tab:blue", linewidth=1,
-                    alpha=0.8, label="gunicorn workers (one line each)" if n == 0 else None)
-    memory.plot(x, [s["rss_mib"]["scheduler"] for s in samples], color="tab:orange", linewidth=2,
-                label="scheduler")
-    memory.plot(x, [s["rss_mib"]["master"] for s in samples], color="tab:gray", linewidth=1, linestyle="--",
-                label="gunicorn master")
+        memory.plot(
+            x,
+            [s["rss_mib"]["workers"].get(pid) for s in samples],
+            color="tab:blue",
+            linewidth=1,
+            alpha=0.8,
+            label="gunicorn workers (one line each)" if n == 0 else None,
+        )
+    memory.plot(x, [s["rss_mib"]["scheduler"] for s in samples], color="tab:orange", linewidth=2, label="scheduler")
+    memory.plot(
+        x,
+        [s["rss_mib"]["master"] for s in samples],
+        color="tab:gray",
+        linewidth=1,
+        linestyle="--",
+        label="gunicorn master",
+    )
     memory.set_ylabel("resident memory (MiB)")
     memory.set_ylim(bottom=0)
     memory.legend(loc="lower right", fontsize=8)
     if data.get("note"):
-        memory.text(0.01, 0.45, textwrap.fill(data["note"], 100), transform=memory.transAxes, fontsize=8,
-                    verticalalignment="center", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "lightgray"})
+        memory.text(
+            0.01,
+            0.45,
+            textwrap.fill(data["note"], 100),
+            transform=memory.transAxes,
+            fontsize=8,
+            verticalalignment="center",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "lightgray"},
+        )
     memory.grid(alpha=0.3)
 
     latency.plot(x, [s["p99_ms"] for s in samples], color="tab:red", linewidth=2, label="p99, all requests")
-    latency.plot(x, [s["scan_p99_ms"] for s in samples], color="tab:purple", linewidth=1, linestyle="--",
-                 label="p99, badge scans")
+    latency.plot(
+        x,
+        [s["scan_p99_ms"] for s in samples],
+        color="tab:purple",
+        linewidth=1,
+        linestyle="--",
+        label="p99, badge scans",
+    )
     latency.plot(x, [s["p50_ms"] for s in samples], color="tab:green", linewidth=2, label="p50, all requests")
     latency.set_ylabel(f"latency per {data['interval']:.0f} s interval (ms, log)")
     latency.set_yscale("log")
@@ -58,15 +84,26 @@ def draw(data: dict, out: str) -> None:
 
     rate.plot(x, [s["rate"] for s in samples], color="tab:blue", linewidth=2, label="requests/s")
     if any(s.get("applied_rate") for s in samples):
-        rate.plot(x, [s.get("applied_rate") for s in samples], color="tab:cyan", linewidth=1,
-                  label="check-ins and check-outs/s")
+        rate.plot(
+            x,
+            [s.get("applied_rate") for s in samples],
+            color="tab:cyan",
+            linewidth=1,
+            label="check-ins and check-outs/s",
+        )
     rate.set_ylabel("per second")
     rate.set_ylim(bottom=0)
     rate.set_xlabel("minutes since the load started")
     rate.grid(alpha=0.3)
     load = rate.twinx()
-    load.plot(x, [s["load1"] for s in samples], color="tab:gray", linewidth=1, linestyle=":",
-              label="load average (1 min), 2 cores")
+    load.plot(
+        x,
+        [s["load1"] for s in samples],
+        color="tab:gray",
+        linewidth=1,
+        linestyle=":",
+        label="load average (1 min), 2 cores",
+    )
     load.set_ylabel("load average")
     load.set_ylim(bottom=0)
     lines = rate.get_legend_handles_labels()[0] + load.get_legend_handles_labels()[0]

@@ -2,11 +2,12 @@
 
 The city (organizations, volunteers, five years of events and verified hours) comes from
 bench/ledger_data.py, generated inside PostgreSQL; the derived tables are built by the ledger's
-own rebuild, so the committee's eligibility list (hours/membership.py) has real work to do. On top:
+own rebuild, so the committee's eligibility list (hours/membership/progress.py) has real work to do. On top:
 the expo of the morning (positions, one shift each starting in a quarter of an hour, the first
 `expo_volunteers` volunteers assigned), the coordinators who scan badges (one API token each, one
 per scanner device), and a reviewer of the city committee. Staff log in with a real password.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -19,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger_data import (
+from ledger_data import (  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
     DERIVED_TABLES,
     LOADED_TABLES,
     build_organizations,
@@ -46,10 +47,12 @@ def fresh_database(name: str) -> str:
 
 def make_app(url: str, secret_key: str, id_key: str):
     """The application on the bench database with the secrets the servers get (sessions and tokens match)."""
-    from app import create_app
+    from composition import create_app
 
-    return create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret_key,
-                                      "ID_NUMBER_KEY": id_key, "RATELIMIT_ENABLED": False})
+    return create_app(
+        "development",
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret_key, "ID_NUMBER_KEY": id_key, "RATELIMIT_ENABLED": False},
+    )
 
 
 def seed(app, args, say) -> dict:
@@ -59,18 +62,21 @@ def seed(app, args, say) -> dict:
 
     from app.extensions import db
     from app.timeutil import utcnow
-    from hours import summary
+    from hours.ledger import summary
 
     with app.app_context():
         began = time.monotonic()
         upgrade(directory=str(ROOT / "migrations"))
         orgs = build_organizations()
         with bulk_load(LOADED_TABLES):
-            counts = generate(Namespace(volunteers=args.city_volunteers, entries=args.entries, events=args.events),
-                              orgs)
+            counts = generate(
+                Namespace(volunteers=args.city_volunteers, entries=args.entries, events=args.events), orgs
+            )
         db.session.commit()
-        say(f"city: {counts['users']:,} volunteers, {counts['events']:,} past events, "
-            f"{counts['hour_entries']:,} ledger entries ({time.monotonic() - began:.0f} s)")
+        say(
+            f"city: {counts['users']:,} volunteers, {counts['events']:,} past events, "
+            f"{counts['hour_entries']:,} ledger entries ({time.monotonic() - began:.0f} s)"
+        )
         began = time.monotonic()
         with bulk_load(DERIVED_TABLES):
             built = summary.rebuild(now=utcnow())
@@ -78,16 +84,24 @@ def seed(app, args, say) -> dict:
         say(f"ledger summaries: {built['summaries']:,} volunteer-years ({time.monotonic() - began:.0f} s)")
         began = time.monotonic()
         staff = add_staff(orgs, scanners=args.scanners, watchers=args.watchers)
-        expo = add_expo(orgs, staff["coordinator_ids"][0], volunteers=args.volunteers, positions=args.positions,
-                        password_hash=staff.pop("password_hash"))
-        applicants = db.session.execute(text(
-            "SELECT count(*) FROM users WHERE political_status = '入团积极分子'")).scalar()
+        expo = add_expo(
+            orgs,
+            staff["coordinator_ids"][0],
+            volunteers=args.volunteers,
+            positions=args.positions,
+            password_hash=staff.pop("password_hash"),
+        )
+        applicants = db.session.execute(
+            text("SELECT count(*) FROM users WHERE political_status = '入团积极分子'")
+        ).scalar()
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-        say(f"expo: {len(expo['volunteer_ids']):,} volunteers on {args.positions} shifts starting "
+        say(
+            f"expo: {len(expo['volunteer_ids']):,} volunteers on {args.positions} shifts starting "
             f"{SHIFT_STARTS_IN.seconds // 60} min from now; {args.scanners} coordinators with scanner tokens; "
-            f"the committee sees {applicants:,} membership applicants ({time.monotonic() - began:.0f} s)")
+            f"the committee sees {applicants:,} membership applicants ({time.monotonic() - began:.0f} s)"
+        )
         db.engine.dispose()
     return {**staff, **expo, "applicants": applicants}
 
@@ -98,11 +112,12 @@ def add_staff(orgs: dict, *, scanners: int, watchers: int) -> dict:
 
     from api.tokens import create_token
     from app import counters
-    from app.demo import demo_id_number
     from app.extensions import db
-    from app.models import Role, RoleGrant, User
-    from app.security import encrypt_id_number, hash_id_number, hash_password
+    from app.permissions import Role
+    from app.security import demo_id_number, encrypt_id_number, hash_id_number, hash_password
     from app.timeutil import utcnow
+    from volunteers.accounts.models import User
+    from volunteers.organizations.models import RoleGrant
 
     now = utcnow()
     count = max(scanners, watchers) + 1
@@ -112,28 +127,49 @@ def add_staff(orgs: dict, *, scanners: int, watchers: int) -> dict:
     for n in range(count):
         birth = date(1988, 1, 1) + timedelta(days=n * 37)
         id_number = demo_id_number(birth, n, region="441900")
-        rows.append({
-            "volunteer_number": numbers[n], "name": "审核员" if n == count - 1 else f"队长{n + 1:02d}",
-            "mobile": f"{STAFF_MOBILE_PREFIX}{n:04d}", "password_hash": password_hash,
-            "id_number_encrypted": encrypt_id_number(id_number.value),
-            "id_number_hash": hash_id_number(id_number.value), "id_number_head": id_number.value[:4],
-            "id_number_tail": id_number.value[-4:], "birth_date": birth, "sex": id_number.sex,
-            "political_status": "中共党员", "organization_id": orgs["town"], "emergency_contact_name": "紧急联系人",
-            "emergency_contact_mobile": "13700000000", "session_token": secrets.token_hex(16),
-            "source": "registered", "activated_at": now, "calendar_token": secrets.token_urlsafe(16)[:22],
-            "created_at": now, "updated_at": now})
+        rows.append(
+            {
+                "volunteer_number": numbers[n],
+                "name": "审核员" if n == count - 1 else f"队长{n + 1:02d}",
+                "mobile": f"{STAFF_MOBILE_PREFIX}{n:04d}",
+                "password_hash": password_hash,
+                "id_number_encrypted": encrypt_id_number(id_number.value),
+                "id_number_hash": hash_id_number(id_number.value),
+                "id_number_head": id_number.value[:4],
+                "id_number_tail": id_number.value[-4:],
+                "birth_date": birth,
+                "sex": id_number.sex,
+                "political_status": "中共党员",
+                "organization_id": orgs["town"],
+                "emergency_contact_name": "紧急联系人",
+                "emergency_contact_mobile": "13700000000",
+                "session_token": secrets.token_hex(16),
+                "source": "registered",
+                "activated_at": now,
+                "calendar_token": secrets.token_urlsafe(16)[:22],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     db.session.execute(insert(User), rows)
-    users = list(db.session.scalars(select(User).where(User.mobile.like(f"{STAFF_MOBILE_PREFIX}%"))
-                                    .order_by(User.mobile)))
+    users = list(
+        db.session.scalars(select(User).where(User.mobile.like(f"{STAFF_MOBILE_PREFIX}%")).order_by(User.mobile))
+    )
     coordinators, reviewer = users[:-1], users[-1]
-    db.session.add_all([RoleGrant(user_id=u.id, organization_id=orgs["town"], role=Role.COORDINATOR.value)
-                        for u in coordinators])
+    db.session.add_all(
+        [RoleGrant(user_id=u.id, organization_id=orgs["town"], role=Role.COORDINATOR.value) for u in coordinators]
+    )
     reviewer.organization_id = orgs["city"]
     db.session.add(RoleGrant(user_id=reviewer.id, organization_id=orgs["city"], role=Role.REVIEWER.value))
     bearers = [create_token(u, f"scanner {n + 1}", by=None, now=now)[1] for n, u in enumerate(coordinators[:scanners])]
-    return {"coordinator_ids": [u.id for u in coordinators], "bearers": bearers,
-            "watcher_mobiles": [u.mobile for u in coordinators[:watchers]], "reviewer_mobile": reviewer.mobile,
-            "password": PASSWORD, "password_hash": password_hash}
+    return {
+        "coordinator_ids": [u.id for u in coordinators],
+        "bearers": bearers,
+        "watcher_mobiles": [u.mobile for u in coordinators[:watchers]],
+        "reviewer_mobile": reviewer.mobile,
+        "password": PASSWORD,
+        "password_hash": password_hash,
+    }
 
 
 def add_expo(orgs: dict, creator_id: int, *, volunteers: int, positions: int, password_hash: str) -> dict:
@@ -145,38 +181,65 @@ def add_expo(orgs: dict, creator_id: int, *, volunteers: int, positions: int, pa
     from sqlalchemy import insert, select, update
 
     from app.extensions import db
-    from app.models import User
     from app.timeutil import utcnow
     from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
+    from volunteers.accounts.models import User
 
     now = utcnow()
     start = now.replace(second=0, microsecond=0) + SHIFT_STARTS_IN
-    ids = list(db.session.scalars(select(User.id).where(User.password_hash.is_(None)).order_by(User.id)
-                                  .limit(volunteers)))
+    ids = list(
+        db.session.scalars(select(User.id).where(User.password_hash.is_(None)).order_by(User.id).limit(volunteers))
+    )
     if len(ids) < volunteers:
         sys.exit(f"--volunteers {volunteers} needs at least that many city volunteers (--city-volunteers)")
     db.session.execute(update(User).where(User.id.in_(ids)).values(password_hash=password_hash))
-    event = Event(title="漫博会 早班签到压测", kind=EventKind.EXPO.value, organization_id=orgs["town"],
-                  starts_at=start - timedelta(hours=1), ends_at=start + timedelta(hours=10),
-                  place="广东现代国际展览中心", status=EventStatus.PUBLISHED.value,
-                  signup_opens_at=now - timedelta(days=14), signup_closes_at=now - timedelta(days=1),
-                  published_at=now - timedelta(days=14), created_by_id=creator_id, checkin_opens_minutes=30)
+    event = Event(
+        title="漫博会 早班签到压测",
+        kind=EventKind.EXPO.value,
+        organization_id=orgs["town"],
+        starts_at=start - timedelta(hours=1),
+        ends_at=start + timedelta(hours=10),
+        place="广东现代国际展览中心",
+        status=EventStatus.PUBLISHED.value,
+        signup_opens_at=now - timedelta(days=14),
+        signup_closes_at=now - timedelta(days=1),
+        published_at=now - timedelta(days=14),
+        created_by_id=creator_id,
+        checkin_opens_minutes=30,
+    )
     db.session.add(event)
     db.session.flush()
     per_position = -(-len(ids) // positions)
     assignments = []
     for p in range(positions):
-        people = ids[p * per_position:(p + 1) * per_position]
+        people = ids[p * per_position : (p + 1) * per_position]
         position = Position(event_id=event.id, name=f"岗位{p + 1:02d}")
         db.session.add(position)
         db.session.flush()
-        shift = Shift(event_id=event.id, position_id=position.id, starts_at=start, ends_at=start + SHIFT_LENGTH,
-                      capacity=max(len(people), 1), assigned_count=len(people), meeting_point=f"{p % 8 + 1}号馆")
+        shift = Shift(
+            event_id=event.id,
+            position_id=position.id,
+            starts_at=start,
+            ends_at=start + SHIFT_LENGTH,
+            capacity=max(len(people), 1),
+            assigned_count=len(people),
+            meeting_point=f"{p % 8 + 1}号馆",
+        )
         db.session.add(shift)
         db.session.flush()
-        assignments += [{"shift_id": shift.id, "user_id": uid, "starts_at": shift.starts_at,
-                         "ends_at": shift.ends_at, "status": "assigned", "source": "coordinator",
-                         "created_at": now, "updated_at": now} for uid in people]
+        assignments += [
+            {
+                "shift_id": shift.id,
+                "user_id": uid,
+                "starts_at": shift.starts_at,
+                "ends_at": shift.ends_at,
+                "status": "assigned",
+                "source": "coordinator",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for uid in people
+        ]
     db.session.execute(insert(Assignment), assignments)
     return {"event_id": event.id, "volunteer_ids": ids, "shift_start": start.isoformat()}
 
@@ -214,12 +277,11 @@ def phone_sessions(app, volunteer_ids: list[int], user_agent: str) -> list[str]:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import User
+    from volunteers.accounts.models import User
 
     serializer = app.session_interface.get_signing_serializer(app)
     cookies = []
-    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                                  headers={"User-Agent": user_agent}):
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"User-Agent": user_agent}):
         users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(volunteer_ids)))}
         for uid in volunteer_ids:
             session.clear()

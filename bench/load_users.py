@@ -19,6 +19,7 @@ Stdout, for bench/load.py: a line `INTERVAL {json}` every --interval seconds (re
 that interval), and at the end `RESULT <path>`: per request type every latency's summary, the scan
 answers seen, and which volunteers the load checked in.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -52,10 +53,18 @@ PLAN = read_plan()
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 OUTCOME = re.compile(r'id="kiosk-result"\s+data-action="([a-z_]+)" data-result="([a-z_]+)"(?: data-code="([a-z_]+)")?')
 BADGE, KIOSK_OPEN, KIOSK_PAGE, KIOSK_POST, KIOSK_DONE = (
-    "badge scan  POST /api/v1/scans", "kiosk  GET /k/<code>", "kiosk  GET /checkin/kiosk",
-    "kiosk  POST /checkin/kiosk", "kiosk  GET /checkin/kiosk/done")
-DASHBOARD, LIST, EXPORT, LOGIN = ("dashboard  GET dashboard.json", "eligibility  GET list page",
-                                  "eligibility  GET list .xlsx", "login  POST /login")
+    "badge scan  POST /api/v1/scans",
+    "kiosk  GET /k/<code>",
+    "kiosk  GET /checkin/kiosk",
+    "kiosk  POST /checkin/kiosk",
+    "kiosk  GET /checkin/kiosk/done",
+)
+DASHBOARD, LIST, EXPORT, LOGIN = (
+    "dashboard  GET dashboard.json",
+    "eligibility  GET list page",
+    "eligibility  GET list .xlsx",
+    "login  POST /login",
+)
 
 
 class Recorder:
@@ -66,10 +75,10 @@ class Recorder:
         self.errors: Counter = Counter()
         self.error_kinds: Counter = Counter()
         self.window: list[tuple[str, float, bool]] = []
-        self.answers: Counter = Counter()           # "badge check_in:ok", "kiosk refused:token_expired", ...
-        self.check_ins: Counter = Counter()         # volunteer id -> check-ins seen in answers
-        self.applied = 0                            # check-ins and check-outs answered
-        self.attempted: set[int] = set()            # volunteers the load scanned or sent to a kiosk
+        self.answers: Counter = Counter()  # "badge check_in:ok", "kiosk refused:token_expired", ...
+        self.check_ins: Counter = Counter()  # volunteer id -> check-ins seen in answers
+        self.applied = 0  # check-ins and check-outs answered
+        self.attempted: set[int] = set()  # volunteers the load scanned or sent to a kiosk
         self.in_flight = 0
         self.lanes_done = 0
 
@@ -161,13 +170,17 @@ class Scanner(Lane):
             self.queue.append(slot)
         volunteer = PLAN["badge_volunteers"][slot]
         token = PLAN["badge_tokens"][window_index()][slot]
-        body = {"event_id": PLAN["event_id"], "device_id": self.device,
-                "scans": [{"client_scan_id": f"c{next(self.serial)}", "badge_token": token}]}
+        body = {
+            "event_id": PLAN["event_id"],
+            "device_id": self.device,
+            "scans": [{"client_scan_id": f"c{next(self.serial)}", "badge_token": token}],
+        }
         RECORD.attempted.add(volunteer)
         RECORD.in_flight += 1
         try:
-            with self.client.post("/api/v1/scans", json=body, headers=self.auth, name=BADGE,
-                                  catch_response=True) as response:
+            with self.client.post(
+                "/api/v1/scans", json=body, headers=self.auth, name=BADGE, catch_response=True
+            ) as response:
                 if expect(response, 200):
                     result = response.json()["results"][0]
                     RECORD.answer("badge", volunteer, result["action"], result["result"], result["code"])
@@ -215,8 +228,9 @@ class Phone(Lane):
                 return
         gevent.sleep(random.uniform(0.3, 1.0))  # the page asks for the position, then submits
         form = {"csrf_token": token.group(1), "latitude": "", "longitude": "", "accuracy_m": ""}
-        with self.client.post("/checkin/kiosk", data=form, name=KIOSK_POST, allow_redirects=False,
-                              catch_response=True) as posted:
+        with self.client.post(
+            "/checkin/kiosk", data=form, name=KIOSK_POST, allow_redirects=False, catch_response=True
+        ) as posted:
             if not expect(posted, 302):
                 return
         with self.client.get("/checkin/kiosk/done", name=KIOSK_DONE, catch_response=True) as done:
@@ -230,8 +244,9 @@ class Phone(Lane):
 
 def cookie(name: str, value: str) -> Cookie:
     """A host-only cookie for the bench server, as the browser kept it from an earlier login."""
-    return Cookie(0, name, value, None, False, PLAN["host"], False, False, "/", True, False, None, True, None,
-                  None, {}, False)
+    return Cookie(
+        0, name, value, None, False, PLAN["host"], False, False, "/", True, False, None, True, None, None, {}, False
+    )
 
 
 class Staff(FastHttpUser):
@@ -266,8 +281,9 @@ class Watcher(Staff):
         if STOP.is_set():
             gevent.sleep(1)
             return
-        with self.client.get(f"/checkin/events/{PLAN['event_id']}/dashboard.json", name=DASHBOARD,
-                             catch_response=True) as response:
+        with self.client.get(
+            f"/checkin/events/{PLAN['event_id']}/dashboard.json", name=DASHBOARD, catch_response=True
+        ) as response:
             expect(response, 200)
 
 
@@ -276,9 +292,13 @@ class Committee(Staff):
 
     fixed_count = PLAN.get("committee", 0)
     wait_time = constant_pacing(PLAN.get("committee_interval", 20.0))
-    pages = itertools.cycle([("/hours/membership/applicants", LIST),
-                             ("/hours/membership/applicants?status=ready", LIST),
-                             ("/hours/membership/applicants.xlsx", EXPORT)])
+    pages = itertools.cycle(
+        [
+            ("/hours/membership/applicants", LIST),
+            ("/hours/membership/applicants?status=ready", LIST),
+            ("/hours/membership/applicants.xlsx", EXPORT),
+        ]
+    )
 
     def on_start(self) -> None:
         self.log_in(PLAN["reviewer_mobile"])
@@ -297,20 +317,34 @@ def interval_line(batch: list[tuple[str, float, bool]], seconds: float, elapsed:
     """The figures of one interval: requests, rate, errors, p50/p99 of everything and of badge scans."""
     times = [ms for _name, ms, _ok in batch]
     scans = [ms for name, ms, _ok in batch if name == BADGE]
-    return {"t": round(elapsed, 1), "seconds": round(seconds, 2), "requests": len(batch),
-            "rate": round(len(batch) / seconds, 1) if seconds else 0.0,
-            "errors": sum(1 for *_x, ok in batch if not ok),
-            "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
-            "scan_p50_ms": percentile(scans, 50), "scan_p99_ms": percentile(scans, 99),
-            "check_ins": sum(RECORD.check_ins.values()), "applied": RECORD.applied,
-            "answers": sum(RECORD.answers.values()),
-            "lanes_done": RECORD.lanes_done}
+    return {
+        "t": round(elapsed, 1),
+        "seconds": round(seconds, 2),
+        "requests": len(batch),
+        "rate": round(len(batch) / seconds, 1) if seconds else 0.0,
+        "errors": sum(1 for *_x, ok in batch if not ok),
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+        "scan_p50_ms": percentile(scans, 50),
+        "scan_p99_ms": percentile(scans, 99),
+        "check_ins": sum(RECORD.check_ins.values()),
+        "applied": RECORD.applied,
+        "answers": sum(RECORD.answers.values()),
+        "lanes_done": RECORD.lanes_done,
+    }
 
 
 def summary(name: str, values: list[float], errors: int, seconds: float) -> dict:
-    return {"name": name, "requests": len(values), "rate": len(values) / seconds if seconds else 0.0,
-            "p50_ms": percentile(values, 50), "p90_ms": percentile(values, 90), "p99_ms": percentile(values, 99),
-            "max_ms": max(values) if values else None, "errors": errors}
+    return {
+        "name": name,
+        "requests": len(values),
+        "rate": len(values) / seconds if seconds else 0.0,
+        "p50_ms": percentile(values, 50),
+        "p90_ms": percentile(values, 90),
+        "p99_ms": percentile(values, 99),
+        "max_ms": max(values) if values else None,
+        "errors": errors,
+    }
 
 
 def run() -> int:
@@ -346,14 +380,18 @@ def run() -> int:
     everything = [ms for name, values in RECORD.latencies.items() if not name.startswith("login") for ms in values]
     morning_errors = sum(n for name, n in RECORD.errors.items() if not name.startswith("login"))
     result = {
-        "seconds": seconds, "timed_out": not PLAN["cycle"] and RECORD.lanes_done < lanes,
+        "seconds": seconds,
+        "timed_out": not PLAN["cycle"] and RECORD.lanes_done < lanes,
         "stopped_in_flight": RECORD.in_flight,
-        "types": [summary(name, values, RECORD.errors[name], seconds)
-                  for name, values in sorted(RECORD.latencies.items())],
+        "types": [
+            summary(name, values, RECORD.errors[name], seconds) for name, values in sorted(RECORD.latencies.items())
+        ],
         "overall": summary("all requests (but logins)", everything, morning_errors, seconds),
         "login_errors": sum(n for name, n in RECORD.errors.items() if name.startswith("login")),
-        "error_kinds": dict(RECORD.error_kinds.most_common(20)), "exceptions": crashes,
-        "answers": dict(RECORD.answers), "check_ins": {str(k): v for k, v in RECORD.check_ins.items()},
+        "error_kinds": dict(RECORD.error_kinds.most_common(20)),
+        "exceptions": crashes,
+        "answers": dict(RECORD.answers),
+        "check_ins": {str(k): v for k, v in RECORD.check_ins.items()},
         "attempted": sorted(RECORD.attempted),
     }
     with open(PLAN["result_path"], "w", encoding="utf-8") as out:

@@ -15,6 +15,7 @@ and prints the median and p95 of each, beside GET /healthz measured in the same 
 machine's load shows there). The target is under 300 ms each; the exit status is 1 when a
 median misses it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,8 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +42,10 @@ SLOTS = [(clock(9, 0), clock(12, 0)), (clock(12, 30), clock(15, 30)), (clock(16,
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help=f"SQLAlchemy URL (default: a fresh PostgreSQL database "
-                                               f"{DEFAULT_DATABASE} on 127.0.0.1, user postgres)")
+    parser.add_argument(
+        "--database-url",
+        help=f"SQLAlchemy URL (default: a fresh PostgreSQL database {DEFAULT_DATABASE} on 127.0.0.1, user postgres)",
+    )
     parser.add_argument("--reset", action="store_true", help="drop every table of --database-url first")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page (default 30)")
     parser.add_argument("--volunteers", type=int, default=3000)
@@ -62,10 +66,11 @@ def fresh_postgres_database(name: str) -> str:
 
 
 def make_app(url: str):
-    from app import create_app
+    from composition import create_app
 
-    return create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                                      "RATELIMIT_ENABLED": False})
+    return create_app(
+        "development", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+    )
 
 
 def prepare_schema(reset: bool) -> None:
@@ -90,10 +95,9 @@ def insert_volunteers(count: int, orgs: list, rng: random.Random, now: datetime)
     from sqlalchemy import insert, select
 
     from app import counters
-    from app.demo import demo_id_number
     from app.extensions import db
-    from app.models import Skill, User, user_skills
-    from app.security import encrypt_id_number, hash_id_number, hash_password
+    from app.security import demo_id_number, encrypt_id_number, hash_id_number, hash_password
+    from volunteers.accounts.models import Skill, User, user_skills
 
     password_hash = hash_password(PASSWORD)
     numbers = counters.volunteer_numbers(count, year=now.year)
@@ -101,21 +105,39 @@ def insert_volunteers(count: int, orgs: list, rng: random.Random, now: datetime)
     for n in range(count):
         birth = date(1980, 1, 1) + timedelta(days=rng.randrange(0, 365 * 26))
         id_number = demo_id_number(birth, n % 1000, region=f"{442000 + n // 1000:06d}")
-        rows.append(dict(
-            volunteer_number=numbers[n], name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2)),
-            mobile=f"137{n:08d}", password_hash=password_hash,
-            id_number_encrypted=encrypt_id_number(id_number.value), id_number_hash=hash_id_number(id_number.value),
-            id_number_head=id_number.value[:4], id_number_tail=id_number.value[-4:], birth_date=birth,
-            sex=id_number.sex, political_status=rng.choice(["共青团员", "共青团员", "群众", "中共党员"]),
-            organization_id=rng.choice(orgs).id, emergency_contact_name="紧急联系人",
-            emergency_contact_mobile="13700000000", session_token=secrets.token_hex(16), source="registered",
-            activated_at=now, calendar_token=secrets.token_urlsafe(16)[:22], created_at=now, updated_at=now,
-        ))
+        rows.append(
+            {
+                "volunteer_number": numbers[n],
+                "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2)),
+                "mobile": f"137{n:08d}",
+                "password_hash": password_hash,
+                "id_number_encrypted": encrypt_id_number(id_number.value),
+                "id_number_hash": hash_id_number(id_number.value),
+                "id_number_head": id_number.value[:4],
+                "id_number_tail": id_number.value[-4:],
+                "birth_date": birth,
+                "sex": id_number.sex,
+                "political_status": rng.choice(["共青团员", "共青团员", "群众", "中共党员"]),
+                "organization_id": rng.choice(orgs).id,
+                "emergency_contact_name": "紧急联系人",
+                "emergency_contact_mobile": "13700000000",
+                "session_token": secrets.token_hex(16),
+                "source": "registered",
+                "activated_at": now,
+                "calendar_token": secrets.token_urlsafe(16)[:22],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     db.session.execute(insert(User), rows)
     ids = list(db.session.scalars(select(User.id).where(User.mobile.like("137%")).order_by(User.id)))
     skills = list(db.session.scalars(select(Skill.id)))
-    links = [{"user_id": uid, "skill_id": sid} for uid in ids if rng.random() < 0.4
-             for sid in rng.sample(skills, rng.randrange(1, 3))]
+    links = [
+        {"user_id": uid, "skill_id": sid}
+        for uid in ids
+        if rng.random() < 0.4
+        for sid in rng.sample(skills, rng.randrange(1, 3))
+    ]
     db.session.execute(insert(user_skills), links)
     return ids
 
@@ -124,11 +146,13 @@ def build_expo(args, rng: random.Random) -> dict:
     """The organizations, people, the expo and its assignments; ids the measurements need."""
     from sqlalchemy import insert, select, update
 
-    from app.demo import load_demo_data
     from app.extensions import db
-    from app.models import Organization, Role, RoleGrant, Skill, User
+    from app.permissions import Role
     from app.timeutil import LOCAL_TZ, utcnow
+    from demo.data import load_demo_data
     from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift, TeamQuota
+    from volunteers.accounts.models import Skill, User
+    from volunteers.organizations.models import Organization, RoleGrant
 
     now = utcnow()
     load_demo_data()
@@ -141,19 +165,32 @@ def build_expo(args, rng: random.Random) -> dict:
 
     first_day = (now.astimezone(LOCAL_TZ) + timedelta(days=2)).date()
     start = datetime.combine(first_day, clock(8, 0), tzinfo=LOCAL_TZ)
-    event = Event(title="第十九届漫博会（志愿服务）", kind=EventKind.EXPO.value, organization_id=town.id,
-                  starts_at=start, ends_at=start + timedelta(days=args.days - 1, hours=12), place="广东现代国际展览中心",
-                  status=EventStatus.PUBLISHED.value, signup_opens_at=now - timedelta(days=7),
-                  signup_closes_at=start, published_at=now - timedelta(days=7), created_by_id=coordinator.id,
-                  description="动漫游戏展会的现场志愿服务。")
+    event = Event(
+        title="第十九届漫博会（志愿服务）",
+        kind=EventKind.EXPO.value,
+        organization_id=town.id,
+        starts_at=start,
+        ends_at=start + timedelta(days=args.days - 1, hours=12),
+        place="广东现代国际展览中心",
+        status=EventStatus.PUBLISHED.value,
+        signup_opens_at=now - timedelta(days=7),
+        signup_closes_at=start,
+        published_at=now - timedelta(days=7),
+        created_by_id=coordinator.id,
+        description="动漫游戏展会的现场志愿服务。",
+    )
     db.session.add(event)
     db.session.flush()
     english = db.session.scalar(select(Skill).where(Skill.name == "英语"))
     positions = []
     for p in range(args.positions):
         role = ROLES[p % len(ROLES)]
-        position = Position(event_id=event.id, name=f"{role}·{HALLS[p % len(HALLS)]}{p // len(ROLES) + 1}",
-                            description=f"{role}岗位", min_age=16 if role == "医疗急救" else 0)
+        position = Position(
+            event_id=event.id,
+            name=f"{role}·{HALLS[p % len(HALLS)]}{p // len(ROLES) + 1}",
+            description=f"{role}岗位",
+            min_age=16 if role == "医疗急救" else 0,
+        )
         if role == "翻译":
             position.required_skills = [english]
         positions.append(position)
@@ -163,20 +200,32 @@ def build_expo(args, rng: random.Random) -> dict:
     shift_rows = []
     for day in range(args.days):
         local_day = first_day + timedelta(days=day)
-        for slot, (begin, end) in enumerate(SLOTS):
+        for _slot, (begin, end) in enumerate(SLOTS):
             for position in positions:
-                shift_rows.append(dict(
-                    event_id=event.id, position_id=position.id, capacity=rng.randrange(5, 16), assigned_count=0,
-                    starts_at=datetime.combine(local_day, begin, tzinfo=LOCAL_TZ),
-                    ends_at=datetime.combine(local_day, end, tzinfo=LOCAL_TZ),
-                    meeting_point=f"{HALLS[position.id % len(HALLS)]}志愿者之家", is_cancelled=False))
+                shift_rows.append(
+                    {
+                        "event_id": event.id,
+                        "position_id": position.id,
+                        "capacity": rng.randrange(5, 16),
+                        "assigned_count": 0,
+                        "starts_at": datetime.combine(local_day, begin, tzinfo=LOCAL_TZ),
+                        "ends_at": datetime.combine(local_day, end, tzinfo=LOCAL_TZ),
+                        "meeting_point": f"{HALLS[position.id % len(HALLS)]}志愿者之家",
+                        "is_cancelled": False,
+                    }
+                )
     db.session.execute(insert(Shift), shift_rows)
-    shifts = list(db.session.execute(select(Shift.id, Shift.position_id, Shift.starts_at, Shift.ends_at,
-                                            Shift.capacity).where(Shift.event_id == event.id).order_by(Shift.id)))
+    shifts = list(
+        db.session.execute(
+            select(Shift.id, Shift.position_id, Shift.starts_at, Shift.ends_at, Shift.capacity)
+            .where(Shift.event_id == event.id)
+            .order_by(Shift.id)
+        )
+    )
 
     # Keep the last 10 % free of assignments: the sign-ups are measured with them.
-    pool = volunteer_ids[1:int(len(volunteer_ids) * 0.9)]
-    fresh = volunteer_ids[int(len(volunteer_ids) * 0.9):]
+    pool = volunteer_ids[1 : int(len(volunteer_ids) * 0.9)]
+    fresh = volunteer_ids[int(len(volunteer_ids) * 0.9) :]
     busy: dict[datetime, set[int]] = {}
     assignments, counts = [], {}
     for shift_id, _pid, starts, ends, capacity in shifts:
@@ -187,18 +236,37 @@ def build_expo(args, rng: random.Random) -> dict:
         taken.update(chosen)
         counts[shift_id] = len(chosen)
         for uid in chosen:
-            assignments.append(dict(shift_id=shift_id, user_id=uid, starts_at=starts, ends_at=ends,
-                                    status="assigned", source=rng.choice(["self", "self", "coordinator"]),
-                                    created_at=now, updated_at=now))
+            assignments.append(
+                {
+                    "shift_id": shift_id,
+                    "user_id": uid,
+                    "starts_at": starts,
+                    "ends_at": ends,
+                    "status": "assigned",
+                    "source": rng.choice(["self", "self", "coordinator"]),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         if len(chosen) == capacity and rng.random() < 0.3:  # a few full shifts have a waitlist
             for uid in [v for v in rng.sample(pool, 6) if v not in taken][:2]:
-                assignments.append(dict(shift_id=shift_id, user_id=uid, starts_at=starts, ends_at=ends,
-                                        status="waitlisted", source="self", created_at=now, updated_at=now))
+                assignments.append(
+                    {
+                        "shift_id": shift_id,
+                        "user_id": uid,
+                        "starts_at": starts,
+                        "ends_at": ends,
+                        "status": "waitlisted",
+                        "source": "self",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
     db.session.execute(insert(Assignment), assignments)
     for shift_id, filled in counts.items():
         if filled:
             db.session.execute(update(Shift).where(Shift.id == shift_id).values(assigned_count=filled))
-    for position, team in zip(positions[:6], in_town):
+    for position, team in zip(positions[:6], in_town, strict=False):
         db.session.add(TeamQuota(position_id=position.id, organization_id=team.id, quantity=2))
     db.session.commit()
     if db.engine.dialect.name == "postgresql":  # fresh tables: give the planner statistics, as autovacuum would
@@ -206,10 +274,17 @@ def build_expo(args, rng: random.Random) -> dict:
             conn.exec_driver_sql("ANALYZE")
 
     free_positions = {p.id for p in positions if not p.required_skills and not p.min_age}
-    open_shifts = [sid for sid, pid, _s, _e, capacity in shifts
-                   if capacity - counts[sid] >= 5 and pid in free_positions]
-    return {"event_id": event.id, "coordinator_mobile": coordinator.mobile, "fresh": fresh,
-            "open_shifts": open_shifts, "shifts": len(shifts), "assignments": len(assignments)}
+    open_shifts = [
+        sid for sid, pid, _s, _e, capacity in shifts if capacity - counts[sid] >= 5 and pid in free_positions
+    ]
+    return {
+        "event_id": event.id,
+        "coordinator_mobile": coordinator.mobile,
+        "fresh": fresh,
+        "open_shifts": open_shifts,
+        "shifts": len(shifts),
+        "assignments": len(assignments),
+    }
 
 
 def login(app, mobile: str):
@@ -228,7 +303,7 @@ def timed(call) -> float:
 
 def summary(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     return statistics.median(ordered), p95
 
 
@@ -237,7 +312,7 @@ def measure(app, facts: dict, n: int) -> dict[str, list[float]]:
     from sqlalchemy import func, select
 
     from app.extensions import db
-    from app.models import User
+    from volunteers.accounts.models import User
 
     event_id = facts["event_id"]
     with app.app_context():
@@ -263,7 +338,7 @@ def measure(app, facts: dict, n: int) -> dict[str, list[float]]:
         client = login(app, mobiles[facts["fresh"][i]])
         shift_id = shifts[i % len(shifts)]
 
-        def post():
+        def post(client=client, shift_id=shift_id):
             response = client.post(f"/events/shifts/{shift_id}/sign-up")
             if response.status_code != 302:
                 sys.exit(f"sign-up answered {response.status_code}")
@@ -272,8 +347,11 @@ def measure(app, facts: dict, n: int) -> dict[str, list[float]]:
     with app.app_context():
         from events.models import Assignment
 
-        signed = db.session.scalar(select(func.count(Assignment.id)).where(
-            Assignment.user_id.in_(facts["fresh"][:n]), Assignment.status == "assigned"))
+        signed = db.session.scalar(
+            select(func.count(Assignment.id)).where(
+                Assignment.user_id.in_(facts["fresh"][:n]), Assignment.status == "assigned"
+            )
+        )
     if signed != n:
         sys.exit(f"only {signed} of {n} sign-ups were assigned")
     return results
@@ -291,10 +369,13 @@ def main() -> None:
         prepare_schema(args.reset)
         facts = build_expo(args, rng)
         from app.extensions import db
+
         db.session.remove()
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].rsplit('@', 1)[-1]}")
-    print(f"built in {time.perf_counter() - begin:.1f} s: {args.volunteers} volunteers, {args.positions} positions, "
-          f"{facts['shifts']} shifts, {facts['assignments']} assignments")
+    print(
+        f"built in {time.perf_counter() - begin:.1f} s: {args.volunteers} volunteers, {args.positions} positions, "
+        f"{facts['shifts']} shifts, {facts['assignments']} assignments"
+    )
     results = measure(app, facts, args.requests)
     print(f"\n{'request':<16}{'median ms':>11}{'p95 ms':>9}   (n={args.requests}, target < {TARGET_MS:.0f} ms)")
     failed = False

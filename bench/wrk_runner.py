@@ -6,6 +6,7 @@ time used by the server's processes, by the PostgreSQL backends of the benchmark
 by wrk itself, per request: a cost that other work on a shared machine does not change much,
 unlike the rates.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,20 @@ def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tupl
     # an empty config file: both servers run with exactly these settings, whatever ./gunicorn.conf.py says
     settings = Path(log.name).with_name("gunicorn.bench.conf.py")
     settings.write_text("")
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(settings), "-w", str(workers),
-               "-b", f"127.0.0.1:{port}", "--chdir", str(chdir), "--backlog", "2048", target]
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-c",
+        str(settings),
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(chdir),
+        "--backlog",
+        "2048",
+        target,
+    ]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
     if wait_ready(f"http://127.0.0.1:{port}/healthz", seconds=60):
         return process, port
@@ -142,18 +155,35 @@ def backend_pids(url: str) -> list[int]:
         return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
 
 
-def run_wrk(script: Path, server: subprocess.Popen, port: int, url: str, args, seconds: int, label: str,
-            offset: int, span: int) -> dict:
+def run_wrk(
+    script: Path, server: subprocess.Popen, port: int, url: str, args, seconds: int, label: str, offset: int, span: int
+) -> dict:
     """One wrk run; its rate and latency, and the CPU each request cost the server, PostgreSQL and wrk."""
-    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s", "--timeout", "10s",
-               "-s", str(script), f"http://127.0.0.1:{port}/api/v1/scans", "--", label, str(offset), str(span),
-               str(args.threads)]
+    command = [
+        "wrk",
+        "-t",
+        str(args.threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}/api/v1/scans",
+        "--",
+        label,
+        str(offset),
+        str(span),
+        str(args.threads),
+    ]
     workers, backends = server_pids(server.pid), backend_pids(url)
     before = (cpu_seconds(workers), {pid: cpu_seconds([pid]) for pid in backends}, _children_cpu())
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     backends = set(backends) | set(backend_pids(url))
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
-    result = json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT ") :])
     result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
     per_request = 1000 / max(result["requests"], 1)
     result["cpu_ms"] = {
@@ -172,22 +202,33 @@ def _children_cpu() -> float:
 def combined(runs: list[dict]) -> dict:
     """All rounds together: total requests over total time; p50 the median of the rounds', p99 the worst."""
     requests, seconds = sum(r["requests"] for r in runs), sum(r["duration_us"] for r in runs) / 1e6
-    return {"requests": requests, "duration_us": seconds * 1e6, "rate": requests / seconds,
-            "p50_us": sorted(r["p50_us"] for r in runs)[len(runs) // 2], "p99_us": max(r["p99_us"] for r in runs),
-            "socket_errors": sum(r["socket_errors"] for r in runs), "non2xx": sum(r["non2xx"] for r in runs),
-            "cpu_ms": {key: sum(r["cpu_ms"][key] * r["requests"] for r in runs) / max(requests, 1)
-                       for key in runs[0]["cpu_ms"]}}
+    return {
+        "requests": requests,
+        "duration_us": seconds * 1e6,
+        "rate": requests / seconds,
+        "p50_us": sorted(r["p50_us"] for r in runs)[len(runs) // 2],
+        "p99_us": max(r["p99_us"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "non2xx": sum(r["non2xx"] for r in runs),
+        "cpu_ms": {
+            key: sum(r["cpu_ms"][key] * r["requests"] for r in runs) / max(requests, 1) for key in runs[0]["cpu_ms"]
+        },
+    }
 
 
 def cost(name: str, result: dict) -> str:
     """CPU per request, and the rate two otherwise idle cores could sustain at that cost."""
     cpu = result["cpu_ms"]
     total = sum(cpu.values())
-    return (f"{name:<22} CPU per request: server {cpu['server']:.2f} ms + PostgreSQL {cpu['postgres']:.2f} ms + "
-            f"wrk {cpu['wrk']:.2f} ms = {total:.2f} ms  → 2 idle cores: ~{2000 / total:,.0f}/s")
+    return (
+        f"{name:<22} CPU per request: server {cpu['server']:.2f} ms + PostgreSQL {cpu['postgres']:.2f} ms + "
+        f"wrk {cpu['wrk']:.2f} ms = {total:.2f} ms  → 2 idle cores: ~{2000 / total:,.0f}/s"
+    )
 
 
 def line(name: str, result: dict) -> str:
-    return (f"{name:<22} {result['requests']:>7} requests  {result['rate']:>8.1f}/s  "
-            f"p50 {result['p50_us'] / 1000:6.1f} ms  p99 {result['p99_us'] / 1000:6.1f} ms  "
-            f"(socket errors {result['socket_errors']}, non-2xx {result['non2xx']})")
+    return (
+        f"{name:<22} {result['requests']:>7} requests  {result['rate']:>8.1f}/s  "
+        f"p50 {result['p50_us'] / 1000:6.1f} ms  p99 {result['p99_us'] / 1000:6.1f} ms  "
+        f"(socket errors {result['socket_errors']}, non-2xx {result['non2xx']})"
+    )

@@ -1,6 +1,2 @@
-"""Check-in and check-out: rotating tokens, kiosk, badge scanner, attendance, offline sync, live dashboard."""
-from flask import Blueprint
-
-bp = Blueprint("checkin", __name__, url_prefix="/checkin")
-
-from checkin import routes  # noqa: E402,F401
+"""Check-in and check-out: rotating tokens, the scan engine (scanning), the kiosk and badge pages (kiosk), the
+coordinator's scanner, fixes and live dashboard (coordinator), offline sync."""

@@ -6,6 +6,7 @@ Invariants held by the database:
 An attendance is the only thing the hours ledger (hours/) reads: once it is closed
 (checked out, or its time set by a coordinator) it becomes a ledger entry.
 """
+
 from __future__ import annotations
 
 import enum
@@ -16,23 +17,24 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import User
 from app.timeutil import UTCDateTime, utcnow
+from events.models import Event
+from volunteers.accounts.models import User
 
 if TYPE_CHECKING:  # events.models is imported by app.all_models; strings resolve at mapper set-up
     from events.models import Assignment, Event, Shift
 
 
 class AttendanceStatus(str, enum.Enum):
-    OPEN = "open"                          # checked in, not yet out
-    CLOSED = "closed"                      # checked out (or time set by a coordinator)
+    OPEN = "open"  # checked in, not yet out
+    CLOSED = "closed"  # checked out (or time set by a coordinator)
     MISSING_CHECKOUT = "missing_checkout"  # still open long after the shift: credits nothing until fixed
-    VOIDED = "voided"                      # withdrawn by a coordinator (with a reason)
+    VOIDED = "voided"  # withdrawn by a coordinator (with a reason)
 
 
 class ScanMethod(str, enum.Enum):
-    KIOSK = "kiosk"    # the volunteer scanned the site's rotating QR
-    BADGE = "badge"    # a coordinator scanned the volunteer's rotating badge
+    KIOSK = "kiosk"  # the volunteer scanned the site's rotating QR
+    BADGE = "badge"  # a coordinator scanned the volunteer's rotating badge
     MANUAL = "manual"  # a coordinator entered the mobile number, with a reason
 
 
@@ -43,8 +45,13 @@ class Attendance(db.Model):
     __table_args__ = (
         CheckConstraint("status in ('open','closed','missing_checkout','voided')", name="status"),
         CheckConstraint("checked_out_at is null or checked_out_at >= checked_in_at", name="time_order"),
-        Index("uq_attendances_open_user", "user_id", unique=True,
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index(
+            "uq_attendances_open_user",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         Index("ix_attendances_shift_status", "shift_id", "status"),
         Index("ix_attendances_event_status", "event_id", "status"),
         Index("ix_attendances_user_checked_in", "user_id", "checked_in_at"),
@@ -82,9 +89,9 @@ class Attendance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
-    event: Mapped["Event"] = relationship()
-    shift: Mapped["Shift"] = relationship()
-    assignment: Mapped["Assignment"] = relationship()
+    event: Mapped[Event] = relationship()
+    shift: Mapped[Shift] = relationship()
+    assignment: Mapped[Assignment] = relationship()
 
     @property
     def is_open(self) -> bool:
@@ -140,3 +147,8 @@ class Scan(db.Model):
 
     attendance: Mapped[Attendance | None] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+def attendance_event(attendance: Attendance) -> Event | None:
+    """The event of an attendance: the `attendance_event` fact of app/permissions.py."""
+    return db.session.get(Event, attendance.event_id)

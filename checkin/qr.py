@@ -1,4 +1,5 @@
 """QR codes of the check-in pages: server-made SVG (qrcode's SvgPathImage) and the kiosk's absolute URL."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,9 @@ BORDER = 4
 
 def qr_svg(text: str) -> bytes:
     """The SVG document of a QR code holding `text` (error correction M: survives a scratched screen)."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=BORDER,
-                         image_factory=qrcode.image.svg.SvgPathImage)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=BORDER, image_factory=qrcode.image.svg.SvgPathImage
+    )
     code.add_data(text)
     code.make(fit=True)
     out = io.BytesIO()

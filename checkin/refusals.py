@@ -4,6 +4,7 @@
 the current language. A refusal raised by a scan service has already been written to the
 scan log (`.scan`, flushed): callers commit before answering, so the refusal is kept.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -12,10 +13,25 @@ from app.errors import Conflict
 
 #: every refusal code a scan can answer with
 REFUSAL_CODES = (
-    "token_malformed", "token_too_long", "token_forged", "token_expired", "token_wrong_kind", "token_replayed",
-    "wrong_event", "no_assignment", "not_open_yet", "shift_over", "outside_radius", "check_out_before_check_in",
-    "already_checked_in_elsewhere", "volunteer_unknown", "not_allowed", "shift_full", "walk_in_refused",
-    "scan_in_future", "scan_too_old",
+    "token_malformed",
+    "token_too_long",
+    "token_forged",
+    "token_expired",
+    "token_wrong_kind",
+    "token_replayed",
+    "wrong_event",
+    "no_assignment",
+    "not_open_yet",
+    "shift_over",
+    "outside_radius",
+    "check_out_before_check_in",
+    "already_checked_in_elsewhere",
+    "volunteer_unknown",
+    "not_allowed",
+    "shift_full",
+    "walk_in_refused",
+    "scan_in_future",
+    "scan_too_old",
 )
 
 
@@ -27,26 +43,36 @@ def refusal_message(code: str, **params) -> str:
         "token_forged": lambda: _("This code is not genuine."),
         "token_expired": lambda: _("This code has expired. Scan the code on the screen now."),
         "token_wrong_kind": lambda: _("This is a different kind of code: scan the site's check-in code."),
-        "token_replayed": lambda: _("This badge code was already used on another device. "
-                                    "Ask the volunteer to show the badge again."),
+        "token_replayed": lambda: _(
+            "This badge code was already used on another device. Ask the volunteer to show the badge again."
+        ),
         "wrong_event": lambda: _("This code belongs to another event."),
         "no_assignment": lambda: _("No shift at this event is assigned to this volunteer."),
-        "not_open_yet": lambda: (_("Check-in is not open yet: it opens at %(time)s.", **params) if params
-                                 else _("Check-in is not open yet.")),
+        "not_open_yet": lambda: (
+            _("Check-in is not open yet: it opens at %(time)s.", **params) if params else _("Check-in is not open yet.")
+        ),
         "shift_over": lambda: _("The shift is over: check-in is closed."),
         "outside_radius": lambda: _("The position is outside the event's check-in area."),
         "check_out_before_check_in": lambda: _("The check-out time must be after the check-in time."),
         "already_checked_in_elsewhere": lambda: (
-            _("Already checked in at another event: %(title)s. Check out there first.", **params) if params
-            else _("Already checked in at another event. Check out there first.")),
+            _("Already checked in at another event: %(title)s. Check out there first.", **params)
+            if params
+            else _("Already checked in at another event. Check out there first.")
+        ),
         "volunteer_unknown": lambda: _("No active volunteer account matches."),
         "not_allowed": lambda: _("Check-in is not possible for this event."),
         "shift_full": lambda: _("The shift is full: no place for a walk-in."),
-        "walk_in_refused": lambda: (_("This volunteer cannot take the shift: %(reason)s", **params) if params
-                                    else _("This volunteer cannot take the shift.")),
+        "walk_in_refused": lambda: (
+            _("This volunteer cannot take the shift: %(reason)s", **params)
+            if params
+            else _("This volunteer cannot take the shift.")
+        ),
         "scan_in_future": lambda: _("The scan's time lies in the future: check the device's clock."),
-        "scan_too_old": lambda: (_("The scan is too old to be synced (more than %(hours)s hours).", **params)
-                                 if params else _("The scan is too old to be synced.")),
+        "scan_too_old": lambda: (
+            _("The scan is too old to be synced (more than %(hours)s hours).", **params)
+            if params
+            else _("The scan is too old to be synced.")
+        ),
     }
     make = messages.get(code)
     return make() if make else _("The scan was refused.")

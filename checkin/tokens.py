@@ -10,6 +10,7 @@ a badge's `digest` identifies one presentation window, which the scan log uses t
 Parsing refuses, in this order: token_too_long (over 512 bytes, before any parsing),
 token_malformed, token_forged, token_wrong_kind, token_expired.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,7 +18,7 @@ import functools
 import hashlib
 import hmac
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
@@ -68,7 +69,7 @@ def window_of(now: datetime) -> int:
 def next_rotation(now: datetime) -> datetime:
     """When the token shown at `now` is replaced by the next one (pages refresh their QR then)."""
     seconds = window_seconds()
-    return datetime.fromtimestamp((window_of(now) + 1) * seconds, timezone.utc)
+    return datetime.fromtimestamp((window_of(now) + 1) * seconds, UTC)
 
 
 def valid_until(now: datetime) -> datetime:

@@ -10,6 +10,7 @@ The overlap rule (no two overlapping shifts) is enforced by services that first 
 the volunteer's row with a guarded UPDATE of `users.signup_serial`, which serializes a
 volunteer's concurrent sign-ups on both databases.
 """
+
 from __future__ import annotations
 
 import enum
@@ -30,19 +31,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import Organization, Skill, User
 from app.timeutil import UTCDateTime, utcnow
+from volunteers.accounts.models import Skill, User
+from volunteers.organizations.models import Organization
 
 
 class EventKind(str, enum.Enum):
     """活动类型."""
 
-    EXPO = "expo"                    # 大型活动 / 展会
-    RIVER_PATROL = "river_patrol"    # 河小青 护河
-    COMMUNITY = "community"          # 社区服务
-    CIVILIZATION = "civilization"    # 文明实践（劝导/交通/旅游/宣讲）
-    TRAINING = "training"            # 志愿者学堂 培训课程
-    THEORY_CLASS = "theory_class"    # 团前教育 理论学习
+    EXPO = "expo"  # 大型活动 / 展会
+    RIVER_PATROL = "river_patrol"  # 河小青 护河
+    COMMUNITY = "community"  # 社区服务
+    CIVILIZATION = "civilization"  # 文明实践（劝导/交通/旅游/宣讲）
+    TRAINING = "training"  # 志愿者学堂 培训课程
+    THEORY_CLASS = "theory_class"  # 团前教育 理论学习
 
 
 class EventStatus(str, enum.Enum):
@@ -61,7 +63,7 @@ class GeofenceMode(str, enum.Enum):
 class AssignmentStatus(str, enum.Enum):
     """排班状态."""
 
-    APPLIED = "applied"          # asked for, awaiting a coordinator (team quota requests)
+    APPLIED = "applied"  # asked for, awaiting a coordinator (team quota requests)
     ASSIGNED = "assigned"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
@@ -118,10 +120,10 @@ class Event(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship()
-    positions: Mapped[list["Position"]] = relationship(
+    positions: Mapped[list[Position]] = relationship(
         back_populates="event", order_by="Position.id", cascade="all, delete-orphan"
     )
-    grants_credential_type: Mapped["CredentialType | None"] = relationship()
+    grants_credential_type: Mapped[CredentialType | None] = relationship()
 
     @property
     def is_published(self) -> bool:
@@ -160,11 +162,11 @@ class Position(db.Model):
 
     event: Mapped[Event] = relationship(back_populates="positions")
     required_skills: Mapped[list[Skill]] = relationship(secondary=position_skills, order_by=Skill.id)
-    required_credentials: Mapped[list["CredentialType"]] = relationship(secondary=position_credentials)
-    shifts: Mapped[list["Shift"]] = relationship(
+    required_credentials: Mapped[list[CredentialType]] = relationship(secondary=position_credentials)
+    shifts: Mapped[list[Shift]] = relationship(
         back_populates="position", order_by="Shift.starts_at", cascade="all, delete-orphan"
     )
-    quotas: Mapped[list["TeamQuota"]] = relationship(back_populates="position", cascade="all, delete-orphan")
+    quotas: Mapped[list[TeamQuota]] = relationship(back_populates="position", cascade="all, delete-orphan")
 
 
 class Shift(db.Model):
@@ -207,7 +209,10 @@ class Assignment(db.Model):
             "status in ('applied','assigned','waitlisted','cancelled','no_show','completed')", name="status"
         ),
         Index(
-            "uq_assignments_live_shift_user", "shift_id", "user_id", unique=True,
+            "uq_assignments_live_shift_user",
+            "shift_id",
+            "user_id",
+            unique=True,
             postgresql_where=text("status in ('assigned','waitlisted')"),
             sqlite_where=text("status in ('assigned','waitlisted')"),
         ),

@@ -4,6 +4,7 @@ Run every few minutes by the scheduler (events/tasks.py). Each reminder is store
 the dedupe key "<kind>:<assignment id>", so however often and however concurrently the job
 runs, a volunteer gets each reminder for an assignment at most once.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,8 +13,9 @@ from sqlalchemy import String, cast, exists, literal, select
 
 from app.extensions import db
 from events.models import Assignment, AssignmentStatus, Event, EventStatus, Position, Shift
-from events.notifications import Notification, notify, shift_params
-from events.places import shift_link
+from events.signup.places import shift_link
+from notifications.models import Notification
+from notifications.services import notify, shift_params
 
 #: (kind, latest lead time, earliest lead time): a shift starting in (earliest, latest] gets it.
 #: A volunteer who signs up 90 minutes before a shift gets only the 2-hour reminder.
@@ -30,8 +32,7 @@ def due_reminders(kind_window: tuple[str, timedelta, timedelta], *, now: datetim
     come from the identity map without further queries.
     """
     kind, latest, earliest = kind_window
-    already_sent = exists().where(
-        Notification.dedupe_key == literal(f"{kind}:", String) + cast(Assignment.id, String))
+    already_sent = exists().where(Notification.dedupe_key == literal(f"{kind}:", String) + cast(Assignment.id, String))
     rows = db.session.execute(
         select(Assignment, Shift, Event, Position)
         .join(Shift, Shift.id == Assignment.shift_id)
@@ -57,8 +58,13 @@ def send_shift_reminders(*, now: datetime) -> dict:
         kind = window[0]
         sent[kind] = 0
         for assignment, shift in due_reminders(window, now=now):
-            if notify(assignment.user_id, kind, params=shift_params(shift), link=shift_link(shift), now=now,
-                      dedupe_key=f"{kind}:{assignment.id}"):
+            if notify(
+                assignment.user_id,
+                kind,
+                params=shift_params(shift),
+                link=shift_link(shift),
+                now=now,
+                dedupe_key=f"{kind}:{assignment.id}",
+            ):
                 sent[kind] += 1
     return sent
-

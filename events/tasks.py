@@ -1,16 +1,19 @@
-"""Scheduled jobs of the events area, run by `flask scheduler run` (app/scheduler.py).
+"""Scheduled jobs of the events area, run by `flask scheduler run` (app/scheduling/scheduler.py).
 
 Each job is a thin function `job(now, force=False)`: it runs its services once for the
-period containing `now` (app.jobs.run_guarded) and commits. The scheduler calls it inside
+period containing `now` (app.scheduling.jobs.run_guarded) and commits. The scheduler calls it inside
 an application context; tests and `flask scheduler run-once <job>` call it directly.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from app.extensions import db
-from app.jobs import Job, prune_job_runs, run_guarded
-from events import credentials, email, reminders
+from app.scheduling.jobs import Job, prune_job_runs, run_guarded
+from events import reminders
+from events.training import credentials
+from notifications import email
 
 REMINDERS_EVERY = timedelta(minutes=5)
 EMAIL_EVERY = timedelta(minutes=1)
@@ -20,8 +23,7 @@ HOUSEKEEPING_EVERY = timedelta(days=1)
 
 def send_reminders(now: datetime, *, force: bool = False):
     """Remind assigned volunteers 24 hours and 2 hours before their shifts."""
-    return run_guarded("reminders", now, REMINDERS_EVERY,
-                       lambda: reminders.send_shift_reminders(now=now), force=force)
+    return run_guarded("reminders", now, REMINDERS_EVERY, lambda: reminders.send_shift_reminders(now=now), force=force)
 
 
 def send_email_outbox(now: datetime, *, force: bool = False):
@@ -49,8 +51,9 @@ def keep_credentials(now: datetime, *, force: bool = False):
 
 def housekeeping(now: datetime, *, force: bool = False):
     """Delete job run records older than 30 days."""
-    return run_guarded("housekeeping", now, HOUSEKEEPING_EVERY,
-                       lambda: {"job_runs_deleted": prune_job_runs(now=now)}, force=force)
+    return run_guarded(
+        "housekeeping", now, HOUSEKEEPING_EVERY, lambda: {"job_runs_deleted": prune_job_runs(now=now)}, force=force
+    )
 
 
 JOBS = (

@@ -3,6 +3,7 @@
 Run `make extract-messages` first so every msgid exists in the catalogue; then
 `python scripts/fill_translations.py --missing` lists msgids still without Chinese.
 """
+
 from __future__ import annotations
 
 import json

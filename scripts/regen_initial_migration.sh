@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -r migrations "$tmp/migrations"
 rm -f "$tmp"/migrations/versions/*.py
-DATABASE_URL="sqlite:///$tmp/empty.db" FLASK_APP=app:create_app \
+DATABASE_URL="sqlite:///$tmp/empty.db" FLASK_APP=composition:create_app \
   .venv/bin/flask db migrate -d "$tmp/migrations" --rev-id 0001 -m initial >/dev/null 2>"$tmp/log" \
   || { cat "$tmp/log"; echo "migration NOT regenerated" >&2; exit 1; }
 cp "$tmp"/migrations/versions/0001_initial.py migrations/versions/0001_initial.py

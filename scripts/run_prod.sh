@@ -55,7 +55,7 @@ set -a
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 set +a
-export FLASK_APP=app:create_app PORT
+export FLASK_APP=composition:create_app PORT
 
 echo "== migrations (flask db upgrade)"
 "$BIN/flask" db upgrade

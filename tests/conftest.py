@@ -4,6 +4,7 @@ The schema comes from the Alembic migrations, never from create_all, so the
 migrations are tested by every test. SQLite: each test gets a copy of a migrated
 template file. PostgreSQL (TEST_DATABASE_URL): tables are truncated after each test.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -15,11 +16,14 @@ import pytest
 from flask import g
 from sqlalchemy import create_engine, inspect, text
 
-from app import create_app, dispose_engines
-from app.demo import demo_id_number
+from app import dispose_engines
 from app.extensions import db as _db
-from app.models import OrgKind, Organization, Role, RoleGrant, User
+from app.permissions import Role
+from app.security import demo_id_number
 from app.timeutil import utcnow
+from composition import create_app
+from volunteers.accounts.models import User
+from volunteers.organizations.models import Organization, OrgKind, RoleGrant
 
 PASSWORD = "Pass-word-123"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -60,8 +64,9 @@ def database_url(template_database, tmp_path):
         with engine.begin() as conn:
             tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
             if tables:
-                conn.execute(text("TRUNCATE TABLE " + ", ".join(f'"{t}"' for t in tables)
-                                  + " RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text("TRUNCATE TABLE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+                )
         engine.dispose()
     else:
         path = tmp_path / f"test{next(_counter)}.db"
@@ -125,10 +130,11 @@ def make_client(app):
 @pytest.fixture
 def make_org(db):
     """make_org(name, kind, parent) -> Organization, committed."""
-    from volunteers.organizations import create_organization
+    from volunteers.organizations.services import create_organization
 
-    def make(name: str, kind: OrgKind | str = OrgKind.TEAM, parent: Organization | None = None,
-             short_name: str = "") -> Organization:
+    def make(
+        name: str, kind: OrgKind | str = OrgKind.TEAM, parent: Organization | None = None, short_name: str = ""
+    ) -> Organization:
         kind_value = kind.value if isinstance(kind, OrgKind) else kind
         org = create_organization(name, kind_value, parent, short_name=short_name or name)
         db.session.commit()
@@ -162,11 +168,19 @@ _people = itertools.count(1)
 @pytest.fixture
 def make_user(db, orgs):
     """make_user(organization=..., role=..., role_org=..., **fields) -> User, committed, password PASSWORD."""
-    from volunteers.services import ProfileData, register_volunteer
+    from volunteers.accounts.services import ProfileData, register_volunteer
 
-    def make(*, organization: Organization | None = None, role: Role | str | None = None,
-             role_org: Organization | None = None, name: str | None = None, mobile: str | None = None,
-             birth: date = date(2000, 1, 1), political_status: str = "共青团员", **fields) -> User:
+    def make(
+        *,
+        organization: Organization | None = None,
+        role: Role | str | None = None,
+        role_org: Organization | None = None,
+        name: str | None = None,
+        mobile: str | None = None,
+        birth: date = date(2000, 1, 1),
+        political_status: str = "共青团员",
+        **fields,
+    ) -> User:
         n = next(_people)
         org = organization or orgs["nancheng_team"]
         user = register_volunteer(
@@ -174,10 +188,14 @@ def make_user(db, orgs):
             id_number=demo_id_number(birth, n, region=f"{441900 + n // 1000}"),
             password=PASSWORD,
             profile=ProfileData(
-                name=name or f"志愿者{n}", political_status=political_status, organization_id=org.id,
-                emergency_contact_name="紧急联系人", emergency_contact_mobile="13700000000",
+                name=name or f"志愿者{n}",
+                political_status=political_status,
+                organization_id=org.id,
+                emergency_contact_name="紧急联系人",
+                emergency_contact_mobile="13700000000",
                 activist_since=fields.pop("activist_since", None),
-                guardian_name=fields.pop("guardian_name", ""), guardian_mobile=fields.pop("guardian_mobile", ""),
+                guardian_name=fields.pop("guardian_name", ""),
+                guardian_mobile=fields.pop("guardian_mobile", ""),
                 guardian_consent=fields.pop("guardian_consent", False),
             ),
             now=utcnow(),
@@ -194,6 +212,7 @@ def make_user(db, orgs):
 
 
 # -- the usual people around a 南城街道 event (a folder's conftest may define its own instead) ---------------
+
 
 @pytest.fixture
 def volunteer(make_user):

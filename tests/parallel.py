@@ -9,6 +9,7 @@
 - ``run_together(app, jobs, refusals=...)``: service calls, each in its own thread, app context and session.
 - ``send_together(requests)``: HTTP requests, each in its own thread with its own client.
 """
+
 from __future__ import annotations
 
 import threading
@@ -20,20 +21,31 @@ from app.extensions import db
 from tests.conftest import is_postgres
 
 BACKENDS = [
-    pytest.param("postgresql", marks=[
-        pytest.mark.postgres,
-        pytest.mark.skipif(not is_postgres(),
-                           reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://..."),
-    ]),
-    pytest.param("sqlite", marks=pytest.mark.skipif(
-        is_postgres(), reason="SQLite variant: runs when the suite runs on SQLite")),
+    pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not is_postgres(), reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://..."
+            ),
+        ],
+    ),
+    pytest.param(
+        "sqlite", marks=pytest.mark.skipif(is_postgres(), reason="SQLite variant: runs when the suite runs on SQLite")
+    ),
 ]
 
 
 def pool_for(threads: int) -> dict:
     """App configuration with one pooled connection per thread (and a few to spare for the test itself)."""
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 5, "max_overflow": 0, "pool_timeout": 120,
-                                          "pool_pre_ping": True}}
+    return {
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_size": threads + 5,
+            "max_overflow": 0,
+            "pool_timeout": 120,
+            "pool_pre_ping": True,
+        }
+    }
 
 
 def start_together(workers: Sequence[Callable], *, barrier_timeout: float = 120, join_timeout: float = 300) -> list:
@@ -75,8 +87,9 @@ def send_together(requests: Sequence[Callable], *, barrier_timeout: float = 60) 
     return start_together([worker(request) for request in requests], barrier_timeout=barrier_timeout)
 
 
-def run_together(app, jobs: Sequence, *, refusals: tuple[type[Exception], ...] = (),
-                 commit_refusals: bool = False) -> list:
+def run_together(
+    app, jobs: Sequence, *, refusals: tuple[type[Exception], ...] = (), commit_refusals: bool = False
+) -> list:
     """Run each job in its own thread, app context and session; all acts start at once.
 
     A job is act() or a pair (prepare, act): prepare() loads what the job needs (by id, in the thread's own

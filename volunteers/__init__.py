@@ -1,7 +1,2 @@
-"""Volunteers: organizations and roles, accounts, registration, profiles, import."""
-from flask import Blueprint
-
-bp = Blueprint("volunteers", __name__)
-
-from volunteers import routes  # noqa: E402,F401
-from volunteers import activation_routes  # noqa: E402,F401
+"""Volunteers: accounts, registration and profiles (accounts), the organization tree and roles (organizations),
+administration pages (admin), bulk import (imports)."""

@@ -1,4 +1,5 @@
 """Events and positions: browse for everyone logged in; create, edit, publish, cancel for coordinators."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -8,26 +9,29 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, selectinload
 
-from app.errors import NotFound
-from app.extensions import db
-from app.models import Organization
-from app.permissions import can_manage, can_manage_event, can_view_event, subtree_filter
-from app.timeutil import utcnow
 from api import serializers
 from api.auth import load, referenced, require
 from api.openapi import operation
 from api.schemas import DATE_TIME, ID, PAGING, query
-from events import browse, manage
+from app.errors import NotFound
+from app.extensions import db
+from app.permissions import can_manage, can_manage_event, can_view_event, subtree_filter
+from app.timeutil import utcnow
+from events.manage import services as manage
 from events.models import Event, EventKind, EventStatus, Position
-
+from events.signup import browse
+from volunteers.organizations.models import Organization
 
 EVENT_QUERY = [
     query("from", DATE_TIME, "Events not yet over at this time (default: now)."),
     query("to", DATE_TIME, "Events starting before this time."),
     query("kind", {"type": "string", "enum": [k.value for k in EventKind]}, "Kind of event."),
     query("organization_id", ID, "Organized by this organization or anywhere below it."),
-    query("status", {"type": "string", "enum": [s.value for s in EventStatus], "default": "published"},
-          "Published events for everyone; draft and cancelled ones of the organizations you coordinate."),
+    query(
+        "status",
+        {"type": "string", "enum": [s.value for s in EventStatus], "default": "published"},
+        "Published events for everyone; draft and cancelled ones of the organizations you coordinate.",
+    ),
     *PAGING,
 ]
 
@@ -48,14 +52,20 @@ def managed_event(event_id: int) -> Event:
 
 
 def _organization(organization_id: int) -> Organization:
-    return referenced(Organization, organization_id, _("No such organization."), field="organization_id",
-                      code="unknown_organization")
+    return referenced(
+        Organization, organization_id, _("No such organization."), field="organization_id", code="unknown_organization"
+    )
 
 
 def _detail(event: Event) -> dict:
-    event = db.session.scalar(select(Event).where(Event.id == event.id).options(
-        selectinload(Event.positions).selectinload(Position.required_skills),
-        selectinload(Event.positions).selectinload(Position.required_credentials)))
+    event = db.session.scalar(
+        select(Event)
+        .where(Event.id == event.id)
+        .options(
+            selectinload(Event.positions).selectinload(Position.required_skills),
+            selectinload(Event.positions).selectinload(Position.required_credentials),
+        )
+    )
     return serializers.event_detail(event)
 
 
@@ -76,15 +86,16 @@ def list_events(query):
     if query["organization_id"]:
         organizer = _organization(query["organization_id"])
         alias = aliased(Organization)
-        statement = (statement.join(alias, alias.id == Event.organization_id)
-                     .where(subtree_filter(alias.path, [organizer.path])))
-    pagination = db.paginate(statement, page=query["page"], per_page=query["per_page"], error_out=False,
-                             max_per_page=100)
+        statement = statement.join(alias, alias.id == Event.organization_id).where(
+            subtree_filter(alias.path, [organizer.path])
+        )
+    pagination = db.paginate(
+        statement, page=query["page"], per_page=query["per_page"], error_out=False, max_per_page=100
+    )
     return serializers.page(pagination, serializers.event)
 
 
-@operation("/events/<int:event_id>", summary="Show an event with its positions", tag="events",
-           response="EventDetail")
+@operation("/events/<int:event_id>", summary="Show an event with its positions", tag="events", response="EventDetail")
 def get_event(event_id: int):
     """One event with its positions and their requirements."""
     return _detail(visible_event(event_id))
@@ -97,34 +108,59 @@ def _event_data(event: Event | None, changes: dict) -> manage.EventData:
     return manage.EventData(**values)
 
 
-@operation("/events", "POST", summary="Create a draft event", tag="events", response="EventDetail", status=201,
-           body="EventCreate", errors=(403, 404))
+@operation(
+    "/events",
+    "POST",
+    summary="Create a draft event",
+    tag="events",
+    response="EventDetail",
+    status=201,
+    body="EventCreate",
+    errors=(403, 404),
+)
 def create_event(body):
     """Create a draft event for an organization you coordinate."""
     organizer = _organization(body["organization_id"])
-    require(can_manage(current_user, organizer), _("You do not coordinate events of this organization."),
-            "not_coordinator")
+    require(
+        can_manage(current_user, organizer), _("You do not coordinate events of this organization."), "not_coordinator"
+    )
     event = manage.create_event(_event_data(None, body), by=current_user, now=utcnow())
     db.session.commit()
     return _detail(event)
 
 
-@operation("/events/<int:event_id>", "PATCH", summary="Edit an event", tag="events", response="EventDetail",
-           body="EventUpdate", errors=(403, 409))
+@operation(
+    "/events/<int:event_id>",
+    "PATCH",
+    summary="Edit an event",
+    tag="events",
+    response="EventDetail",
+    body="EventUpdate",
+    errors=(403, 409),
+)
 def update_event(event_id: int, body):
     """Change the fields given; moving to another organizer needs coordination of that one too."""
     event = managed_event(event_id)
     if "organization_id" in body and body["organization_id"] != event.organization_id:
         organizer = _organization(body["organization_id"])
-        require(can_manage(current_user, organizer), _("You do not coordinate events of this organization."),
-                "not_coordinator")
+        require(
+            can_manage(current_user, organizer),
+            _("You do not coordinate events of this organization."),
+            "not_coordinator",
+        )
     manage.update_event(event, _event_data(event, body), by=current_user, now=utcnow())
     db.session.commit()
     return _detail(event)
 
 
-@operation("/events/<int:event_id>/publish", "POST", summary="Publish a draft event", tag="events",
-           response="EventDetail", errors=(403, 409))
+@operation(
+    "/events/<int:event_id>/publish",
+    "POST",
+    summary="Publish a draft event",
+    tag="events",
+    response="EventDetail",
+    errors=(403, 409),
+)
 def publish_event(event_id: int):
     """Make a draft event visible to volunteers (it needs a shift)."""
     event = managed_event(event_id)
@@ -133,8 +169,16 @@ def publish_event(event_id: int):
     return _detail(event)
 
 
-@operation("/events/<int:event_id>/cancel", "POST", summary="Cancel an event", tag="events",
-           response="EventDetail", body="CancelRequest", body_required=False, errors=(403, 409))
+@operation(
+    "/events/<int:event_id>/cancel",
+    "POST",
+    summary="Cancel an event",
+    tag="events",
+    response="EventDetail",
+    body="CancelRequest",
+    body_required=False,
+    errors=(403, 409),
+)
 def cancel_event(event_id: int, body):
     """Cancel an event; every volunteer on it is released and told."""
     event = managed_event(event_id)
@@ -146,9 +190,13 @@ def cancel_event(event_id: int, body):
 def _position_data(position: Position | None, changes: dict) -> manage.PositionData:
     values = {}
     if position is not None:
-        values = {"name": position.name, "description": position.description, "min_age": position.min_age,
-                  "skill_ids": [s.id for s in position.required_skills],
-                  "credential_type_ids": [c.id for c in position.required_credentials]}
+        values = {
+            "name": position.name,
+            "description": position.description,
+            "min_age": position.min_age,
+            "skill_ids": [s.id for s in position.required_skills],
+            "credential_type_ids": [c.id for c in position.required_credentials],
+        }
     values.update(changes)
     return manage.PositionData(**values)
 
@@ -157,8 +205,16 @@ def _position(position: Position) -> dict:
     return serializers.position(db.session.get(Position, position.id))
 
 
-@operation("/events/<int:event_id>/positions", "POST", summary="Add a position to an event", tag="positions",
-           response="Position", status=201, body="PositionCreate", errors=(403, 409))
+@operation(
+    "/events/<int:event_id>/positions",
+    "POST",
+    summary="Add a position to an event",
+    tag="positions",
+    response="Position",
+    status=201,
+    body="PositionCreate",
+    errors=(403, 409),
+)
 def create_position(event_id: int, body):
     """Add a position with its requirements (skills, training, minimum age)."""
     event = managed_event(event_id)
@@ -175,8 +231,15 @@ def get_position(position_id: int):
     return serializers.position(position)
 
 
-@operation("/positions/<int:position_id>", "PATCH", summary="Edit a position", tag="positions",
-           response="Position", body="PositionUpdate", errors=(403, 409))
+@operation(
+    "/positions/<int:position_id>",
+    "PATCH",
+    summary="Edit a position",
+    tag="positions",
+    response="Position",
+    body="PositionUpdate",
+    errors=(403, 409),
+)
 def update_position(position_id: int, body):
     """Change the fields given of a position."""
     position = load(Position, position_id, _("No such position."))

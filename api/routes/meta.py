@@ -1,4 +1,5 @@
 """The API's own description: the OpenAPI 3 document."""
+
 from __future__ import annotations
 
 from flask import jsonify

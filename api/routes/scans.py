@@ -1,11 +1,12 @@
 """Check-in scans: a coordinator's badge scanner (live scans and offline batches) and a volunteer's kiosk scan.
 
-The rules live in checkin/ (checkin.services): these views check who may scan, validate
+The rules live in checkin/ (checkin.scanning.services): these views check who may scan, validate
 the body, call the services and answer one result per scan. A refused scan is not an
 error of the request: it is written to the scan log (committed) and answered with
 `ok: false` and its reason code. Whole-request problems (authentication, an unknown
 event, permission, a malformed or oversized body, rate limits) answer 4xx JSON errors.
 """
+
 from __future__ import annotations
 
 from flask import current_app, request
@@ -14,21 +15,22 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.errors import NotFound, ValidationFailed
-from app.extensions import client_address, db, limiter
-from app.models import User
-from app.permissions import can_run_checkin, can_view_event
-from app.timeutil import utcnow
-from api import auth, bp
+from api import auth
 from api.auth import require
+from api.blueprint import bp
 from api.openapi import operation
 from api.scan_schemas import MAX_SCANS_PER_REQUEST
 from api.schemas import MAX_ID
 from api.serializers import iso
 from api.validation import raise_for
-from checkin.services import OfflineScan, ScanRefused, ScanResult, check_device_ids, scan_badge, scan_kiosk
-from checkin.services import sync_offline_scans
+from app.errors import NotFound, ValidationFailed
+from app.extensions import client_address, db, limiter
+from app.permissions import can_run_checkin, can_view_event
+from app.timeutil import utcnow
+from checkin.scanning.offline import OfflineScan, sync_offline_scans
+from checkin.scanning.services import ScanRefused, ScanResult, check_device_ids, scan_badge, scan_kiosk
 from events.models import Event
+from volunteers.accounts.models import User
 
 SCAN_ENDPOINTS = {"api.create_scans", "api.create_kiosk_scan"}
 
@@ -50,12 +52,11 @@ SCANNER_LIMITS = (
     limiter.limit(_config(SCANNER_LIMIT_SETTINGS[0], "600 per minute"), key_func=auth.rate_limit_key),
     limiter.limit(_config(SCANNER_LIMIT_SETTINGS[1], "6000 per minute"), key_func=client_address),
 )
-KIOSK_LIMITS = (
-    limiter.limit(_config("API_KIOSK_SCAN_RATE_LIMIT", "30 per minute"), key_func=auth.rate_limit_key),
-)
+KIOSK_LIMITS = (limiter.limit(_config("API_KIOSK_SCAN_RATE_LIMIT", "30 per minute"), key_func=auth.rate_limit_key),)
 
 
 # -- answers ---------------------------------------------------------------------------------
+
 
 def volunteer_ref(user: User | None) -> dict | None:
     if user is None:
@@ -67,44 +68,64 @@ def scan_result(result: ScanResult, client_scan_id: str | None = None) -> dict:
     """A service's ScanResult as the documented ScanResult object."""
     shift = result.shift
     return {
-        "client_scan_id": client_scan_id, "ok": result.accepted, "action": result.action, "result": result.result,
-        "code": result.code if not result.accepted else None, "message": result.message, "at": iso(result.at),
-        "flags": list(result.flags), "volunteer": volunteer_ref(result.volunteer),
+        "client_scan_id": client_scan_id,
+        "ok": result.accepted,
+        "action": result.action,
+        "result": result.result,
+        "code": result.code if not result.accepted else None,
+        "message": result.message,
+        "at": iso(result.at),
+        "flags": list(result.flags),
+        "volunteer": volunteer_ref(result.volunteer),
         "position_name": result.position_name or "",
-        "shift": None if shift is None else {"id": shift.id, "starts_at": iso(shift.starts_at),
-                                             "ends_at": iso(shift.ends_at)},
+        "shift": None
+        if shift is None
+        else {"id": shift.id, "starts_at": iso(shift.starts_at), "ends_at": iso(shift.ends_at)},
         "duration_minutes": result.duration_minutes,
         "attendance_id": result.attendance.id if result.attendance is not None else None,
     }
 
 
-def refused_result(refused: ScanRefused, *, client_scan_id: str | None = None, offline: bool = False,
-                   at=None) -> dict:
+def refused_result(refused: ScanRefused, *, client_scan_id: str | None = None, offline: bool = False, at=None) -> dict:
     """A refusal raised by a scan service as a ScanResult object (the scan log row says who and when)."""
     logged = refused.scan
     volunteer = db.session.get(User, logged.user_id) if logged is not None and logged.user_id else None
     return {
-        "client_scan_id": client_scan_id, "ok": False, "action": "none", "result": "refused",
-        "code": refused.code, "message": refused.message,
+        "client_scan_id": client_scan_id,
+        "ok": False,
+        "action": "none",
+        "result": "refused",
+        "code": refused.code,
+        "message": refused.message,
         "at": iso(logged.scanned_at if logged is not None else at),
         "flags": ["offline"] if offline or (logged is not None and logged.offline) else [],
-        "volunteer": volunteer_ref(volunteer), "position_name": "", "shift": None, "duration_minutes": None,
+        "volunteer": volunteer_ref(volunteer),
+        "position_name": "",
+        "shift": None,
+        "duration_minutes": None,
         "attendance_id": None,
     }
 
 
 def scanning_event(event_id: int) -> Event:
     """The event with its organizer (one query; the permission check needs it): 404 unseen, 403 not coordinated."""
-    event = db.session.scalar(select(Event).options(joinedload(Event.organization))
-                              .where(Event.id == event_id)) if 0 < event_id <= MAX_ID else None
+    event = (
+        db.session.scalar(select(Event).options(joinedload(Event.organization)).where(Event.id == event_id))
+        if 0 < event_id <= MAX_ID
+        else None
+    )
     if event is None or not can_view_event(current_user, event):
         raise NotFound(_("No such event."))
-    require(can_run_checkin(current_user, event), _("Only the event's coordinators may check volunteers in."),
-            "not_coordinator")
+    require(
+        can_run_checkin(current_user, event),
+        _("Only the event's coordinators may check volunteers in."),
+        "not_coordinator",
+    )
     return event
 
 
 # -- input the schema cannot express ------------------------------------------------------------
+
 
 def _position_errors(item: dict, path: str, errors: dict[str, str]) -> None:
     if (item.get("latitude") is None) != (item.get("longitude") is None):
@@ -130,17 +151,27 @@ def _check_batch(body: dict) -> None:
 
 # -- endpoints ------------------------------------------------------------------------------------
 
-@operation("/scans", "POST", summary="Record badge scans (live, or a device's offline queue)", tag="check-in",
-           response="ScanBatchResult", body="ScanBatch", errors=(403, 404), rate_limits=SCANNER_LIMITS,
-           description=(
-               "A coordinator's scanner sends the badges it read: one live scan at a time, or up to "
-               f"{MAX_SCANS_PER_REQUEST} queued offline scans (`offline: true`, with `scanned_at`). Each scan "
-               "checks the volunteer in, or out when already in, under the check-in rules, and is applied once "
-               "per (device_id, client_scan_id): re-sending a scan answers its first result. Offline scans are "
-               "applied oldest first at their own time and flagged; the same volunteer scanned on two devices "
-               "becomes one attendance and a conflict for the coordinator. The answer has one result per scan, "
-               "in the order sent; a refused scan has `ok: false` and its reason in `code`. Live scans are "
-               "committed one by one, an offline queue together. Rate-limited per user and per address."))
+
+@operation(
+    "/scans",
+    "POST",
+    summary="Record badge scans (live, or a device's offline queue)",
+    tag="check-in",
+    response="ScanBatchResult",
+    body="ScanBatch",
+    errors=(403, 404),
+    rate_limits=SCANNER_LIMITS,
+    description=(
+        "A coordinator's scanner sends the badges it read: one live scan at a time, or up to "
+        f"{MAX_SCANS_PER_REQUEST} queued offline scans (`offline: true`, with `scanned_at`). Each scan "
+        "checks the volunteer in, or out when already in, under the check-in rules, and is applied once "
+        "per (device_id, client_scan_id): re-sending a scan answers its first result. Offline scans are "
+        "applied oldest first at their own time and flagged; the same volunteer scanned on two devices "
+        "becomes one attendance and a conflict for the coordinator. The answer has one result per scan, "
+        "in the order sent; a refused scan has `ok: false` and its reason in `code`. Live scans are "
+        "committed one by one, an offline queue together. Rate-limited per user and per address."
+    ),
+)
 def create_scans(body):
     """Apply a coordinator's badge scans and answer one result per scan."""
     event = scanning_event(body["event_id"])
@@ -150,20 +181,35 @@ def create_scans(body):
     results: list[dict | None] = [None] * len(scans)
     queued = [index for index, scan in enumerate(scans) if scan.get("offline")]
     if queued:
-        offline = [OfflineScan(client_scan_id=scans[i]["client_scan_id"], badge_token=scans[i]["badge_token"],
-                               scanned_at=scans[i]["scanned_at"], latitude=scans[i].get("latitude"),
-                               longitude=scans[i].get("longitude")) for i in queued]
+        offline = [
+            OfflineScan(
+                client_scan_id=scans[i]["client_scan_id"],
+                badge_token=scans[i]["badge_token"],
+                scanned_at=scans[i]["scanned_at"],
+                latitude=scans[i].get("latitude"),
+                longitude=scans[i].get("longitude"),
+            )
+            for i in queued
+        ]
         applied = sync_offline_scans(event, offline, by=coordinator, device_id=device_id, now=now)
-        for index, result in zip(queued, applied):
+        for index, result in zip(queued, applied, strict=False):
             results[index] = scan_result(result, scans[index]["client_scan_id"])
         db.session.commit()
     for index, scan in enumerate(scans):
         if scan.get("offline"):
             continue
         try:
-            result = scan_badge(scan["badge_token"], event, by=coordinator, now=now, device_id=device_id,
-                                client_scan_id=scan["client_scan_id"], latitude=scan.get("latitude"),
-                                longitude=scan.get("longitude"), alone=True)
+            result = scan_badge(
+                scan["badge_token"],
+                event,
+                by=coordinator,
+                now=now,
+                device_id=device_id,
+                client_scan_id=scan["client_scan_id"],
+                latitude=scan.get("latitude"),
+                longitude=scan.get("longitude"),
+                alone=True,
+            )
             results[index] = scan_result(result, scan["client_scan_id"])
         except ScanRefused as refused:
             results[index] = refused_result(refused, client_scan_id=scan["client_scan_id"], at=now)
@@ -171,14 +217,22 @@ def create_scans(body):
     return {"event_id": event_id, "device_id": device_id, "results": results}  # (event is expired by now)
 
 
-@operation("/kiosk-scans", "POST", summary="Check in or out with the kiosk's code", tag="check-in",
-           response="ScanResult", body="KioskScan", rate_limits=KIOSK_LIMITS,
-           description=(
-               "The logged-in volunteer's phone sends the token of the kiosk QR code it scanned (and the "
-               "browser's position, which geofenced events need): the volunteer is checked in, or out when "
-               "already in. A refused scan answers 200 with `ok: false` and its reason in `code` (it is "
-               "logged); codes are valid for the current and the previous 30-second window only. "
-               "Rate-limited per user."))
+@operation(
+    "/kiosk-scans",
+    "POST",
+    summary="Check in or out with the kiosk's code",
+    tag="check-in",
+    response="ScanResult",
+    body="KioskScan",
+    rate_limits=KIOSK_LIMITS,
+    description=(
+        "The logged-in volunteer's phone sends the token of the kiosk QR code it scanned (and the "
+        "browser's position, which geofenced events need): the volunteer is checked in, or out when "
+        "already in. A refused scan answers 200 with `ok: false` and its reason in `code` (it is "
+        "logged); codes are valid for the current and the previous 30-second window only. "
+        "Rate-limited per user."
+    ),
+)
 def create_kiosk_scan(body):
     """Check the caller in or out with a kiosk token."""
     errors: dict[str, str] = {}
@@ -186,9 +240,15 @@ def create_kiosk_scan(body):
     raise_for(errors)
     now = utcnow()
     try:
-        result = scan_kiosk(body["token"], current_user._get_current_object(), now=now,
-                            latitude=body.get("latitude"), longitude=body.get("longitude"),
-                            accuracy_m=body.get("accuracy_m"), alone=True)
+        result = scan_kiosk(
+            body["token"],
+            current_user._get_current_object(),
+            now=now,
+            latitude=body.get("latitude"),
+            longitude=body.get("longitude"),
+            accuracy_m=body.get("accuracy_m"),
+            alone=True,
+        )
         answer = scan_result(result)
     except ScanRefused as refused:
         answer = refused_result(refused, at=now)

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27 12:00:00
 
-hour_entries, hour_entry_events and hour_evidence are append-only (hours/models.py): a
+hour_entries, hour_entry_events and hour_evidence are append-only (hours/ledger/models.py): a
 correction is a new entry and a status change is a new event. These triggers make the
 database itself refuse any UPDATE or DELETE of their rows, whatever the client. TRUNCATE
 (PostgreSQL) and DROP TABLE are not row changes and stay possible for administrators and tests.

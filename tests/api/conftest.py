@@ -1,6 +1,7 @@
 """API test fixtures: clients that authenticate by session or bearer token and check every answer
 against the OpenAPI document (documented status, JSON body matching the documented schema, no
 undocumented field), plus small factories for events, positions and shifts."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,11 +10,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.models import Role
-from app.timeutil import LOCAL_TZ, utcnow
 from api.openapi import build_document
 from api.schemas import SCHEMAS
 from api.validation import Validator
+from app.permissions import Role
+from app.timeutil import LOCAL_TZ, utcnow
 from events.models import Event, EventKind, EventStatus, Position, Shift
 
 PREFIX = "/api/v1"
@@ -30,8 +31,18 @@ class ApiClient:
         self.token = token
         self.csrf_token = csrf_token
 
-    def request(self, method: str, path: str, *, json=None, data=None, headers=None, query=None,
-                content_type=None, expect: int | None = None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json=None,
+        data=None,
+        headers=None,
+        query=None,
+        content_type=None,
+        expect: int | None = None,
+    ):
         headers = dict(headers or {})
         if self.token and "Authorization" not in headers:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -140,8 +151,9 @@ def coordinator(make_user, orgs):
 @pytest.fixture
 def other_coordinator(make_user, orgs):
     """Coordinator of 东城街道: no say over 南城 events."""
-    return make_user(name="李东城", organization=orgs["dongcheng_team"], role=Role.COORDINATOR,
-                     role_org=orgs["dongcheng"])
+    return make_user(
+        name="李东城", organization=orgs["dongcheng_team"], role=Role.COORDINATOR, role_org=orgs["dongcheng"]
+    )
 
 
 @pytest.fixture
@@ -163,10 +175,18 @@ def make_event(db, orgs, local_time):
         organization = fields.pop("organization", None) or orgs["nancheng"]
         starts_at = fields.pop("starts_at", None) or local_time(1, 8)
         now = utcnow()
-        values = dict(title=f"API活动{next(_sequence)}", kind=EventKind.COMMUNITY.value,
-                      organization_id=organization.id, starts_at=starts_at, ends_at=starts_at + timedelta(hours=10),
-                      place="南城街道鸿福路", status=EventStatus.PUBLISHED.value, signup_opens_at=now - timedelta(days=1),
-                      signup_closes_at=starts_at, published_at=now - timedelta(days=1))
+        values = {
+            "title": f"API活动{next(_sequence)}",
+            "kind": EventKind.COMMUNITY.value,
+            "organization_id": organization.id,
+            "starts_at": starts_at,
+            "ends_at": starts_at + timedelta(hours=10),
+            "place": "南城街道鸿福路",
+            "status": EventStatus.PUBLISHED.value,
+            "signup_opens_at": now - timedelta(days=1),
+            "signup_closes_at": starts_at,
+            "published_at": now - timedelta(days=1),
+        }
         values.update(fields)
         event = Event(**values)
         db.session.add(event)
@@ -180,8 +200,16 @@ def make_event(db, orgs, local_time):
 def make_shift(db, make_event, local_time):
     """make_shift(event=None, position=None, capacity=10, starts_at=None, **fields) -> Shift (tomorrow 09:00-12:00)."""
 
-    def make(event: Event | None = None, *, position: Position | None = None, capacity: int = 10,
-             starts_at: datetime | None = None, min_age: int = 0, skills=(), **fields) -> Shift:
+    def make(
+        event: Event | None = None,
+        *,
+        position: Position | None = None,
+        capacity: int = 10,
+        starts_at: datetime | None = None,
+        min_age: int = 0,
+        skills=(),
+        **fields,
+    ) -> Shift:
         if position is None:
             event = event or make_event()
             position = Position(event_id=event.id, name=f"引导{next(_sequence)}", min_age=min_age)
@@ -189,9 +217,16 @@ def make_shift(db, make_event, local_time):
             db.session.add(position)
             db.session.flush()
         starts_at = starts_at or local_time(1, 9)
-        shift = Shift(event_id=position.event_id, position_id=position.id, starts_at=starts_at,
-                      ends_at=fields.pop("ends_at", None) or starts_at + timedelta(hours=3), capacity=capacity,
-                      assigned_count=0, meeting_point="南城街道办事处门口", **fields)
+        shift = Shift(
+            event_id=position.event_id,
+            position_id=position.id,
+            starts_at=starts_at,
+            ends_at=fields.pop("ends_at", None) or starts_at + timedelta(hours=3),
+            capacity=capacity,
+            assigned_count=0,
+            meeting_point="南城街道办事处门口",
+            **fields,
+        )
         db.session.add(shift)
         db.session.commit()
         return shift

@@ -1,4 +1,5 @@
 """Sign-up, cancellation and coordinator staffing through the API, with machine-readable refusals."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -6,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Skill
 from app.timeutil import utcnow
 from events.models import Assignment, Shift
+from volunteers.accounts.models import Skill
 
 
 def _code(response) -> str:
@@ -28,8 +29,9 @@ def test_volunteer_signs_up_and_cancels(token_api, volunteer, make_event, make_s
     assert _code(api.post(f"/assignments/{mine['id']}/cancel", expect=409)) == "not_active"
 
 
-def test_full_shift_refuses_with_shift_full_and_offers_the_waitlist(token_api, volunteer, make_user, make_event,
-                                                                   make_shift):
+def test_full_shift_refuses_with_shift_full_and_offers_the_waitlist(
+    token_api, volunteer, make_user, make_event, make_shift
+):
     shift = make_shift(make_event(cancel_cutoff_hours=1), capacity=1)
     first_api = token_api(make_user())
     first = first_api.post(f"/shifts/{shift.id}/signup", json={}, expect=201).get_json()
@@ -83,11 +85,15 @@ def test_coordinator_assigns_overrides_and_unassigns(token_api, coordinator, mak
     api = token_api(coordinator)
     refused = api.post(f"/shifts/{shift.id}/assignments", json={"user_id": young.id}, expect=409).get_json()
     assert refused["error"]["code"] == "under_age"
-    no_reason = api.post(f"/shifts/{shift.id}/assignments", expect=400,
-                         json={"user_id": young.id, "override_rules": ["under_age"]}).get_json()
+    no_reason = api.post(
+        f"/shifts/{shift.id}/assignments", expect=400, json={"user_id": young.id, "override_rules": ["under_age"]}
+    ).get_json()
     assert no_reason["error"]["code"] == "override_reason_required"
-    placed = api.post(f"/shifts/{shift.id}/assignments", expect=201, json={
-        "user_id": young.id, "override_rules": ["under_age"], "override_reason": "监护人陪同"}).get_json()
+    placed = api.post(
+        f"/shifts/{shift.id}/assignments",
+        expect=201,
+        json={"user_id": young.id, "override_rules": ["under_age"], "override_reason": "监护人陪同"},
+    ).get_json()
     assert (placed["status"], placed["source"]) == ("assigned", "coordinator")
     assert placed["override_rules"] == ["under_age"] and placed["override_reason"] == "监护人陪同"
 
@@ -100,19 +106,26 @@ def test_capacity_cannot_be_overridden(token_api, coordinator, make_user, make_s
     shift = make_shift(capacity=1)
     api = token_api(coordinator)
     api.post(f"/shifts/{shift.id}/assignments", json={"user_id": make_user().id}, expect=201)
-    response = api.post(f"/shifts/{shift.id}/assignments", expect=422, json={
-        "user_id": make_user().id, "override_rules": ["shift_full"], "override_reason": "x"})
+    response = api.post(
+        f"/shifts/{shift.id}/assignments",
+        expect=422,
+        json={"user_id": make_user().id, "override_rules": ["shift_full"], "override_reason": "x"},
+    )
     assert response.get_json()["error"]["field"] == "override_rules[0]"
-    assert _code(api.post(f"/shifts/{shift.id}/assignments", json={"user_id": make_user().id},
-                          expect=409)) == "shift_full"
+    assert (
+        _code(api.post(f"/shifts/{shift.id}/assignments", json={"user_id": make_user().id}, expect=409)) == "shift_full"
+    )
 
 
 def test_coordinator_moves_a_volunteer(token_api, coordinator, volunteer, make_shift, local_time, db):
     shift = make_shift()
     later = make_shift(position=shift.position, starts_at=local_time(1, 14))
     mine = token_api(volunteer).post(f"/shifts/{shift.id}/signup", json={}, expect=201).get_json()
-    moved = token_api(coordinator).post(f"/assignments/{mine['id']}/move", json={"to_shift_id": later.id},
-                                        expect=201).get_json()
+    moved = (
+        token_api(coordinator)
+        .post(f"/assignments/{mine['id']}/move", json={"to_shift_id": later.id}, expect=201)
+        .get_json()
+    )
     assert moved["shift"]["id"] == later.id and moved["status"] == "assigned"
     assert token_api(volunteer).get(f"/assignments/{mine['id']}").get_json()["status"] == "cancelled"
     token_api(volunteer).post(f"/assignments/{moved['id']}/move", json={"to_shift_id": shift.id}, expect=403)

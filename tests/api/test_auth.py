@@ -1,4 +1,5 @@
 """Authentication: session or bearer token, CSRF for session writes, 401 JSON otherwise, and the token CLI."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from api.models import ApiToken
 from api.tokens import hash_token
-from app.models import AuditLog
+from app.audit import AuditLog
 from tests.api.conftest import ApiClient
 
 
@@ -17,11 +18,22 @@ def test_openapi_document_is_public(anonymous):
     assert response.get_json()["openapi"].startswith("3.")
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/events"), ("GET", "/events/1"), ("GET", "/events/1/shifts"), ("GET", "/shifts/1"),
-    ("GET", "/me/assignments"), ("POST", "/events"), ("PATCH", "/events/1"), ("POST", "/shifts/1/signup"),
-    ("POST", "/shifts/1/assignments"), ("DELETE", "/assignments/1"), ("POST", "/assignments/1/cancel"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/events"),
+        ("GET", "/events/1"),
+        ("GET", "/events/1/shifts"),
+        ("GET", "/shifts/1"),
+        ("GET", "/me/assignments"),
+        ("POST", "/events"),
+        ("PATCH", "/events/1"),
+        ("POST", "/shifts/1/signup"),
+        ("POST", "/shifts/1/assignments"),
+        ("DELETE", "/assignments/1"),
+        ("POST", "/assignments/1/cancel"),
+    ],
+)
 def test_without_credentials_every_endpoint_answers_401_json(anonymous, method, path):
     response = anonymous.request(method, path, json={})
     assert response.status_code == 401
@@ -47,8 +59,9 @@ def test_bearer_token_authenticates_and_records_last_use(token_api, volunteer, m
     assert token.token_hash == hash_token(api.token) and api.token not in token.token_hash
 
 
-@pytest.mark.parametrize("header", ["Bearer dgv_not-a-real-token", "Bearer ", "Basic dXNlcjpwYXNz", "dgv_x",
-                                    "Bearer " + "x" * 5000])
+@pytest.mark.parametrize(
+    "header", ["Bearer dgv_not-a-real-token", "Bearer ", "Basic dXNlcjpwYXNz", "dgv_x", "Bearer " + "x" * 5000]
+)
 def test_invalid_authorization_answers_401(anonymous, header):
     response = anonymous.get("/events", headers={"Authorization": header}, expect=401)
     assert response.get_json()["error"]["code"] == "invalid_token"
@@ -80,6 +93,7 @@ def test_token_of_a_disabled_account_fails(token_api, volunteer, db):
 
 # -- the CLI ---------------------------------------------------------------------------------
 
+
 def test_cli_creates_lists_and_revokes_tokens(app, volunteer, document, make_client, db):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["api", "create-token", "--mobile", volunteer.mobile, "--name", "roster sync"])
@@ -101,16 +115,18 @@ def test_cli_creates_lists_and_revokes_tokens(app, volunteer, document, make_cli
     assert sorted(actions) == ["api_token.create", "api_token.revoke"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["create-token", "--mobile", "13000000000", "--name", "x"], "no account"),
-    (["revoke-token", "--id", "999999"], "no token"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["create-token", "--mobile", "13000000000", "--name", "x"], "no account"),
+        (["revoke-token", "--id", "999999"], "no token"),
+    ],
+)
 def test_cli_refuses_unknown_accounts_and_tokens(app, args, message, orgs):
     result = app.test_cli_runner().invoke(args=["api", *args])
     assert result.exit_code != 0 and message in result.output
 
 
 def test_cli_refuses_a_blank_token_name(app, volunteer):
-    result = app.test_cli_runner().invoke(args=["api", "create-token", "--mobile", volunteer.mobile,
-                                                "--name", "   "])
+    result = app.test_cli_runner().invoke(args=["api", "create-token", "--mobile", volunteer.mobile, "--name", "   "])
     assert result.exit_code != 0

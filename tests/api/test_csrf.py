@@ -1,4 +1,5 @@
 """CSRF: session callers send the page's token in X-CSRFToken on writes; bearer callers need none."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The OpenAPI document: valid OpenAPI 3, complete (every /api/v1 route), honest about errors."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ def test_every_registered_api_route_is_documented(app, document):
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+            path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1") :])
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routed.add((method.lower(), path))
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
@@ -29,13 +30,23 @@ def test_every_registered_api_route_is_documented(app, document):
 
 def test_required_endpoints_are_present(document):
     wanted = {
-        ("get", "/events"), ("get", "/events/{event_id}"), ("get", "/events/{event_id}/shifts"),
-        ("get", "/shifts/{shift_id}"), ("post", "/events"), ("patch", "/events/{event_id}"),
-        ("post", "/events/{event_id}/publish"), ("post", "/events/{event_id}/cancel"),
-        ("post", "/events/{event_id}/positions"), ("post", "/positions/{position_id}/shifts"),
-        ("patch", "/shifts/{shift_id}"), ("post", "/shifts/{shift_id}/signup"), ("get", "/me/assignments"),
-        ("post", "/assignments/{assignment_id}/cancel"), ("get", "/shifts/{shift_id}/assignments"),
-        ("post", "/shifts/{shift_id}/assignments"), ("delete", "/assignments/{assignment_id}"),
+        ("get", "/events"),
+        ("get", "/events/{event_id}"),
+        ("get", "/events/{event_id}/shifts"),
+        ("get", "/shifts/{shift_id}"),
+        ("post", "/events"),
+        ("patch", "/events/{event_id}"),
+        ("post", "/events/{event_id}/publish"),
+        ("post", "/events/{event_id}/cancel"),
+        ("post", "/events/{event_id}/positions"),
+        ("post", "/positions/{position_id}/shifts"),
+        ("patch", "/shifts/{shift_id}"),
+        ("post", "/shifts/{shift_id}/signup"),
+        ("get", "/me/assignments"),
+        ("post", "/assignments/{assignment_id}/cancel"),
+        ("get", "/shifts/{shift_id}/assignments"),
+        ("post", "/shifts/{shift_id}/assignments"),
+        ("delete", "/assignments/{assignment_id}"),
     }
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
     assert wanted <= documented
@@ -66,12 +77,24 @@ def test_operations_document_their_errors_parameters_and_bodies(document):
 
 def test_request_schemas_are_closed_and_never_expose_server_fields(document):
     schemas = document["components"]["schemas"]
-    for name in ("EventCreate", "EventUpdate", "PositionCreate", "PositionUpdate", "ShiftCreate", "ShiftUpdate",
-                 "SignupRequest", "AssignRequest", "MoveRequest", "UnassignRequest", "CancelRequest"):
+    for name in (
+        "EventCreate",
+        "EventUpdate",
+        "PositionCreate",
+        "PositionUpdate",
+        "ShiftCreate",
+        "ShiftUpdate",
+        "SignupRequest",
+        "AssignRequest",
+        "MoveRequest",
+        "UnassignRequest",
+        "CancelRequest",
+    ):
         schema = schemas[name]
         assert schema["additionalProperties"] is False, name
         assert not {"id", "status", "assigned_count", "created_by_id", "created_at", "published_at"} & set(
-            schema["properties"]), name
+            schema["properties"]
+        ), name
 
 
 def test_security_schemes_describe_bearer_and_session(document):

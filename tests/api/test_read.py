@@ -1,4 +1,5 @@
 """Reading events, positions, shifts and assignments: what volunteers and coordinators see."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -48,8 +49,9 @@ def test_events_paging(token_api, volunteer, make_event):
     assert api.get("/events", query={"page": 9}, expect=200).get_json()["items"] == []
 
 
-def test_drafts_are_listed_only_for_their_coordinators(token_api, volunteer, coordinator, other_coordinator,
-                                                       make_event):
+def test_drafts_are_listed_only_for_their_coordinators(
+    token_api, volunteer, coordinator, other_coordinator, make_event
+):
     draft = make_event(status=EventStatus.DRAFT.value, published_at=None)
     query = {"status": "draft"}
     assert [e["id"] for e in token_api(coordinator).get("/events", query=query).get_json()["items"]] == [draft.id]
@@ -58,7 +60,7 @@ def test_drafts_are_listed_only_for_their_coordinators(token_api, volunteer, coo
 
 
 def test_event_detail_has_positions_with_requirements(token_api, volunteer, make_event, make_shift, db):
-    from app.models import Skill
+    from volunteers.accounts.models import Skill
 
     skill = Skill(name="急救", name_en="First aid", kind="skill")
     db.session.add(skill)
@@ -74,8 +76,9 @@ def test_event_detail_has_positions_with_requirements(token_api, volunteer, make
     assert got == position
 
 
-def test_a_draft_is_hidden_from_volunteers_and_other_coordinators(token_api, volunteer, coordinator,
-                                                                   other_coordinator, make_event, make_shift):
+def test_a_draft_is_hidden_from_volunteers_and_other_coordinators(
+    token_api, volunteer, coordinator, other_coordinator, make_event, make_shift
+):
     draft = make_event(status=EventStatus.DRAFT.value, published_at=None)
     shift = make_shift(draft)
     for user in (volunteer, other_coordinator):
@@ -87,8 +90,9 @@ def test_a_draft_is_hidden_from_volunteers_and_other_coordinators(token_api, vol
     token_api(coordinator).get(f"/events/{draft.id}", expect=200)
 
 
-def test_shifts_show_open_places_waitlist_and_my_place(token_api, volunteer, make_user, make_event, make_shift,
-                                                       local_time):
+def test_shifts_show_open_places_waitlist_and_my_place(
+    token_api, volunteer, make_user, make_event, make_shift, local_time
+):
     event = make_event()
     early = make_shift(event, capacity=1)
     late = make_shift(event, position=early.position, capacity=3, starts_at=local_time(1, 14))
@@ -131,8 +135,9 @@ def test_someone_elses_assignment_is_not_found(token_api, volunteer, make_user, 
     api.post(f"/assignments/{theirs['id']}/cancel", json={}, expect=404)
 
 
-def test_roster_is_for_the_events_coordinators(token_api, volunteer, coordinator, other_coordinator, make_shift,
-                                               orgs, make_user):
+def test_roster_is_for_the_events_coordinators(
+    token_api, volunteer, coordinator, other_coordinator, make_shift, orgs, make_user
+):
     shift = make_shift()
     token_api(volunteer).post(f"/shifts/{shift.id}/signup", json={}, expect=201)
     roster = token_api(coordinator).get(f"/shifts/{shift.id}/assignments", expect=200).get_json()

@@ -1,4 +1,5 @@
 """Bad input answers a documented 4xx JSON error with a code and a message, never a 500."""
+
 from __future__ import annotations
 
 import json
@@ -42,20 +43,39 @@ def test_a_missing_required_body_answers_422(api, make_shift):
     assert _error(make_assignment)["code"] == "body_required"
 
 
-@pytest.mark.parametrize("body, field", [
-    ([], "body"), ("x", "body"), (None, "body"), (1, "body"),
-    ({"title": 5}, "title"), ({"title": ""}, "title"), ({"title": "x" * 121}, "title"), ({"title": None}, "title"),
-    ({"kind": "party"}, "kind"), ({"organization_id": "1"}, "organization_id"),
-    ({"organization_id": True}, "organization_id"), ({"organization_id": 2**63}, "organization_id"),
-    ({"organization_id": 1.5}, "organization_id"), ({"starts_at": "2026-05-01T09:00:00"}, "starts_at"),
-    ({"starts_at": "2026-02-30T09:00:00+08:00"}, "starts_at"), ({"starts_at": "tomorrow"}, "starts_at"),
-    ({"starts_at": 1767225600}, "starts_at"), ({"starts_at": "1900-01-01T08:00:00+08:00"}, "starts_at"),
-    ({"ends_at": "9999-12-31T23:59:59-12:00"}, "ends_at"), ({"latitude": 91}, "latitude"),
-    ({"latitude": "23.0"}, "latitude"),
-    ({"checkin_radius_m": 0}, "checkin_radius_m"), ({"allow_walk_ins": "yes"}, "allow_walk_ins"),
-    ({"allow_walk_ins": 1}, "allow_walk_ins"), ({"place": "a\x00b"}, "place"), ({"place": "\ud800"}, "place"),
-    ({"cancel_cutoff_hours": -1}, "cancel_cutoff_hours"), ({"nonsense": 1}, "nonsense"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ([], "body"),
+        ("x", "body"),
+        (None, "body"),
+        (1, "body"),
+        ({"title": 5}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 121}, "title"),
+        ({"title": None}, "title"),
+        ({"kind": "party"}, "kind"),
+        ({"organization_id": "1"}, "organization_id"),
+        ({"organization_id": True}, "organization_id"),
+        ({"organization_id": 2**63}, "organization_id"),
+        ({"organization_id": 1.5}, "organization_id"),
+        ({"starts_at": "2026-05-01T09:00:00"}, "starts_at"),
+        ({"starts_at": "2026-02-30T09:00:00+08:00"}, "starts_at"),
+        ({"starts_at": "tomorrow"}, "starts_at"),
+        ({"starts_at": 1767225600}, "starts_at"),
+        ({"starts_at": "1900-01-01T08:00:00+08:00"}, "starts_at"),
+        ({"ends_at": "9999-12-31T23:59:59-12:00"}, "ends_at"),
+        ({"latitude": 91}, "latitude"),
+        ({"latitude": "23.0"}, "latitude"),
+        ({"checkin_radius_m": 0}, "checkin_radius_m"),
+        ({"allow_walk_ins": "yes"}, "allow_walk_ins"),
+        ({"allow_walk_ins": 1}, "allow_walk_ins"),
+        ({"place": "a\x00b"}, "place"),
+        ({"place": "\ud800"}, "place"),
+        ({"cancel_cutoff_hours": -1}, "cancel_cutoff_hours"),
+        ({"nonsense": 1}, "nonsense"),
+    ],
+)
 def test_schema_violations_answer_422_naming_the_field(api, event_body_for, body, field, db):
     payload = body if not isinstance(body, dict) else {**event_body_for(), **body}
     if isinstance(body, dict) and None in body.values() and field in body:
@@ -67,14 +87,21 @@ def test_schema_violations_answer_422_naming_the_field(api, event_body_for, body
     assert db.session.scalar(select(func.count(Event.id))) == 0
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-05-01T09:00:00+08:00", "2026-05-01T01:00:00+00:00"),
-    ("2026-05-01t01:00:00z", "2026-05-01T01:00:00+00:00"),
-    ("2026-05-01 01:00:00.123456789Z", "2026-05-01T01:00:00.123456+00:00"),
-    ("2026-06-30T23:59:60Z", "2026-07-01T00:00:00+00:00"),
-    ("2026-05-01T09:00:00", None), ("2026-05-01", None), ("2026-05-01T09:00:00+24:00", None),
-    ("2026-05-01T24:00:00Z", None), ("0001-01-01T00:00:00+14:00", None), ("２０２６-05-01T09:00:00Z", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-05-01T09:00:00+08:00", "2026-05-01T01:00:00+00:00"),
+        ("2026-05-01t01:00:00z", "2026-05-01T01:00:00+00:00"),
+        ("2026-05-01 01:00:00.123456789Z", "2026-05-01T01:00:00.123456+00:00"),
+        ("2026-06-30T23:59:60Z", "2026-07-01T00:00:00+00:00"),
+        ("2026-05-01T09:00:00", None),
+        ("2026-05-01", None),
+        ("2026-05-01T09:00:00+24:00", None),
+        ("2026-05-01T24:00:00Z", None),
+        ("0001-01-01T00:00:00+14:00", None),
+        ("２０２６-05-01T09:00:00Z", None),
+    ],
+)
 def test_date_time_parsing(text, expected):
     parsed = parse_date_time(text)
     assert (parsed.isoformat() if parsed else None) == expected
@@ -91,9 +118,22 @@ def test_every_problem_is_listed(api):
     assert {"title", "kind", "organization_id", "starts_at", "ends_at"} <= set(error["details"]["fields"])
 
 
-@pytest.mark.parametrize("path", ["/events/999999", "/events/0", "/events/2147483648", "/events/99999999999999999999",
-                                  "/events/-1", "/events/abc", "/shifts/999999", "/positions/999999",
-                                  "/assignments/999999", "/events/999999/shifts", "/nowhere"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/events/999999",
+        "/events/0",
+        "/events/2147483648",
+        "/events/99999999999999999999",
+        "/events/-1",
+        "/events/abc",
+        "/shifts/999999",
+        "/positions/999999",
+        "/assignments/999999",
+        "/events/999999/shifts",
+        "/nowhere",
+    ],
+)
 def test_unknown_ids_answer_404_json(api, path):
     assert _error(api.get(path, expect=404))["code"] == "not_found"
 
@@ -110,10 +150,23 @@ def test_unknown_organization_in_a_body_or_query_answers_404(api, event_body_for
     api.get("/events", query={"organization_id": 999_999}, expect=404)
 
 
-@pytest.mark.parametrize("query", [{"per_page": "101"}, {"per_page": "0"}, {"page": "0"}, {"page": "x"},
-                                   {"kind": "party"}, {"from": "2026-05-01"}, {"to": "\x00"},
-                                   {"organization_id": "99999999999999"}, {"status": "deleted"},
-                                   {"page": "1.5"}, {"to": ""}, {"kind": ""}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"per_page": "101"},
+        {"per_page": "0"},
+        {"page": "0"},
+        {"page": "x"},
+        {"kind": "party"},
+        {"from": "2026-05-01"},
+        {"to": "\x00"},
+        {"organization_id": "99999999999999"},
+        {"status": "deleted"},
+        {"page": "1.5"},
+        {"to": ""},
+        {"kind": ""},
+    ],
+)
 def test_bad_query_parameters_answer_422(api, query):
     assert _error(api.get("/events", query=query, expect=422))["code"] == "validation_failed"
 
@@ -125,8 +178,20 @@ def test_wrong_method_answers_405_json(api):
 
 # -- a sweep over every documented operation --------------------------------------------------
 
-BAD_VALUES = [None, True, -1, 2**31, 1.5, "x" * 20_000, "a\x00", "\ud800", {}, ["x"], "2026-05-01T09:00:00",
-              "0001-01-01T00:00:00+14:00"]
+BAD_VALUES = [
+    None,
+    True,
+    -1,
+    2**31,
+    1.5,
+    "x" * 20_000,
+    "a\x00",
+    "\ud800",
+    {},
+    ["x"],
+    "2026-05-01T09:00:00",
+    "0001-01-01T00:00:00+14:00",
+]
 BAD_QUERY = ["abc", "-1", "99999999999999", "2026-13-01T00:00:00Z", "\x00", "1e5"]
 BAD_BODIES = [b"", b"{", b"null", b"[]", b'"x"', b"1", b'{"unknown": 1}']
 
@@ -135,8 +200,12 @@ BAD_BODIES = [b"", b"{", b"null", b"[]", b'"x"', b"1", b'{"unknown": 1}']
 def objects(make_shift, token_api, volunteer):
     shift = make_shift()
     placed = token_api(volunteer).post(f"/shifts/{shift.id}/signup", json={}, expect=201).get_json()
-    return {"event_id": shift.event_id, "position_id": shift.position_id, "shift_id": shift.id,
-            "assignment_id": placed["id"]}
+    return {
+        "event_id": shift.event_id,
+        "position_id": shift.position_id,
+        "shift_id": shift.id,
+        "assignment_id": placed["id"],
+    }
 
 
 def test_no_input_to_any_operation_causes_a_server_error(api, document, objects):
@@ -154,8 +223,9 @@ def test_no_input_to_any_operation_causes_a_server_error(api, document, objects)
                         sent += 1
             if "requestBody" not in operation:
                 continue
-            schema = schemas[operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                             .rsplit("/", 1)[-1]]
+            schema = schemas[
+                operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            ]
             for raw in BAD_BODIES:
                 api.request(method.upper(), path, data=raw)
                 sent += 1
@@ -169,8 +239,13 @@ def test_no_input_to_any_operation_causes_a_server_error(api, document, objects)
 @pytest.fixture
 def event_body_for(orgs, local_time):
     def make(**fields) -> dict:
-        body = {"title": "东莞漫博会志愿服务", "kind": "expo", "organization_id": orgs["nancheng"].id,
-                "starts_at": local_time(3, 8).isoformat(), "ends_at": local_time(3, 18).isoformat()}
+        body = {
+            "title": "东莞漫博会志愿服务",
+            "kind": "expo",
+            "organization_id": orgs["nancheng"].id,
+            "starts_at": local_time(3, 8).isoformat(),
+            "ends_at": local_time(3, 18).isoformat(),
+        }
         body.update(fields)
         return body
 

@@ -1,4 +1,5 @@
 """Coordinators write events, positions and shifts; volunteers and other organizations' coordinators cannot."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,16 +7,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from events.models import Event, EventStatus, Shift
 
 
 @pytest.fixture
 def event_body(orgs, local_time):
     def make(**fields) -> dict:
-        body = {"title": "南城河小青护河行动", "kind": "river_patrol", "organization_id": orgs["nancheng_team"].id,
-                "starts_at": local_time(2, 8).isoformat(), "ends_at": local_time(2, 18).isoformat(),
-                "place": "南城水濂山河段", "description": "沿河巡查", "cancel_cutoff_hours": 12}
+        body = {
+            "title": "南城河小青护河行动",
+            "kind": "river_patrol",
+            "organization_id": orgs["nancheng_team"].id,
+            "starts_at": local_time(2, 8).isoformat(),
+            "ends_at": local_time(2, 18).isoformat(),
+            "place": "南城水濂山河段",
+            "description": "沿河巡查",
+            "cancel_cutoff_hours": 12,
+        }
         body.update(fields)
         return body
 
@@ -24,20 +32,29 @@ def event_body(orgs, local_time):
 
 def test_coordinator_builds_and_publishes_an_event(token_api, coordinator, event_body, local_time, db):
     api = token_api(coordinator)
-    event = api.post("/events", json=event_body(latitude=23.02, longitude=113.75, checkin_radius_m=300),
-                     expect=201).get_json()
+    event = api.post(
+        "/events", json=event_body(latitude=23.02, longitude=113.75, checkin_radius_m=300), expect=201
+    ).get_json()
     assert event["status"] == "draft" and event["positions"] == [] and event["checkin_radius_m"] == 300
     assert event["organization"]["name"] == "南城街道志愿服务队"
 
-    position = api.post(f"/events/{event['id']}/positions", json={"name": "巡河员", "min_age": 16},
-                        expect=201).get_json()
+    position = api.post(
+        f"/events/{event['id']}/positions", json={"name": "巡河员", "min_age": 16}, expect=201
+    ).get_json()
     assert position["event_id"] == event["id"] and position["min_age"] == 16
     refused = api.post(f"/events/{event['id']}/publish", expect=409).get_json()
     assert refused["error"]["code"] == "no_shifts"
 
-    shift = api.post(f"/positions/{position['id']}/shifts", expect=201, json={
-        "starts_at": local_time(2, 9).isoformat(), "ends_at": local_time(2, 11).isoformat(), "capacity": 5,
-        "meeting_point": "水濂山公园东门"}).get_json()
+    shift = api.post(
+        f"/positions/{position['id']}/shifts",
+        expect=201,
+        json={
+            "starts_at": local_time(2, 9).isoformat(),
+            "ends_at": local_time(2, 11).isoformat(),
+            "capacity": 5,
+            "meeting_point": "水濂山公园东门",
+        },
+    ).get_json()
     assert (shift["capacity"], shift["open_places"], shift["position"]["name"]) == (5, 5, "巡河员")
 
     published = api.post(f"/events/{event['id']}/publish", expect=200).get_json()
@@ -55,8 +72,9 @@ def test_patch_changes_only_the_fields_given(token_api, coordinator, make_event,
     event = make_event()
     make_shift(event)
     api = token_api(coordinator)
-    body = api.patch(f"/events/{event.id}", json={"place": "南城国际会展中心", "brand_tag": "青春情暖"},
-                     expect=200).get_json()
+    body = api.patch(
+        f"/events/{event.id}", json={"place": "南城国际会展中心", "brand_tag": "青春情暖"}, expect=200
+    ).get_json()
     assert (body["place"], body["brand_tag"], body["title"]) == ("南城国际会展中心", "青春情暖", event.title)
     refused = api.patch(f"/events/{event.id}", json={"ends_at": event.starts_at.isoformat()}, expect=400)
     assert refused.get_json()["error"]["field"] == "ends_at"
@@ -80,8 +98,9 @@ def test_shift_edit_and_cancel(token_api, coordinator, volunteer, make_shift):
 def test_cancel_event_releases_volunteers(token_api, coordinator, volunteer, make_shift, db):
     shift = make_shift()
     token_api(volunteer).post(f"/shifts/{shift.id}/signup", json={}, expect=201)
-    body = token_api(coordinator).post(f"/events/{shift.event_id}/cancel", json={"reason": "台风"},
-                                       expect=200).get_json()
+    body = (
+        token_api(coordinator).post(f"/events/{shift.event_id}/cancel", json={"reason": "台风"}, expect=200).get_json()
+    )
     assert body["status"] == "cancelled" and body["cancelled_at"]
     assert [a["status"] for a in token_api(volunteer).get("/me/assignments").get_json()["items"]] == ["cancelled"]
     token_api(coordinator).patch(f"/events/{shift.event_id}", json={"title": "x"}, expect=409)
@@ -104,8 +123,9 @@ WRITES = [
 
 @pytest.mark.parametrize("method, template, body", WRITES)
 @pytest.mark.parametrize("who", ["volunteer", "other_coordinator"])
-def test_writes_are_refused_outside_ones_organizations(request, token_api, make_event, make_shift, method,
-                                                       template, body, who, db):
+def test_writes_are_refused_outside_ones_organizations(
+    request, token_api, make_event, make_shift, method, template, body, who, db
+):
     event = make_event(status=EventStatus.PUBLISHED.value)
     shift = make_shift(event)
     if body == "shift":
@@ -130,10 +150,16 @@ def test_a_coordinator_cannot_move_an_event_out_of_their_subtree(token_api, coor
     token_api(coordinator).patch(f"/events/{event.id}", json={"organization_id": orgs["dongcheng"].id}, expect=403)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("status", "published"), ("created_by_id", 1), ("published_at", "2026-01-01T00:00:00+08:00"), ("id", 99),
-    ("assigned_count", 3),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("status", "published"),
+        ("created_by_id", 1),
+        ("published_at", "2026-01-01T00:00:00+08:00"),
+        ("id", 99),
+        ("assigned_count", 3),
+    ],
+)
 def test_mass_assignment_of_server_fields_is_refused(token_api, coordinator, event_body, field, value, db):
     response = token_api(coordinator).post("/events", json=event_body(**{field: value}), expect=422)
     error = response.get_json()["error"]
@@ -141,8 +167,9 @@ def test_mass_assignment_of_server_fields_is_refused(token_api, coordinator, eve
     assert db.session.scalar(select(func.count(Event.id))) == 0
 
 
-@pytest.mark.parametrize("field, value", [("assigned_count", 10), ("is_cancelled", True), ("event_id", 1),
-                                          ("position_id", 1)])
+@pytest.mark.parametrize(
+    "field, value", [("assigned_count", 10), ("is_cancelled", True), ("event_id", 1), ("position_id", 1)]
+)
 def test_shift_counters_cannot_be_set_by_clients(token_api, coordinator, make_shift, field, value, db):
     shift = make_shift(capacity=10)
     token_api(coordinator).patch(f"/shifts/{shift.id}", json={field: value}, expect=422)

@@ -31,6 +31,7 @@ runs ``-m browser``):
 
 Timing: wait for states (``page.wait_for_url``, ``expect(...)``), never with sleeps.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,11 +49,21 @@ from tests.events import conftest as events_factories
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
 
 
 @dataclass
@@ -133,8 +144,9 @@ def launch_chromium(_playwright):
     launched = []
 
     def launch(*extra_args: str):
-        chromium = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra_args),
-                                               headless=True)
+        chromium = _playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra_args), headless=True
+        )
         launched.append(chromium)
         return chromium
 
@@ -218,10 +230,19 @@ def site(db, coordinator, volunteer, make_event, make_position, make_shift, now)
     shift from half an hour ago until three hours from now.
     """
     event = make_event(title="南城文明交通劝导", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8))
-    shift = make_shift(make_position(event, name="路口引导"), starts_at=now - timedelta(minutes=30),
-                       ends_at=now + timedelta(hours=3))
-    db.session.add(Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
-                              ends_at=shift.ends_at, status=AssignmentStatus.ASSIGNED.value, source="coordinator"))
+    shift = make_shift(
+        make_position(event, name="路口引导"), starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=3)
+    )
+    db.session.add(
+        Assignment(
+            shift_id=shift.id,
+            user_id=volunteer.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status=AssignmentStatus.ASSIGNED.value,
+            source="coordinator",
+        )
+    )
     shift.assigned_count = 1
     db.session.commit()
     return {"coordinator": coordinator, "volunteer": volunteer, "event": event, "shift": shift}

@@ -1,5 +1,6 @@
 """Check-in in Chromium: the coordinator's scanner reads a real badge QR from the fake camera and checks the
 volunteer in; a logged-in volunteer opens a kiosk URL and is checked in while the kiosk's count goes up."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,8 +32,12 @@ def write_qr_video(path: Path, text: str, frames: int = 20, blank_frames: int = 
     canvas = Image.new("RGB", (width, height), "white")
     canvas.paste(qr.resize((side, side), Image.NEAREST), ((width - side) // 2, (height - side) // 2))
     y, cb, cr = canvas.convert("YCbCr").split()
-    frame = (b"FRAME\n" + y.tobytes() + cb.resize((width // 2, height // 2)).tobytes()
-             + cr.resize((width // 2, height // 2)).tobytes())
+    frame = (
+        b"FRAME\n"
+        + y.tobytes()
+        + cb.resize((width // 2, height // 2)).tobytes()
+        + cr.resize((width // 2, height // 2)).tobytes()
+    )
     white = b"FRAME\n" + b"\xff" * (width * height) + b"\x80" * (width * height // 2)
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode("ascii"))
@@ -49,12 +54,16 @@ def _attendance(db, user):
 
 
 def test_the_scanner_reads_a_badge_from_the_camera_and_checks_the_volunteer_in(
-        db, site, live_server, launch_chromium, browser_login, tmp_path, screenshot):
+    db, site, live_server, launch_chromium, browser_login, tmp_path, screenshot
+):
     volunteer, event = site["volunteer"], site["event"]
     # the badge rotates every 30 s and is accepted for one more window: make the video just before the browser
     video = write_qr_video(tmp_path / "badge.y4m", badge_token(volunteer.id, now=utcnow()))
-    chromium = launch_chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                               f"--use-file-for-fake-video-capture={video}")
+    chromium = launch_chromium(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
     context = chromium.new_context(base_url=live_server.base_url, permissions=["camera"], **PHONE)
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -78,8 +87,9 @@ def test_the_scanner_reads_a_badge_from_the_camera_and_checks_the_volunteer_in(
     assert problems == []
 
 
-def test_a_logged_in_volunteer_opens_a_kiosk_url_and_is_checked_in(db, site, live_server, browser, page,
-                                                                   browser_login, screenshot):
+def test_a_logged_in_volunteer_opens_a_kiosk_url_and_is_checked_in(
+    db, site, live_server, browser, page, browser_login, screenshot
+):
     volunteer, event = site["volunteer"], site["event"]
     # the coordinator's tablet shows the kiosk
     kiosk_context = browser.new_context(base_url=live_server.base_url, viewport={"width": 1024, "height": 768})
@@ -111,12 +121,16 @@ def test_a_logged_in_volunteer_opens_a_kiosk_url_and_is_checked_in(db, site, liv
 
 
 def test_without_network_the_scan_is_queued_and_synced_when_the_network_returns(
-        db, site, live_server, launch_chromium, browser_login, tmp_path, screenshot):
+    db, site, live_server, launch_chromium, browser_login, tmp_path, screenshot
+):
     volunteer, event = site["volunteer"], site["event"]
     # five seconds of white before the badge shows: time to take the phone off the network
     video = write_qr_video(tmp_path / "badge-later.y4m", badge_token(volunteer.id, now=utcnow()), blank_frames=50)
-    chromium = launch_chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                               f"--use-file-for-fake-video-capture={video}")
+    chromium = launch_chromium(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
     context = chromium.new_context(base_url=live_server.base_url, permissions=["camera"], **PHONE)
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -141,5 +155,6 @@ def test_without_network_the_scan_is_queued_and_synced_when_the_network_returns(
     [attendance] = _attendance(db, volunteer)
     assert attendance.status == "open" and attendance.offline is True
     scanned_at = queued[0]["scanned_at"]
-    assert abs((attendance.checked_in_at - datetime.fromisoformat(scanned_at.replace("Z", "+00:00")))
-               .total_seconds()) < 1  # the original time of the scan, not the time it was synced
+    assert (
+        abs((attendance.checked_in_at - datetime.fromisoformat(scanned_at.replace("Z", "+00:00"))).total_seconds()) < 1
+    )  # the original time of the scan, not the time it was synced

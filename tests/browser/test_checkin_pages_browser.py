@@ -1,5 +1,6 @@
 """Check-in pages in Chromium with short (3-second) token windows: the badge's code really rotates, the live
 dashboard refreshes itself, and none of the pages breaks the Content Security Policy."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.timeutil import utcnow
-from checkin.services import scan_kiosk
+from checkin.scanning.services import scan_kiosk
 from checkin.tokens import kiosk_token, parse_kiosk_token
 from tests.browser.conftest import watch_page_errors
 
@@ -39,8 +40,9 @@ def test_the_badge_code_rotates_on_the_phone(site, page, live_server, browser_lo
     assert problems == []
 
 
-def test_the_dashboard_refreshes_itself_and_the_other_pages_load_cleanly(db, site, page, live_server, browser_login,
-                                                                       screenshot):
+def test_the_dashboard_refreshes_itself_and_the_other_pages_load_cleanly(
+    db, site, page, live_server, browser_login, screenshot
+):
     event, volunteer = site["event"], site["volunteer"]
     problems = watch_page_errors(page)
     page.goto("/login?lang=en")

@@ -1,4 +1,5 @@
 """The browser fixtures themselves: the vendored CSS and JS load in Chromium, extra launch flags work."""
+
 from __future__ import annotations
 
 import pytest

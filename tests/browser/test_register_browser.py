@@ -1,4 +1,5 @@
 """In Chromium on a phone: a new volunteer registers, logs out, logs in again and sees the profile."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.demo import demo_id_number
-from app.models import Skill, User
+from app.security import demo_id_number
+from volunteers.accounts.models import Skill, User
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +18,10 @@ NEW_PASSWORD = "Qing-nian-2026"
 
 @pytest.fixture
 def skills(db):
-    rows = [Skill(name="急救", name_en="First aid", kind="skill"), Skill(name="粤语", name_en="Cantonese", kind="language")]
+    rows = [
+        Skill(name="急救", name_en="First aid", kind="skill"),
+        Skill(name="粤语", name_en="Cantonese", kind="language"),
+    ]
     db.session.add_all(rows)
     db.session.commit()
     return rows

@@ -2,6 +2,7 @@
 event with a 引导 shift under way and the volunteer assigned to it, token makers, and readers of what a scan
 left behind (attendance, scan log, audit). The people (volunteer, coordinator, outsider) come from
 tests/conftest.py; each subfolder's conftest adds what is its own."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from checkin.models import Attendance, Scan
 from checkin.tokens import badge_token, kiosk_token
 from events.models import Assignment, AssignmentStatus, Shift
@@ -28,8 +29,13 @@ make_credential_type = events_factories.make_credential_type
 def event(make_event, now):
     """A published 南城街道 event, 南城文明交通劝导, that started an hour ago; check-in opens 30 minutes before
     each shift."""
-    return make_event(title="南城文明交通劝导", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=9),
-                      signup_opens_at=now - timedelta(days=5), signup_closes_at=now + timedelta(hours=9))
+    return make_event(
+        title="南城文明交通劝导",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=9),
+        signup_opens_at=now - timedelta(days=5),
+        signup_closes_at=now + timedelta(hours=9),
+    )
 
 
 @pytest.fixture
@@ -48,8 +54,14 @@ def assign(db):
     """assign(shift, user, status="assigned") -> Assignment, committed, holding a place on the shift."""
 
     def make(shift: Shift, user, status: str = AssignmentStatus.ASSIGNED.value) -> Assignment:
-        assignment = Assignment(shift_id=shift.id, user_id=user.id, starts_at=shift.starts_at, ends_at=shift.ends_at,
-                                status=status, source="coordinator")
+        assignment = Assignment(
+            shift_id=shift.id,
+            user_id=user.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status=status,
+            source="coordinator",
+        )
         db.session.add(assignment)
         shift.assigned_count += 1
         db.session.commit()
@@ -67,8 +79,9 @@ def assignment(assign, shift, volunteer):
 @pytest.fixture
 def kiosk(event, now):
     """kiosk(at=now, shift=None, of=event) -> the kiosk token shown at `at` (for one shift, or the whole event)."""
-    return lambda at=None, shift=None, of=None: kiosk_token((of or event).id, shift_id=shift.id if shift else None,
-                                                            now=at or now)
+    return lambda at=None, shift=None, of=None: kiosk_token(
+        (of or event).id, shift_id=shift.id if shift else None, now=at or now
+    )
 
 
 @pytest.fixture
@@ -83,8 +96,7 @@ def attendances(db):
 
     def read(user) -> list[Attendance]:
         db.session.expire_all()
-        return list(db.session.scalars(select(Attendance).where(Attendance.user_id == user.id)
-                                       .order_by(Attendance.id)))
+        return list(db.session.scalars(select(Attendance).where(Attendance.user_id == user.id).order_by(Attendance.id)))
 
     return read
 
@@ -112,5 +124,6 @@ def scan_log(scans):
 @pytest.fixture
 def audits(db):
     """audits(action) -> audit entries with that action, oldest first."""
-    return lambda action: list(db.session.scalars(select(AuditLog).where(AuditLog.action == action)
-                                                  .order_by(AuditLog.id)))
+    return lambda action: list(
+        db.session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id))
+    )

@@ -5,6 +5,7 @@ a published event of 南城街道 (orgs["nancheng"]) open for sign-up, with one 
 and shifts tomorrow 09:00-12:00 Asia/Shanghai. Keep this file additive: several
 engineers build on it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -13,7 +14,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Organization, Skill, User
 from app.timeutil import LOCAL_TZ, utcnow
 from events.models import (
     Credential,
@@ -25,6 +25,8 @@ from events.models import (
     Shift,
     TeamQuota,
 )
+from volunteers.accounts.models import Skill, User
+from volunteers.organizations.models import Organization
 
 _sequence = itertools.count(1)
 
@@ -61,19 +63,19 @@ def make_event(db, orgs, now, local_time):
         n = next(_sequence)
         organization: Organization = fields.pop("organization", None) or orgs["nancheng"]
         starts_at = fields.pop("starts_at", None) or local_time(1, 8)
-        values = dict(
-            title=f"测试活动{n}",
-            kind=EventKind.COMMUNITY.value,
-            organization_id=organization.id,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=10),
-            place="南城街道鸿福路",
-            status=EventStatus.PUBLISHED.value,
-            signup_opens_at=now - timedelta(days=1),
-            signup_closes_at=starts_at,
-            cancel_cutoff_hours=24,
-            published_at=now - timedelta(days=1),
-        )
+        values = {
+            "title": f"测试活动{n}",
+            "kind": EventKind.COMMUNITY.value,
+            "organization_id": organization.id,
+            "starts_at": starts_at,
+            "ends_at": starts_at + timedelta(hours=10),
+            "place": "南城街道鸿福路",
+            "status": EventStatus.PUBLISHED.value,
+            "signup_opens_at": now - timedelta(days=1),
+            "signup_closes_at": starts_at,
+            "cancel_cutoff_hours": 24,
+            "published_at": now - timedelta(days=1),
+        }
         values.update(fields)
         event = Event(**values)
         db.session.add(event)
@@ -117,10 +119,19 @@ def make_credential_type(db):
 def grant_credential(db, now):
     """grant_credential(user, credential_type, expires_at=None, granted_at=now) -> Credential, committed."""
 
-    def grant(user: User, credential_type: CredentialType, *, expires_at: datetime | None = None,
-              granted_at: datetime | None = None) -> Credential:
-        credential = Credential(user_id=user.id, credential_type_id=credential_type.id,
-                                granted_at=granted_at or now - timedelta(days=30), expires_at=expires_at)
+    def grant(
+        user: User,
+        credential_type: CredentialType,
+        *,
+        expires_at: datetime | None = None,
+        granted_at: datetime | None = None,
+    ) -> Credential:
+        credential = Credential(
+            user_id=user.id,
+            credential_type_id=credential_type.id,
+            granted_at=granted_at or now - timedelta(days=30),
+            expires_at=expires_at,
+        )
         db.session.add(credential)
         db.session.commit()
         return credential
@@ -133,11 +144,23 @@ def make_position(db, make_event):
     """make_position(event=None, name=None, skills=[Skill], credentials=[CredentialType], min_age=0, **fields)
     -> Position, committed (a new default event when none is given)."""
 
-    def make(event: Event | None = None, *, name: str | None = None, skills: list[Skill] = (),
-             credentials: list[CredentialType] = (), min_age: int = 0, **fields) -> Position:
+    def make(
+        event: Event | None = None,
+        *,
+        name: str | None = None,
+        skills: list[Skill] = (),
+        credentials: list[CredentialType] = (),
+        min_age: int = 0,
+        **fields,
+    ) -> Position:
         event = event or make_event()
-        position = Position(event_id=event.id, name=name or f"引导{next(_sequence)}", min_age=min_age,
-                            description=fields.pop("description", "现场引导"), **fields)
+        position = Position(
+            event_id=event.id,
+            name=name or f"引导{next(_sequence)}",
+            min_age=min_age,
+            description=fields.pop("description", "现场引导"),
+            **fields,
+        )
         position.required_skills = list(skills)
         position.required_credentials = list(credentials)
         db.session.add(position)
@@ -155,14 +178,27 @@ def make_shift(db, make_position, local_time):
     10 places, in a new default position when none is given.
     """
 
-    def make(position: Position | None = None, *, starts_at: datetime | None = None,
-             ends_at: datetime | None = None, capacity: int = 10, **fields) -> Shift:
+    def make(
+        position: Position | None = None,
+        *,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        capacity: int = 10,
+        **fields,
+    ) -> Shift:
         position = position or make_position()
         starts_at = starts_at or local_time(1, 9)
         ends_at = ends_at or starts_at + timedelta(hours=3)
-        shift = Shift(event_id=position.event_id, position_id=position.id, starts_at=starts_at, ends_at=ends_at,
-                      capacity=capacity, assigned_count=0,
-                      meeting_point=fields.pop("meeting_point", "南城街道办事处门口"), **fields)
+        shift = Shift(
+            event_id=position.event_id,
+            position_id=position.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            assigned_count=0,
+            meeting_point=fields.pop("meeting_point", "南城街道办事处门口"),
+            **fields,
+        )
         db.session.add(shift)
         db.session.commit()
         return shift

@@ -1,6 +1,7 @@
 """Hostile-input fixtures: a published 南城 event with a position, a shift and one volunteer's assignment,
 the actors of the access-control matrix around it, and the owner's other records (hours, certificate,
 dispute, evidence, notification, patrol report) made through the areas' own services."""
+
 from __future__ import annotations
 
 import io
@@ -10,10 +11,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from app.models import Role, RoleGrant
+from app.permissions import Role
 from app.timeutil import LOCAL_TZ, local_today, utcnow
 from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
-from volunteers.models import ImportJob
+from volunteers.imports.models import ImportJob
+from volunteers.organizations.models import RoleGrant
 
 
 def _local(days: int, hour: int) -> datetime:
@@ -26,18 +28,33 @@ def staffed_event(db, orgs, make_user, make_client, login):
     """A published event of 南城街道 tomorrow; its owner volunteer signed up through the web form."""
     now = utcnow()
     starts = _local(1, 8)
-    event = Event(title="敌意测试活动", kind=EventKind.COMMUNITY.value, organization_id=orgs["nancheng"].id,
-                  starts_at=starts, ends_at=starts + timedelta(hours=10), place="南城街道鸿福路",
-                  status=EventStatus.PUBLISHED.value, signup_opens_at=now - timedelta(days=1),
-                  signup_closes_at=starts, published_at=now - timedelta(days=1))
+    event = Event(
+        title="敌意测试活动",
+        kind=EventKind.COMMUNITY.value,
+        organization_id=orgs["nancheng"].id,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=10),
+        place="南城街道鸿福路",
+        status=EventStatus.PUBLISHED.value,
+        signup_opens_at=now - timedelta(days=1),
+        signup_closes_at=starts,
+        published_at=now - timedelta(days=1),
+    )
     db.session.add(event)
     db.session.flush()
     position = Position(event_id=event.id, name="引导", min_age=0)
     position.required_skills = []
     db.session.add(position)
     db.session.flush()
-    shift = Shift(event_id=event.id, position_id=position.id, starts_at=_local(1, 9), ends_at=_local(1, 12),
-                  capacity=10, assigned_count=0, meeting_point="南城街道办事处门口")
+    shift = Shift(
+        event_id=event.id,
+        position_id=position.id,
+        starts_at=_local(1, 9),
+        ends_at=_local(1, 12),
+        capacity=10,
+        assigned_count=0,
+        meeting_point="南城街道办事处门口",
+    )
     db.session.add(shift)
     db.session.commit()
     owner = make_user(name="主人志愿者", organization=orgs["nancheng_team"])
@@ -50,14 +67,21 @@ def staffed_event(db, orgs, make_user, make_client, login):
 @pytest.fixture
 def actors(make_user, orgs, staffed_event):
     """Every actor of the matrix, keyed by a readable name; the object belongs to 南城街道."""
-    people = {"owner": staffed_event["owner"],
-              "other_volunteer": make_user(name="旁人志愿者", organization=orgs["nancheng_team"])}
-    places = {"own": orgs["nancheng"], "sibling": orgs["dongcheng"], "parent": orgs["city"],
-              "child": orgs["nancheng_team"]}
+    people = {
+        "owner": staffed_event["owner"],
+        "other_volunteer": make_user(name="旁人志愿者", organization=orgs["nancheng_team"]),
+    }
+    places = {
+        "own": orgs["nancheng"],
+        "sibling": orgs["dongcheng"],
+        "parent": orgs["city"],
+        "child": orgs["nancheng_team"],
+    }
     for role in (Role.COORDINATOR, Role.REVIEWER, Role.ADMIN):
         for where, org in places.items():
-            people[f"{role.value}@{where}"] = make_user(name=f"{role.value}{where}", organization=org,
-                                                       role=role, role_org=org)
+            people[f"{role.value}@{where}"] = make_user(
+                name=f"{role.value}{where}", organization=org, role=role, role_org=org
+            )
     return people
 
 
@@ -82,33 +106,66 @@ def _image(kind: str) -> bytes:
 def past_service(db, orgs, staffed_event, actors):
     """A 南城 event three days ago: the owner served 09:00-12:00, scanned offline by the coordinator's phone, and a
     second phone scanned the owner's badge 40 seconds after the first (a conflict left for the coordinator)."""
-    from checkin.services import OfflineScan, sync_offline_scans
+    from checkin.scanning.offline import OfflineScan, sync_offline_scans
     from checkin.tokens import badge_token
 
     owner, coordinator = staffed_event["owner"], actors["coordinator@own"]
-    event = Event(title="敌意测试往期活动", kind=EventKind.COMMUNITY.value, organization_id=orgs["nancheng"].id,
-                  starts_at=_local(-3, 8), ends_at=_local(-3, 18), place="南城街道鸿福路",
-                  status=EventStatus.PUBLISHED.value, published_at=_local(-10, 9))
+    event = Event(
+        title="敌意测试往期活动",
+        kind=EventKind.COMMUNITY.value,
+        organization_id=orgs["nancheng"].id,
+        starts_at=_local(-3, 8),
+        ends_at=_local(-3, 18),
+        place="南城街道鸿福路",
+        status=EventStatus.PUBLISHED.value,
+        published_at=_local(-10, 9),
+    )
     db.session.add(event)
     db.session.flush()
     position = Position(event_id=event.id, name="引导", min_age=0)
     db.session.add(position)
     db.session.flush()
-    shift = Shift(event_id=event.id, position_id=position.id, starts_at=_local(-3, 9), ends_at=_local(-3, 12),
-                  capacity=5, assigned_count=1)
+    shift = Shift(
+        event_id=event.id,
+        position_id=position.id,
+        starts_at=_local(-3, 9),
+        ends_at=_local(-3, 12),
+        capacity=5,
+        assigned_count=1,
+    )
     db.session.add(shift)
     db.session.flush()
-    db.session.add(Assignment(shift_id=shift.id, user_id=owner.id, starts_at=shift.starts_at, ends_at=shift.ends_at,
-                              status="assigned", source="coordinator"))
+    db.session.add(
+        Assignment(
+            shift_id=shift.id,
+            user_id=owner.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status="assigned",
+            source="coordinator",
+        )
+    )
     db.session.commit()
     arrived, left = shift.starts_at + timedelta(minutes=2), shift.ends_at - timedelta(minutes=2)
     synced = shift.ends_at + timedelta(minutes=10)
-    first = sync_offline_scans(event, [OfflineScan("in-1", badge_token(owner.id, now=arrived), arrived),
-                                       OfflineScan("out-1", badge_token(owner.id, now=left), left)],
-                               by=coordinator, device_id="matrix-a", now=synced)
+    first = sync_offline_scans(
+        event,
+        [
+            OfflineScan("in-1", badge_token(owner.id, now=arrived), arrived),
+            OfflineScan("out-1", badge_token(owner.id, now=left), left),
+        ],
+        by=coordinator,
+        device_id="matrix-a",
+        now=synced,
+    )
     again = arrived + timedelta(seconds=40)
-    [conflict] = sync_offline_scans(event, [OfflineScan("in-1", badge_token(owner.id, now=again), again)],
-                                    by=coordinator, device_id="matrix-b", now=synced)
+    [conflict] = sync_offline_scans(
+        event,
+        [OfflineScan("in-1", badge_token(owner.id, now=again), again)],
+        by=coordinator,
+        device_id="matrix-b",
+        now=synced,
+    )
     db.session.commit()
     assert [r.result for r in first] == ["ok", "ok"] and conflict.result == "conflict", (first, conflict)
     return {"event": event, "shift": shift, "attendance": first[1].attendance, "scan": conflict.scan}
@@ -118,9 +175,11 @@ def past_service(db, orgs, staffed_event, actors):
 def hours_records(db, staffed_event, actors, past_service):
     """The owner's hours of the past service: verified, disputed and certified; and back-filled hours with a
     paper sheet as evidence, rejected (so the owner has a notification)."""
-    from events.notifications import Notification
-    from hours import backfill, certificates, disputes, verification
-    from hours.recording import record_attendance
+    from hours.backfill import services as backfill
+    from hours.certificates import services as certificates
+    from hours.ledger.recording import record_attendance
+    from hours.review import disputes, verification
+    from notifications.models import Notification
 
     owner, now = staffed_event["owner"], utcnow()
     event = past_service["event"]
@@ -130,15 +189,30 @@ def hours_records(db, staffed_event, actors, past_service):
     dispute = disputes.open_dispute(entry, by=owner, message="签退时间记早了", now=now)
     served_on = entry.service_date
     certificate = certificates.issue_certificate(owner, period=(served_on, local_today(now)), by=owner, now=now)
-    paper = backfill.create_backfill(event, owner, shift=None, service_date=served_on, minutes=60,
-                                     reason="纸质签到表补录", evidence_data=_image("PNG"), evidence_name="签到表.png",
-                                     by=actors["coordinator@own"], now=now)
+    paper = backfill.create_backfill(
+        event,
+        owner,
+        shift=None,
+        service_date=served_on,
+        minutes=60,
+        reason="纸质签到表补录",
+        evidence_data=_image("PNG"),
+        evidence_name="签到表.png",
+        by=actors["coordinator@own"],
+        now=now,
+    )
     verification.reject_entry(paper, by=actors["reviewer@parent"], now=now, reason="签到表看不清")
     db.session.commit()
-    notification = db.session.scalars(select(Notification).where(Notification.user_id == owner.id,
-                                                                 Notification.kind == "hours_rejected")).one()
-    return {"entry": entry, "dispute": dispute, "certificate": certificate, "evidence": paper.evidence,
-            "notification": notification}
+    notification = db.session.scalars(
+        select(Notification).where(Notification.user_id == owner.id, Notification.kind == "hours_rejected")
+    ).one()
+    return {
+        "entry": entry,
+        "dispute": dispute,
+        "certificate": certificate,
+        "evidence": paper.evidence,
+        "notification": notification,
+    }
 
 
 @pytest.fixture
@@ -146,45 +220,90 @@ def patrol_records(db, orgs, make_user, staffed_event, actors):
     """A 南城 river segment adopted by 南城街道志愿服务队 (the owner's team), with a daily patrol schedule; the owner
     patrolled three days ago and filed its report: one finding with a photo."""
     from checkin.models import Attendance, AttendanceStatus
-    from patrols.models import PatrolShift
-    from patrols.photos import Upload
-    from patrols.reports import FindingData, file_report
-    from patrols.schedules import ScheduleData, create_schedule
-    from patrols.segments import SegmentData, create_segment
+    from patrols.reports.photos import Upload
+    from patrols.reports.services import FindingData, file_report
+    from patrols.segments.models import PatrolShift
+    from patrols.segments.schedules import ScheduleData, create_schedule
+    from patrols.segments.services import SegmentData, create_segment
 
     owner, coordinator = staffed_event["owner"], actors["coordinator@own"]
     chief = make_user(name="敌意河长", organization=orgs["nancheng_team"])
     created = _local(-7, 9)
-    segment = create_segment(SegmentData(river_name="东莞运河", name="敌意测试段", town_id=orgs["nancheng"].id,
-                                         team_id=orgs["nancheng_team"].id, points=list(PATROL_LINE),
-                                         chief_mobile=chief.mobile), by=coordinator, now=created)
-    schedule = create_schedule(segment, ScheduleData(weekdays=list(range(7)), starts_local=time(9),
-                                                     ends_local=time(11), headcount=3,
-                                                     valid_from=created.date(), meeting_point="元美桥"),
-                               by=coordinator, now=created)
+    segment = create_segment(
+        SegmentData(
+            river_name="东莞运河",
+            name="敌意测试段",
+            town_id=orgs["nancheng"].id,
+            team_id=orgs["nancheng_team"].id,
+            points=list(PATROL_LINE),
+            chief_mobile=chief.mobile,
+        ),
+        by=coordinator,
+        now=created,
+    )
+    schedule = create_schedule(
+        segment,
+        ScheduleData(
+            weekdays=list(range(7)),
+            starts_local=time(9),
+            ends_local=time(11),
+            headcount=3,
+            valid_from=created.date(),
+            meeting_point="元美桥",
+        ),
+        by=coordinator,
+        now=created,
+    )
     db.session.commit()
-    patrol = db.session.scalars(select(PatrolShift).where(PatrolShift.segment_id == segment.id,
-                                                          PatrolShift.local_date == _local(-3, 9).date())).one()
+    patrol = db.session.scalars(
+        select(PatrolShift).where(PatrolShift.segment_id == segment.id, PatrolShift.local_date == _local(-3, 9).date())
+    ).one()
     shift = db.session.get(Shift, patrol.shift_id)
-    assignment = Assignment(shift_id=shift.id, user_id=owner.id, starts_at=shift.starts_at, ends_at=shift.ends_at,
-                            status="completed", source="self")
+    assignment = Assignment(
+        shift_id=shift.id,
+        user_id=owner.id,
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
+        status="completed",
+        source="self",
+    )
     db.session.add(assignment)
     db.session.flush()
-    db.session.add(Attendance(user_id=owner.id, event_id=shift.event_id, shift_id=shift.id,
-                              assignment_id=assignment.id, checked_in_at=shift.starts_at,
-                              checked_out_at=shift.ends_at, status=AttendanceStatus.CLOSED.value,
-                              check_in_method="kiosk", check_out_method="kiosk", created_at=shift.starts_at,
-                              updated_at=shift.ends_at))
+    db.session.add(
+        Attendance(
+            user_id=owner.id,
+            event_id=shift.event_id,
+            shift_id=shift.id,
+            assignment_id=assignment.id,
+            checked_in_at=shift.starts_at,
+            checked_out_at=shift.ends_at,
+            status=AttendanceStatus.CLOSED.value,
+            check_in_method="kiosk",
+            check_out_method="kiosk",
+            created_at=shift.starts_at,
+            updated_at=shift.ends_at,
+        )
+    )
     db.session.commit()
-    report = file_report(patrol, summary="河面有漂浮垃圾", uploads=[Upload(_image("JPEG"), "垃圾.jpg")],
-                         finding=FindingData(category="rubbish", description="桥下漂浮塑料袋",
-                                             latitude=23.0200, longitude=113.7550),
-                         by=owner, now=utcnow())
+    report = file_report(
+        patrol,
+        summary="河面有漂浮垃圾",
+        uploads=[Upload(_image("JPEG"), "垃圾.jpg")],
+        finding=FindingData(category="rubbish", description="桥下漂浮塑料袋", latitude=23.0200, longitude=113.7550),
+        by=owner,
+        now=utcnow(),
+    )
     db.session.commit()
     [finding] = report.findings
     [photo] = finding.photos
-    return {"segment": segment, "schedule": schedule, "patrol": patrol, "report": report, "finding": finding,
-            "photo": photo}
+    return {
+        "segment": segment,
+        "schedule": schedule,
+        "patrol": patrol,
+        "report": report,
+        "finding": finding,
+        "photo": photo,
+    }
 
 
 @pytest.fixture
@@ -193,26 +312,39 @@ def admin_records(db, orgs, staffed_event, actors):
     event's position, and the role grant of 南城's coordinator."""
     from openpyxl import Workbook
 
-    from app.demo import demo_id_number
-    from events.quotas import set_quota
-    from volunteers.import_rows import COLUMNS
-    from volunteers.import_tasks import run_import
-    from volunteers.importer import create_job
+    from app.security import demo_id_number
+    from events.staffing.quotas import set_quota
+    from volunteers.imports.importer import create_job
+    from volunteers.imports.jobs import run_import
+    from volunteers.imports.rows import COLUMNS
 
     now = utcnow()
     workbook = Workbook()
     workbook.active.append(COLUMNS)
-    row = {"姓名": "导入志愿者", "手机号": "15899990001", "身份证号": demo_id_number(date(1999, 5, 6), 7).value,
-           "政治面貌": "共青团员", "紧急联系人": "王紧急", "紧急联系人手机": "13712345678"}
+    row = {
+        "姓名": "导入志愿者",
+        "手机号": "15899990001",
+        "身份证号": demo_id_number(date(1999, 5, 6), 7).value,
+        "政治面貌": "共青团员",
+        "紧急联系人": "王紧急",
+        "紧急联系人手机": "13712345678",
+    }
     workbook.active.append([row.get(column) for column in COLUMNS])
     data = io.BytesIO()
     workbook.save(data)
-    job = create_job(by=actors["admin@own"], scope=orgs["nancheng_team"], file_name="志愿者.xlsx",
-                     data=data.getvalue(), now=now)
+    job = create_job(
+        by=actors["admin@own"], scope=orgs["nancheng_team"], file_name="志愿者.xlsx", data=data.getvalue(), now=now
+    )
     db.session.commit()
     assert run_import(job.id, data.getvalue(), now=now) == "done"
-    quota = set_quota(staffed_event["event"], position_id=staffed_event["position"].id,
-                      organization_id=orgs["nancheng_team"].id, quantity=3, by=actors["coordinator@own"], now=now)
+    quota = set_quota(
+        staffed_event["event"],
+        position_id=staffed_event["position"].id,
+        organization_id=orgs["nancheng_team"].id,
+        quantity=3,
+        by=actors["coordinator@own"],
+        now=now,
+    )
     db.session.commit()
     grant = db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == actors["coordinator@own"].id)).one()
     return {"job": db.session.get(ImportJob, job.id), "quota": quota, "grant": grant}

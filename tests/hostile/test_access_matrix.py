@@ -6,6 +6,7 @@ around it (tests/hostile/conftest.py): hours, dispute, certificate, evidence, at
 notification, quota, import, role grant, and a patrol report of the segment the owner's team adopts.
 A new <int:> route must be added to MATRIX, POST_ONLY or NOT_IN_MATRIX (with a reason), or
 test_every_id_route_is_reviewed fails."""
+
 from __future__ import annotations
 
 import pytest
@@ -93,35 +94,64 @@ MATRIX = {
 # POST/PATCH/DELETE routes on the same objects, checked for outsiders (below) only.
 POST_ONLY = {
     "/admin/roles/<int:grant_id>/revoke",
-    "/api/v1/assignments/<int:assignment_id>", "/api/v1/assignments/<int:assignment_id>/cancel",
-    "/api/v1/assignments/<int:assignment_id>/move", "/api/v1/events/<int:event_id>",
-    "/api/v1/events/<int:event_id>/cancel", "/api/v1/events/<int:event_id>/positions",
-    "/api/v1/events/<int:event_id>/publish", "/api/v1/positions/<int:position_id>",
-    "/api/v1/positions/<int:position_id>/shifts", "/api/v1/shifts/<int:shift_id>",
-    "/api/v1/shifts/<int:shift_id>/assignments", "/api/v1/shifts/<int:shift_id>/cancel",
-    "/checkin/attendance/<int:attendance_id>/check-out", "/checkin/events/<int:event_id>/manual",
-    "/checkin/scans/<int:scan_id>/resolve", "/events/<int:event_id>/cancel", "/events/<int:event_id>/edit",
-    "/events/<int:event_id>/positions/new", "/events/<int:event_id>/publish", "/events/<int:event_id>/shifts/bulk",
-    "/events/<int:event_id>/staffing/quotas", "/events/assignments/<int:assignment_id>/cancel",
-    "/events/positions/<int:position_id>/delete", "/events/positions/<int:position_id>/edit",
-    "/events/positions/<int:position_id>/shifts/new", "/events/shifts/<int:shift_id>/cancel",
-    "/events/shifts/<int:shift_id>/delete", "/events/shifts/<int:shift_id>/edit",
-    "/events/staffing/assignments/<int:assignment_id>/move", "/events/staffing/assignments/<int:assignment_id>/no-show",
-    "/events/staffing/assignments/<int:assignment_id>/unassign", "/events/staffing/quotas/<int:quota_id>/remove",
+    "/api/v1/assignments/<int:assignment_id>",
+    "/api/v1/assignments/<int:assignment_id>/cancel",
+    "/api/v1/assignments/<int:assignment_id>/move",
+    "/api/v1/events/<int:event_id>",
+    "/api/v1/events/<int:event_id>/cancel",
+    "/api/v1/events/<int:event_id>/positions",
+    "/api/v1/events/<int:event_id>/publish",
+    "/api/v1/positions/<int:position_id>",
+    "/api/v1/positions/<int:position_id>/shifts",
+    "/api/v1/shifts/<int:shift_id>",
+    "/api/v1/shifts/<int:shift_id>/assignments",
+    "/api/v1/shifts/<int:shift_id>/cancel",
+    "/checkin/attendance/<int:attendance_id>/check-out",
+    "/checkin/events/<int:event_id>/manual",
+    "/checkin/scans/<int:scan_id>/resolve",
+    "/events/<int:event_id>/cancel",
+    "/events/<int:event_id>/edit",
+    "/events/<int:event_id>/positions/new",
+    "/events/<int:event_id>/publish",
+    "/events/<int:event_id>/shifts/bulk",
+    "/events/<int:event_id>/staffing/quotas",
+    "/events/assignments/<int:assignment_id>/cancel",
+    "/events/positions/<int:position_id>/delete",
+    "/events/positions/<int:position_id>/edit",
+    "/events/positions/<int:position_id>/shifts/new",
+    "/events/shifts/<int:shift_id>/cancel",
+    "/events/shifts/<int:shift_id>/delete",
+    "/events/shifts/<int:shift_id>/edit",
+    "/events/staffing/assignments/<int:assignment_id>/move",
+    "/events/staffing/assignments/<int:assignment_id>/no-show",
+    "/events/staffing/assignments/<int:assignment_id>/unassign",
+    "/events/staffing/quotas/<int:quota_id>/remove",
     "/events/staffing/quotas/<int:quota_id>/shifts/<int:shift_id>/fill",
-    "/events/staffing/shifts/<int:shift_id>/assign", "/hours/certificates/<int:certificate_id>/revoke",
-    "/hours/certificates/volunteers/<int:user_id>", "/hours/disputes/<int:dispute_id>",
-    "/hours/entries/<int:entry_id>/correct", "/hours/entries/<int:entry_id>/decide",
-    "/hours/entries/<int:entry_id>/dispute", "/hours/events/<int:event_id>/backfill",
-    "/hours/events/<int:event_id>/submit", "/hours/membership/applicants/<int:user_id>/evaluation",
-    "/hours/membership/applicants/<int:user_id>/verification", "/hours/review/events/<int:event_id>",
-    "/notifications/<int:notification_id>/read", "/patrols/findings/<int:finding_id>/edit",
-    "/patrols/findings/<int:finding_id>/forward", "/patrols/findings/<int:finding_id>/resolve",
-    "/patrols/patrols/<int:patrol_id>/report", "/patrols/photos/<int:photo_id>/delete",
-    "/patrols/reports/<int:report_id>/findings", "/patrols/reports/<int:report_id>/summary",
-    "/patrols/schedules/<int:schedule_id>/edit", "/patrols/segments/<int:segment_id>/edit",
+    "/events/staffing/shifts/<int:shift_id>/assign",
+    "/hours/certificates/<int:certificate_id>/revoke",
+    "/hours/certificates/volunteers/<int:user_id>",
+    "/hours/disputes/<int:dispute_id>",
+    "/hours/entries/<int:entry_id>/correct",
+    "/hours/entries/<int:entry_id>/decide",
+    "/hours/entries/<int:entry_id>/dispute",
+    "/hours/events/<int:event_id>/backfill",
+    "/hours/events/<int:event_id>/submit",
+    "/hours/membership/applicants/<int:user_id>/evaluation",
+    "/hours/membership/applicants/<int:user_id>/verification",
+    "/hours/review/events/<int:event_id>",
+    "/notifications/<int:notification_id>/read",
+    "/patrols/findings/<int:finding_id>/edit",
+    "/patrols/findings/<int:finding_id>/forward",
+    "/patrols/findings/<int:finding_id>/resolve",
+    "/patrols/patrols/<int:patrol_id>/report",
+    "/patrols/photos/<int:photo_id>/delete",
+    "/patrols/reports/<int:report_id>/findings",
+    "/patrols/reports/<int:report_id>/summary",
+    "/patrols/schedules/<int:schedule_id>/edit",
+    "/patrols/segments/<int:segment_id>/edit",
     "/patrols/segments/<int:segment_id>/schedules/new",
-    "/volunteers/<int:user_id>/edit", "/volunteers/<int:user_id>/id-number",
+    "/volunteers/<int:user_id>/edit",
+    "/volunteers/<int:user_id>/id-number",
 }
 # Any signed-in volunteer may sign up to a published shift: not an outsider refusal.
 SELF_SERVICE = {"/api/v1/shifts/<int:shift_id>/signup", "/events/shifts/<int:shift_id>/sign-up"}
@@ -148,17 +178,30 @@ def _url(rule: str, ids: dict) -> str:
 @pytest.fixture
 def ids(orgs, staffed_event, past_service, hours_records, patrol_records, admin_records) -> dict:
     """The id of every object the matrix opens, by the name of the route's parameter."""
-    return {"event_id": staffed_event["event"].id, "shift_id": staffed_event["shift"].id,
-            "position_id": staffed_event["position"].id, "assignment_id": staffed_event["assignment"].id,
-            "user_id": staffed_event["owner"].id, "attendance_id": past_service["attendance"].id,
-            "scan_id": past_service["scan"].id, "entry_id": hours_records["entry"].id,
-            "dispute_id": hours_records["dispute"].id, "certificate_id": hours_records["certificate"].id,
-            "evidence_id": hours_records["evidence"].id, "notification_id": hours_records["notification"].id,
-            "segment_id": patrol_records["segment"].id, "schedule_id": patrol_records["schedule"].id,
-            "patrol_id": patrol_records["patrol"].id, "report_id": patrol_records["report"].id,
-            "finding_id": patrol_records["finding"].id, "photo_id": patrol_records["photo"].id,
-            "team_id": orgs["nancheng_team"].id, "job_id": admin_records["job"].id,
-            "quota_id": admin_records["quota"].id, "grant_id": admin_records["grant"].id}
+    return {
+        "event_id": staffed_event["event"].id,
+        "shift_id": staffed_event["shift"].id,
+        "position_id": staffed_event["position"].id,
+        "assignment_id": staffed_event["assignment"].id,
+        "user_id": staffed_event["owner"].id,
+        "attendance_id": past_service["attendance"].id,
+        "scan_id": past_service["scan"].id,
+        "entry_id": hours_records["entry"].id,
+        "dispute_id": hours_records["dispute"].id,
+        "certificate_id": hours_records["certificate"].id,
+        "evidence_id": hours_records["evidence"].id,
+        "notification_id": hours_records["notification"].id,
+        "segment_id": patrol_records["segment"].id,
+        "schedule_id": patrol_records["schedule"].id,
+        "patrol_id": patrol_records["patrol"].id,
+        "report_id": patrol_records["report"].id,
+        "finding_id": patrol_records["finding"].id,
+        "photo_id": patrol_records["photo"].id,
+        "team_id": orgs["nancheng_team"].id,
+        "job_id": admin_records["job"].id,
+        "quota_id": admin_records["quota"].id,
+        "grant_id": admin_records["grant"].id,
+    }
 
 
 def _clients(actors, make_client, login, db):
@@ -242,7 +285,7 @@ def test_outsiders_cannot_change_anything(app, db, staffed_event, actors, ids, m
         url = _url(rule, ids)
         for method in sorted(methods[rule]):
             team_object = any(part in rule for part in TEAM_OBJECTS)
-            names = OUTSIDERS if team_object else OUTSIDERS + ("coordinator@child", "admin@child")
+            names = OUTSIDERS if team_object else (*OUTSIDERS, "coordinator@child", "admin@child")
             for name in names:
                 if url.startswith("/api/"):
                     response = _open(web, api, name, method, url, json=_api_body(rule, method, staffed_event))

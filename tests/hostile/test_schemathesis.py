@@ -3,6 +3,7 @@ generated valid and invalid input, answers no 500, only statuses it documents, J
 matches the documented schema with no undocumented field. A coordinator of 南城街道 calls with a bearer
 token, so writes on the 南城 event get past the permission checks; each operation is its own test with a
 fresh database, so no write leaks into another operation's test."""
+
 from __future__ import annotations
 
 import json
@@ -20,19 +21,22 @@ from schemathesis.specs.openapi.checks import (
 from api.schemas import SCHEMAS
 from api.tokens import create_token
 from api.validation import Validator
-from app import create_app
-from app.models import Role
+from app.permissions import Role
 from app.timeutil import utcnow
+from composition import create_app
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20260501,
-    # deterministic: the same inputs on every run, so a failure is reproducible and nothing flakes
-    "generation": {"max-examples": 30, "deterministic": True, "database": "none"},
-    "phases": {"stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20260501,
+        # deterministic: the same inputs on every run, so a failure is reproducible and nothing flakes
+        "generation": {"max-examples": 30, "deterministic": True, "database": "none"},
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
 # The document the app serves at /api/v1/openapi.json (serving it needs no database).
 schema = schemathesis.openapi.from_wsgi(
-    "/api/v1/openapi.json", create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"}), config=CONFIG)
+    "/api/v1/openapi.json", create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"}), config=CONFIG
+)
 STRICT = Validator(SCHEMAS, strict_output=True, convert=False)
 
 
@@ -47,16 +51,25 @@ def no_undocumented_field(ctx, response, case) -> None:
     assert not errors, f"{case.operation.label} {response.status_code}: {errors}"
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          no_undocumented_field]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    no_undocumented_field,
+]
 
 
 @pytest.fixture
 def app_overrides(app_overrides):
     """Limits high enough that the generated requests reach the handlers instead of answering 429."""
     unlimited = "100000 per minute"
-    return {**app_overrides, "API_WRITE_RATE_LIMIT": unlimited, "API_KIOSK_SCAN_RATE_LIMIT": unlimited,
-            "API_SCAN_RATE_LIMIT_PER_USER": unlimited}
+    return {
+        **app_overrides,
+        "API_WRITE_RATE_LIMIT": unlimited,
+        "API_KIOSK_SCAN_RATE_LIMIT": unlimited,
+        "API_SCAN_RATE_LIMIT_PER_USER": unlimited,
+    }
 
 
 @pytest.fixture

@@ -1,21 +1,23 @@
 """Property-based tests (hypothesis) of the check-in token parsers: refusal is the only failure,
 tokens made by the module round-trip, and any single-character change of a valid token is refused."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from checkin.refusals import REFUSAL_CODES, ScanRefused
 from checkin.tokens import badge_token, kiosk_token, parse_badge_token, parse_kiosk_token, window_seconds
 
-NOW = datetime(2026, 11, 27, 2, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 2, 0, 0, tzinfo=UTC)
 # the `app` fixture only provides the SECRET_KEY context: the parsers read nothing else
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 PARSERS = [parse_kiosk_token, parse_badge_token]
 TOKEN_CHARS = "KB.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_= \n"
-ids = st.integers(min_value=1, max_value=36 ** 13 - 1)
+ids = st.integers(min_value=1, max_value=36**13 - 1)
 
 
 def _refusal_or_claim(parser, token):
@@ -28,8 +30,16 @@ def _refusal_or_claim(parser, token):
 
 @FAST
 @pytest.mark.parametrize("parser", PARSERS)
-@given(token=st.one_of(st.text(max_size=600), st.text(alphabet=TOKEN_CHARS, max_size=80), st.binary(max_size=80),
-                       st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=3)))
+@given(
+    token=st.one_of(
+        st.text(max_size=600),
+        st.text(alphabet=TOKEN_CHARS, max_size=80),
+        st.binary(max_size=80),
+        st.none(),
+        st.integers(),
+        st.lists(st.text(max_size=5), max_size=3),
+    )
+)
 def test_arbitrary_input_is_only_ever_refused(app, parser, token):
     assert _refusal_or_claim(parser, token) is None
 
@@ -66,9 +76,9 @@ def _mutations(draw, token: str) -> str:
     if kind == "replace":
         if char == token[position]:
             char = "0" if token[position] != "0" else "1"
-        return token[:position] + char + token[position + 1:]
+        return token[:position] + char + token[position + 1 :]
     if kind == "delete":
-        return token[:position] + token[position + 1:]
+        return token[:position] + token[position + 1 :]
     return token[:position] + char + token[position:]
 
 

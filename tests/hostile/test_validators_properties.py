@@ -1,10 +1,12 @@
 """Property-based tests (hypothesis) of the form validators: ID number, mobile pattern, password rules."""
+
 from __future__ import annotations
 
 import string
 from datetime import date, timedelta
 
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from app.security import MOBILE_PATTERN, IdNumberError, check_digit, parse_id_number, password_problem
 
@@ -75,8 +77,7 @@ def test_future_birth_dates_are_refused(born):
 @example("13900000000\n")
 @example("139０００００００0")
 def test_mobile_pattern_accepts_exactly_eleven_ascii_digits_starting_1_3_to_9(text):
-    expected = (len(text) == 11 and all(c in string.digits for c in text)
-                and text[0] == "1" and text[1] in "3456789")
+    expected = len(text) == 11 and all(c in string.digits for c in text) and text[0] == "1" and text[1] in "3456789"
     assert bool(MOBILE_PATTERN.match(text)) is expected
 
 

@@ -2,6 +2,7 @@
 
 The folder is named `import`, a Python keyword, so its helpers are handed out as fixtures.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,9 +13,10 @@ from datetime import date
 import pytest
 from openpyxl import Workbook
 
-from app.demo import demo_id_number
-from app.models import Role, Skill
-from volunteers.import_rows import COLUMNS
+from app.permissions import Role
+from app.security import demo_id_number
+from volunteers.accounts.models import Skill
+from volunteers.imports.rows import COLUMNS
 
 _sequence = itertools.count(1)
 
@@ -59,8 +61,11 @@ def make_row():
 @pytest.fixture
 def skills(db):
     """A skill and two languages, as the catalogue holds them."""
-    items = [Skill(name="急救", name_en="First aid", kind="skill"), Skill(name="粤语", name_en="Cantonese", kind="language"),
-             Skill(name="英语", name_en="English", kind="language")]
+    items = [
+        Skill(name="急救", name_en="First aid", kind="skill"),
+        Skill(name="粤语", name_en="Cantonese", kind="language"),
+        Skill(name="英语", name_en="English", kind="language"),
+    ]
     db.session.add_all(items)
     db.session.commit()
     return {s.name: s for s in items}
@@ -86,8 +91,10 @@ def upload(client):
 
     def post(data: bytes, organization, *, filename: str = "volunteers.xlsx", target=None):
         return (target or client).post(
-            "/admin/import", data={"organization_id": str(organization.id), "file": (io.BytesIO(data), filename)},
-            content_type="multipart/form-data")
+            "/admin/import",
+            data={"organization_id": str(organization.id), "file": (io.BytesIO(data), filename)},
+            content_type="multipart/form-data",
+        )
 
     return post
 
@@ -108,7 +115,7 @@ def job_id_of():
 @pytest.fixture
 def run_upload(upload, job_id_of, db):
     """run_upload(rows_or_bytes, organization) -> the finished ImportJob (synchronous imports)."""
-    from volunteers.models import ImportJob
+    from volunteers.imports.models import ImportJob
 
     def run(content, organization, **kw):
         data = content if isinstance(content, bytes) else xlsx_bytes(content)

@@ -1,12 +1,14 @@
 """Imported volunteers activate their own accounts: mobile + ID number + a new password, once."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditLog, User
+from app.audit import AuditLog
 from app.security import decrypt_id_number
 from tests.conftest import PASSWORD
+from volunteers.accounts.models import User
 
 NEW_PASSWORD = "Qing-nian-2026"
 REFUSED = "These details do not match an account waiting for activation."
@@ -27,8 +29,10 @@ def imported_row(db, orgs, town_admin, make_row, run_upload):
 
 
 def activate(client, mobile, id_number, password=NEW_PASSWORD, confirm=None):
-    return client.post("/activate", data={"mobile": mobile, "id_number": id_number, "password": password,
-                                          "password_confirm": confirm or password})
+    return client.post(
+        "/activate",
+        data={"mobile": mobile, "id_number": id_number, "password": password, "password_confirm": confirm or password},
+    )
 
 
 def user_by_mobile(db, mobile) -> User:
@@ -50,8 +54,10 @@ def test_activation_works_once_and_then_the_volunteer_logs_in(db, make_client, i
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     user = user_by_mobile(db, mobile)
     assert user.password_hash and user.activated_at is not None and user.is_active
-    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "account.activate",
-                                                    AuditLog.target_id == user.id)) is not None
+    assert (
+        db.session.scalar(select(AuditLog).where(AuditLog.action == "account.activate", AuditLog.target_id == user.id))
+        is not None
+    )
 
     again = activate(make_client(), mobile, id_number, password="Another-pass-99")
     assert again.status_code == 422 and REFUSED in again.get_data(as_text=True)
@@ -62,14 +68,15 @@ def test_activation_works_once_and_then_the_volunteer_logs_in(db, make_client, i
     assert make_client().post("/login", data={"mobile": mobile, "password": "Another-pass-99"}).status_code == 401
 
 
-def test_activation_with_a_wrong_id_number_is_refused_without_saying_which_part(db, make_client, make_user,
-                                                                               make_row, imported_row):
+def test_activation_with_a_wrong_id_number_is_refused_without_saying_which_part(
+    db, make_client, make_user, make_row, imported_row
+):
     mobile, id_number = imported_row["手机号"], imported_row["身份证号"]
     somebody_else = make_row()["身份证号"]
     registered = make_user()
     attempts = [
-        (mobile, somebody_else),                      # right mobile, wrong ID number
-        ("15899999999", id_number),                   # unknown mobile, right ID number
+        (mobile, somebody_else),  # right mobile, wrong ID number
+        ("15899999999", id_number),  # unknown mobile, right ID number
     ]
     pages = []
     for try_mobile, try_id in attempts:
@@ -87,13 +94,15 @@ def test_activation_with_a_wrong_id_number_is_refused_without_saying_which_part(
     assert make_client().post("/login", data={"mobile": registered.mobile, "password": PASSWORD}).status_code == 302
 
 
-@pytest.mark.parametrize("password, confirm, message", [
-    ("short1!", None, "Password must be at least 8 characters."),
-    (None, None, "Password must not contain your mobile number."),
-    (NEW_PASSWORD, "Different-9876", "Passwords do not match."),
-])
-def test_activation_applies_the_registration_password_rules(db, make_client, imported_row, password, confirm,
-                                                            message):
+@pytest.mark.parametrize(
+    "password, confirm, message",
+    [
+        ("short1!", None, "Password must be at least 8 characters."),
+        (None, None, "Password must not contain your mobile number."),
+        (NEW_PASSWORD, "Different-9876", "Passwords do not match."),
+    ],
+)
+def test_activation_applies_the_registration_password_rules(db, make_client, imported_row, password, confirm, message):
     mobile = imported_row["手机号"]
     password = password or f"x{mobile}y"
     response = activate(make_client(), mobile, imported_row["身份证号"], password=password, confirm=confirm)

@@ -1,4 +1,5 @@
 """The threaded path: the upload returns at once, the result page polls progress until the job is done."""
+
 from __future__ import annotations
 
 import threading
@@ -7,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.models import User
-from volunteers.import_tasks import rows_validated
+from volunteers.accounts.models import User
+from volunteers.imports.jobs import rows_validated
 
 
 @pytest.fixture
@@ -30,8 +31,9 @@ def poll_until_done(client, url: str, *, limit_seconds: float = 60.0) -> list[di
     pytest.fail(f"the import did not finish within {limit_seconds} s; last progress: {seen[-1] if seen else None}")
 
 
-def test_a_background_import_shows_progress_and_finishes(app, client, db, orgs, town_admin, make_row, xlsx,
-                                                         upload, job_id_of):
+def test_a_background_import_shows_progress_and_finishes(
+    app, client, db, orgs, town_admin, make_row, xlsx, upload, job_id_of
+):
     rows = [make_row() for _ in range(600)]
     data = xlsx(rows)
     checked = threading.Event()
@@ -66,10 +68,10 @@ def test_a_background_import_shows_progress_and_finishes(app, client, db, orgs, 
     assert "js/import.js" not in done_page and 'id="count-imported">600<' in done_page
 
 
-def test_a_background_import_polled_from_the_start(app, client, db, orgs, town_admin, make_row, xlsx, upload,
-                                                   job_id_of):
-    job_id = job_id_of(upload(xlsx([make_row() for _ in range(30)] + [make_row(**{"手机号": "123"})]),
-                              orgs["nancheng"]))
+def test_a_background_import_polled_from_the_start(
+    app, client, db, orgs, town_admin, make_row, xlsx, upload, job_id_of
+):
+    job_id = job_id_of(upload(xlsx([make_row() for _ in range(30)] + [make_row(手机号="123")]), orgs["nancheng"]))
     seen = poll_until_done(client, f"/admin/import/{job_id}/progress")
     assert seen[-1]["status"] == "done"
     assert (seen[-1]["rows_imported"], seen[-1]["rows_rejected"]) == (30, 1)

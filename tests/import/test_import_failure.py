@@ -1,4 +1,5 @@
 """A failure while writing rows writes nothing: the job says failed, with its reason."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,13 +7,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app.demo import demo_id_number
 from app.extensions import db as _db
-from app.models import User
+from app.security import demo_id_number
 from app.timeutil import utcnow
 from tests.conftest import PASSWORD
-from volunteers.import_tasks import rows_validated
-from volunteers.services import ProfileData, register_volunteer
+from volunteers.accounts.models import User
+from volunteers.accounts.services import ProfileData, register_volunteer
+from volunteers.imports.jobs import rows_validated
 
 
 @pytest.fixture
@@ -21,8 +22,7 @@ def app_overrides():
     return {"IMPORT_INSERT_BATCH": 2}
 
 
-def test_a_row_that_collides_at_insert_time_leaves_no_new_rows(app, client, db, orgs, town_admin, make_row,
-                                                               run_upload):
+def test_a_row_that_collides_at_insert_time_leaves_no_new_rows(app, client, db, orgs, town_admin, make_row, run_upload):
     rows = [make_row() for _ in range(5)]
     late_mobile = rows[3]["手机号"]
 
@@ -30,10 +30,18 @@ def test_a_row_that_collides_at_insert_time_leaves_no_new_rows(app, client, db, 
         """Someone registers with row 5's mobile after the checks and before the insert (another request)."""
         with app.app_context():
             register_volunteer(
-                mobile=late_mobile, id_number=demo_id_number(date(1999, 9, 9), 777, region="445300"),
-                password=PASSWORD, now=utcnow(),
-                profile=ProfileData(name="抢先注册", political_status="群众", organization_id=orgs["nancheng"].id,
-                                    emergency_contact_name="某人", emergency_contact_mobile="13700000000"))
+                mobile=late_mobile,
+                id_number=demo_id_number(date(1999, 9, 9), 777, region="445300"),
+                password=PASSWORD,
+                now=utcnow(),
+                profile=ProfileData(
+                    name="抢先注册",
+                    political_status="群众",
+                    organization_id=orgs["nancheng"].id,
+                    emergency_contact_name="某人",
+                    emergency_contact_mobile="13700000000",
+                ),
+            )
             _db.session.commit()
 
     before = db.session.scalar(select(func.count(User.id)))

@@ -1,4 +1,5 @@
 """Who may import, and which files are refused before any row is read."""
+
 from __future__ import annotations
 
 import io
@@ -7,8 +8,9 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Role, User
-from volunteers.models import ImportJob
+from app.permissions import Role
+from volunteers.accounts.models import User
+from volunteers.imports.models import ImportJob
 
 
 def counts(db) -> tuple[int, int]:
@@ -16,8 +18,7 @@ def counts(db) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("role", [None, Role.COORDINATOR, Role.REVIEWER])
-def test_only_administrators_reach_the_import_pages(client, db, orgs, make_user, login, make_row, xlsx, upload,
-                                                    role):
+def test_only_administrators_reach_the_import_pages(client, db, orgs, make_user, login, make_row, xlsx, upload, role):
     user = make_user(organization=orgs["nancheng"], role=role, role_org=orgs["nancheng"])
     login(user)
     before = counts(db)
@@ -32,8 +33,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_administrator_of_another_town_is_refused(db, orgs, make_user, make_client, login, make_row, xlsx,
-                                                  upload, job_id_of):
+def test_administrator_of_another_town_is_refused(
+    db, orgs, make_user, make_client, login, make_row, xlsx, upload, job_id_of
+):
     nancheng_admin = make_user(organization=orgs["nancheng"], role=Role.ADMIN, role_org=orgs["nancheng"])
     dongcheng_admin = make_user(organization=orgs["dongcheng"], role=Role.ADMIN, role_org=orgs["dongcheng"])
     owner = login(nancheng_admin, target=make_client())
@@ -58,14 +60,19 @@ def _zip_without_workbook() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("content, message", [
-    ("姓名,手机号\n张三,13800000000\n".encode(), "This file is not an Excel .xlsx workbook."),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "This is an old-style .xls file."),
-    (_zip_without_workbook(), "This file is not an Excel .xlsx workbook."),
-    (b"", "This file is not an Excel .xlsx workbook."),
-], ids=["renamed-text", "old-xls", "zip-without-workbook", "empty"])
-def test_files_that_are_not_xlsx_are_refused_with_a_message_and_no_rows(client, db, orgs, town_admin, upload,
-                                                                         content, message):
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("姓名,手机号\n张三,13800000000\n".encode(), "This file is not an Excel .xlsx workbook."),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "This is an old-style .xls file."),
+        (_zip_without_workbook(), "This file is not an Excel .xlsx workbook."),
+        (b"", "This file is not an Excel .xlsx workbook."),
+    ],
+    ids=["renamed-text", "old-xls", "zip-without-workbook", "empty"],
+)
+def test_files_that_are_not_xlsx_are_refused_with_a_message_and_no_rows(
+    client, db, orgs, town_admin, upload, content, message
+):
     before = counts(db)
     response = upload(content, orgs["nancheng"], filename="volunteers.xlsx")
     assert response.status_code == 422
@@ -76,8 +83,9 @@ def test_files_that_are_not_xlsx_are_refused_with_a_message_and_no_rows(client, 
 
 
 def test_an_upload_without_a_file_asks_for_one(client, db, orgs, town_admin):
-    response = client.post("/admin/import", data={"organization_id": str(orgs["nancheng"].id)},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/admin/import", data={"organization_id": str(orgs["nancheng"].id)}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert "Choose the file to upload." in response.get_data(as_text=True)
 
@@ -95,8 +103,7 @@ def app_overrides():
     return {"IMPORT_MAX_ROWS": 3, "IMPORT_MAX_UNPACKED_BYTES": 2 * 1024 * 1024}
 
 
-def test_files_that_unpack_to_too_much_are_refused_before_reading(client, db, orgs, town_admin, make_row, xlsx,
-                                                                  upload):
+def test_files_that_unpack_to_too_much_are_refused_before_reading(client, db, orgs, town_admin, make_row, xlsx, upload):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         with zipfile.ZipFile(io.BytesIO(xlsx([make_row()]))) as real:
@@ -121,8 +128,9 @@ def test_files_over_the_row_limit_are_refused(client, db, orgs, town_admin, make
     assert accepted.status_code == 302
 
 
-def test_files_without_a_recorded_size_fail_at_the_limit_and_write_nothing(client, db, orgs, town_admin,
-                                                                            make_row, xlsx, upload, job_id_of):
+def test_files_without_a_recorded_size_fail_at_the_limit_and_write_nothing(
+    client, db, orgs, town_admin, make_row, xlsx, upload, job_id_of
+):
     users_before = counts(db)[0]
     # write_only workbooks record no dimension: the limit is found while reading.
     job_id = job_id_of(upload(xlsx([make_row() for _ in range(4)], write_only=True), orgs["nancheng"]))

@@ -1,5 +1,6 @@
 """Fixtures of the operations tests: the events factories, shared secrets, a shift under way with its
 scanner, and submitted hours. The helpers (gunicorn, relay, HTTP client, waits) are in helpers.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from tests.ops.helpers import ROOT, real_keys
 
 # -- data: a shift under way with its scanner, and submitted hours ----------------------------------
+
 
 def _events_factories():
     """tests/events/conftest.py, loaded by path: its factories (make_event, make_shift, ...) serve here too."""
@@ -40,18 +42,32 @@ def scene(db, make_user, orgs, make_event, make_position, make_shift, now):
     from types import SimpleNamespace
 
     from api.tokens import create_token
-    from app.models import Role
+    from app.permissions import Role
     from events.models import Assignment
 
-    event = make_event(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=9),
-                       signup_opens_at=now - timedelta(days=5), signup_closes_at=now + timedelta(hours=9))
-    shift = make_shift(make_position(event, name="引导"), starts_at=now - timedelta(hours=1),
-                       ends_at=now + timedelta(hours=2))
+    event = make_event(
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=9),
+        signup_opens_at=now - timedelta(days=5),
+        signup_closes_at=now + timedelta(hours=9),
+    )
+    shift = make_shift(
+        make_position(event, name="引导"), starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=2)
+    )
     volunteer = make_user(name="陈小明")
-    coordinator = make_user(name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR,
-                            role_org=orgs["nancheng"])
-    db.session.add(Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
-                              ends_at=shift.ends_at, status="assigned", source="coordinator"))
+    coordinator = make_user(
+        name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"]
+    )
+    db.session.add(
+        Assignment(
+            shift_id=shift.id,
+            user_id=volunteer.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status="assigned",
+            source="coordinator",
+        )
+    )
     shift.assigned_count += 1
     _token, secret = create_token(coordinator, "gate scanner", by=coordinator, now=now)
     db.session.commit()
@@ -69,36 +85,60 @@ def submitted_hours(db, make_user, orgs, make_event, make_position, make_shift, 
 
     from sqlalchemy import select
 
-    from app.models import Role
+    from app.permissions import Role
     from checkin.models import Attendance
     from events.models import Assignment
-    from hours import ledger
-    from hours.models import HourEntry
-    from hours.verification import submit_entries
+    from hours.ledger import services as ledger
+    from hours.ledger.models import HourEntry
+    from hours.review.verification import submit_entries
 
     start = now - timedelta(days=1)
-    event = make_event(starts_at=start - timedelta(hours=1), ends_at=start + timedelta(hours=8),
-                       signup_opens_at=start - timedelta(days=5), signup_closes_at=start)
+    event = make_event(
+        starts_at=start - timedelta(hours=1),
+        ends_at=start + timedelta(hours=8),
+        signup_opens_at=start - timedelta(days=5),
+        signup_closes_at=start,
+    )
     shift = make_shift(make_position(event, name="咨询台"), starts_at=start, ends_at=start + timedelta(hours=4))
-    coordinator = make_user(name="郑协调", organization=orgs["nancheng"], role=Role.COORDINATOR,
-                            role_org=orgs["nancheng"])
+    coordinator = make_user(
+        name="郑协调", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"]
+    )
     reviewer = make_user(name="周审核", organization=orgs["nancheng"], role=Role.REVIEWER, role_org=orgs["nancheng"])
     volunteers = [make_user(name=f"志愿者{n}") for n in range(3)]
-    for minutes, volunteer in zip((120, 95, 180), volunteers):
-        assignment = Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
-                                ends_at=shift.ends_at, status="completed", source="coordinator")
+    for minutes, volunteer in zip((120, 95, 180), volunteers, strict=False):
+        assignment = Assignment(
+            shift_id=shift.id,
+            user_id=volunteer.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status="completed",
+            source="coordinator",
+        )
         db.session.add(assignment)
         db.session.flush()
-        db.session.add(Attendance(
-            user_id=volunteer.id, event_id=event.id, shift_id=shift.id, assignment_id=assignment.id,
-            checked_in_at=start, checked_out_at=start + timedelta(minutes=minutes), status="closed",
-            check_in_method="badge", check_out_method="badge", checked_in_by_id=coordinator.id,
-            checked_out_by_id=coordinator.id, created_at=start, updated_at=start + timedelta(minutes=minutes)))
+        db.session.add(
+            Attendance(
+                user_id=volunteer.id,
+                event_id=event.id,
+                shift_id=shift.id,
+                assignment_id=assignment.id,
+                checked_in_at=start,
+                checked_out_at=start + timedelta(minutes=minutes),
+                status="closed",
+                check_in_method="badge",
+                check_out_method="badge",
+                checked_in_by_id=coordinator.id,
+                checked_out_by_id=coordinator.id,
+                created_at=start,
+                updated_at=start + timedelta(minutes=minutes),
+            )
+        )
     db.session.commit()
     ledger.collect_closed_attendances(now=now, event_id=event.id)
     submit_entries(event, by=coordinator, now=now)
     db.session.commit()
     entries = list(db.session.scalars(select(HourEntry).where(HourEntry.event_id == event.id).order_by(HourEntry.id)))
     assert [entry.minutes for entry in entries] == [120, 95, 180]
-    return SimpleNamespace(event=event, entries=entries, coordinator=coordinator, reviewer=reviewer,
-                           volunteers=volunteers)
+    return SimpleNamespace(
+        event=event, entries=entries, coordinator=coordinator, reviewer=reviewer, volunteers=volunteers
+    )

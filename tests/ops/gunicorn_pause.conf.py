@@ -7,6 +7,7 @@ its pid, the database backend's pid, the writes made so far in the transaction) 
 the test to SIGKILL it. Only one worker ever pauses (the marker is created exclusively), so the
 worker gunicorn starts in its place serves normally.
 """
+
 import json
 import os
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 
 _MAIN = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 _settings = {"__file__": str(_MAIN), "__name__": "gunicorn_conf"}
-exec(compile(_MAIN.read_text(), str(_MAIN), "exec"), _settings)  # noqa: S102 - our own configuration file
+exec(compile(_MAIN.read_text(), str(_MAIN), "exec"), _settings)
 globals().update({name: value for name, value in _settings.items() if not name.startswith("__")})
 
 

@@ -4,6 +4,7 @@ that makes the database go away and come back, HTTP clients with cookies and CSR
 Every process a test starts is started in its own session and ended by its process group id
 (SIGTERM, then SIGKILL) before the test's fixtures tear the database down.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,9 @@ ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
 def postgres_only(function):
     """Marks a test `postgres` and skips it unless the suite runs on PostgreSQL."""
-    skip = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://...")
+    skip = pytest.mark.skipif(
+        not ON_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://..."
+    )
     return pytest.mark.postgres(skip(function))
 
 
@@ -43,8 +46,10 @@ BOOT_SECONDS = 120
 
 def real_keys() -> dict:
     """Secrets of the shape production requires."""
-    return {"SECRET_KEY": secrets.token_urlsafe(48),
-            "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
 
 
 def free_port() -> int:
@@ -92,13 +97,12 @@ def end_process_group(process: subprocess.Popen, grace: float = 20) -> None:
             time.sleep(0.1)
         if not group_alive(process.pid):
             break
-    try:
+    with suppress(subprocess.TimeoutExpired):
         process.wait(10)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Answer:
@@ -164,6 +168,7 @@ class HttpClient:
 
 # -- gunicorn -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Server:
     process: subprocess.Popen
@@ -196,10 +201,14 @@ class Server:
 
 def production_env(database_url: str, keys: dict, **extra) -> dict:
     """The environment of a production process on the test database (plain http: no Secure cookie)."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("PROMETHEUS_", "GUNICORN_", "OPS_")) and name not in ("TEST_DATABASE_URL", "REDIS_URL")}
-    env.update(APP_ENV="production", DATABASE_URL=database_url, SESSION_COOKIE_SECURE="false",
-               PYTHONPATH=str(ROOT), **keys)
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("PROMETHEUS_", "GUNICORN_", "OPS_")) and name not in ("TEST_DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        APP_ENV="production", DATABASE_URL=database_url, SESSION_COOKIE_SECURE="false", PYTHONPATH=str(ROOT), **keys
+    )
     env.update({name: str(value) for name, value in extra.items()})
     return env
 
@@ -209,13 +218,24 @@ def gunicorn(env: dict, tmp_path: Path, *, workers: int = 2, config: Path = ROOT
     """Run gunicorn with `config` on a free port until the block ends; yields a Server once it answers."""
     port = free_port()
     log_path = tmp_path / f"gunicorn-{port}.log"
-    env = {**env, "PORT": str(port), "GUNICORN_WORKERS": str(workers),
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}")}
+    env = {
+        **env,
+        "PORT": str(port),
+        "GUNICORN_WORKERS": str(workers),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}"),
+    }
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(config)], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(config)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(process, port, log_path)
     try:
+
         def answering():
             if process.poll() is not None:
                 raise AssertionError("gunicorn exited:\n" + "\n".join(server.log_lines()[-30:]))
@@ -233,6 +253,7 @@ def gunicorn(env: dict, tmp_path: Path, *, workers: int = 2, config: Path = ROOT
 
 
 # -- a database that goes away and comes back ------------------------------------------------------
+
 
 class TcpRelay:
     """127.0.0.1:<port> forwarded to the database server. stop() closes the listener and every relayed
@@ -279,25 +300,19 @@ class TcpRelay:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         if self.listener is not None:
-            try:
+            with suppress(OSError):
                 self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; close() alone would not
-            except OSError:
-                pass
             self.listener.close()
             self.listener = None
         with self.lock:
             for sock in self.sockets:
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self.sockets = []
 

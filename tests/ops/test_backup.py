@@ -3,6 +3,7 @@ database, holds every ledger entry (same ids, minutes, statuses and status event
 
 Runs on the suite's database: SQLite (online backup API) or PostgreSQL (pg_dump -Fc / pg_restore).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,11 +13,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
-from app import create_app
-from app.backup import backup_database, restore_database
+from app.ops.backup import backup_database, restore_database
 from app.timeutil import utcnow
-from hours import ledger
-from hours.verification import reject_entry, verify_entry
+from composition import create_app
+from hours.ledger import services as ledger
+from hours.review.verification import reject_entry, verify_entry
 from tests.ops.helpers import ON_POSTGRES
 from tests.platform.conftest import running
 
@@ -26,19 +27,26 @@ def ledger_snapshot(url: str) -> dict:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
+
             def rows(query):
                 return [tuple(row) for row in connection.execute(text(query))]
 
             return {
-                "entries": rows("SELECT e.id, e.volunteer_id, e.event_id, e.kind, e.minutes, e.amends_entry_id, "
-                                "e.service_year, s.status FROM hour_entries e "
-                                "JOIN hour_entry_states s ON s.entry_id = e.id ORDER BY e.id"),
-                "events": rows("SELECT id, entry_id, status, from_status, by_id, reason FROM hour_entry_events "
-                               "ORDER BY id"),
-                "summaries": rows("SELECT volunteer_id, service_year, scan_minutes, backfill_minutes "
-                                  "FROM hour_summaries ORDER BY volunteer_id, service_year"),
-                "attendances": rows("SELECT id, user_id, status, checked_in_at, checked_out_at FROM attendances "
-                                    "ORDER BY id"),
+                "entries": rows(
+                    "SELECT e.id, e.volunteer_id, e.event_id, e.kind, e.minutes, e.amends_entry_id, "
+                    "e.service_year, s.status FROM hour_entries e "
+                    "JOIN hour_entry_states s ON s.entry_id = e.id ORDER BY e.id"
+                ),
+                "events": rows(
+                    "SELECT id, entry_id, status, from_status, by_id, reason FROM hour_entry_events ORDER BY id"
+                ),
+                "summaries": rows(
+                    "SELECT volunteer_id, service_year, scan_minutes, backfill_minutes "
+                    "FROM hour_summaries ORDER BY volunteer_id, service_year"
+                ),
+                "attendances": rows(
+                    "SELECT id, user_id, status, checked_in_at, checked_out_at FROM attendances ORDER BY id"
+                ),
             }
     finally:
         engine.dispose()
@@ -73,17 +81,26 @@ def fresh_target(tmp_path, database_url):
     admin.dispose()
 
 
-def test_backup_and_restore_keep_every_ledger_entry_and_the_triggers(app, db, decided_ledger, database_url,
-                                                                    fresh_target, tmp_path):
+def test_backup_and_restore_keep_every_ledger_entry_and_the_triggers(
+    app, db, decided_ledger, database_url, fresh_target, tmp_path
+):
     before = ledger_snapshot(database_url)
-    assert len(before["entries"]) == 4 and {row[-1] for row in before["entries"]} == {"verified", "rejected",
-                                                                                       "submitted"}
+    assert len(before["entries"]) == 4 and {row[-1] for row in before["entries"]} == {
+        "verified",
+        "rejected",
+        "submitted",
+    }
     # The app is writing while the backup runs: an open, uncommitted transaction holds a write lock.
     writer = create_engine(database_url)
     connection = writer.connect()
     transaction = connection.begin()
-    connection.execute(text("INSERT INTO job_runs (job, period_key, started_at, status, result) "
-                            "VALUES ('uncommitted', 'x', :at, 'running', '')"), {"at": utcnow()})
+    connection.execute(
+        text(
+            "INSERT INTO job_runs (job, period_key, started_at, status, result) "
+            "VALUES ('uncommitted', 'x', :at, 'running', '')"
+        ),
+        {"at": utcnow()},
+    )
     try:
         result = app.test_cli_runner().invoke(args=["backup", "create", "--output", str(tmp_path / "b" / "one")])
     finally:
@@ -106,8 +123,11 @@ def test_backup_and_restore_keep_every_ledger_entry_and_the_triggers(app, db, de
     try:
         with engine.connect() as check:
             assert check.execute(text("SELECT count(*) FROM job_runs WHERE job = 'uncommitted'")).scalar() == 0
-        for statement in ("UPDATE hour_entries SET minutes = 0", "DELETE FROM hour_entry_events",
-                          "DELETE FROM hour_entries"):
+        for statement in (
+            "UPDATE hour_entries SET minutes = 0",
+            "DELETE FROM hour_entry_events",
+            "DELETE FROM hour_entries",
+        ):
             with engine.connect() as check, pytest.raises(DatabaseError, match="append-only"):
                 check.execute(text(statement))
     finally:
@@ -151,7 +171,7 @@ def test_default_names_and_keeping_the_newest(app, database_url, tmp_path):
 
 @pytest.mark.skipif(ON_POSTGRES, reason="SQLite files")
 def test_sqlite_refusals(tmp_path):
-    from app.backup import BackupError
+    from app.ops.backup import BackupError
 
     with pytest.raises(BackupError, match="in-memory"):
         backup_database("sqlite:///:memory:", tmp_path / "x")

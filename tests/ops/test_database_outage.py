@@ -1,5 +1,6 @@
 """The database goes away: pages answer 503 with a clear page in the app's style (JSON under /api/), never a 500,
 and the app recovers by itself when the database is back (pool_pre_ping), without a restart."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,8 +10,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
 from app.extensions import db as _db
+from composition import create_app
 from tests.conftest import PASSWORD
 from tests.ops.helpers import ON_POSTGRES, TcpRelay, postgres_only, serving
 
@@ -29,8 +30,12 @@ def assert_unavailable_page(response) -> None:
 
 def assert_unavailable_json(response) -> None:
     assert response.status_code == 503
-    assert response.get_json() == {"error": {"code": "database_unavailable",
-                                             "message": "The database is unavailable. Please try again in a moment."}}
+    assert response.get_json() == {
+        "error": {
+            "code": "database_unavailable",
+            "message": "The database is unavailable. Please try again in a moment.",
+        }
+    }
 
 
 def english(application):
@@ -53,8 +58,9 @@ def test_postgres_goes_away_and_comes_back(database_url, make_user):
     relay = TcpRelay((url.host or "127.0.0.1", url.port or 5432))
     relay.start()
     relayed = url.set(host="127.0.0.1", port=relay.port, query={"connect_timeout": "3"})
-    application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": relayed.render_as_string(hide_password=False),
-                                         "WTF_CSRF_ENABLED": False})
+    application = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": relayed.render_as_string(hide_password=False), "WTF_CSRF_ENABLED": False}
+    )
     try:
         with serving(application):
             visitor, member = english(application), english(application)
@@ -87,8 +93,9 @@ def test_terminated_backends_are_replaced_without_an_error(database_url, make_us
     volunteer = make_user(name="韩志愿")
     name = f"ops-terminate-{uuid.uuid4().hex[:8]}"
     url = make_url(database_url).update_query_dict({"application_name": name})
-    application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-                                         "WTF_CSRF_ENABLED": False})
+    application = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False), "WTF_CSRF_ENABLED": False}
+    )
     admin = create_engine(database_url)
     try:
         with serving(application):
@@ -97,9 +104,12 @@ def test_terminated_backends_are_replaced_without_an_error(database_url, make_us
             for _ in range(3):
                 assert client.get("/me").status_code == 200
             with admin.begin() as connection:
-                ended = connection.execute(text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": name}).scalar()
+                ended = connection.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"
+                    ),
+                    {"name": name},
+                ).scalar()
             assert ended >= 1
             statuses = [client.get("/me").status_code for _ in range(3)]
             assert statuses == [200, 200, 200]

@@ -1,5 +1,6 @@
 """The real gunicorn with gunicorn.conf.py: JSON logs with request ids, /metrics summed over every worker
 (a killed worker's counts included), a graceful reload (HUP) that keeps serving."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,10 @@ def readyz_count(client) -> float:
     for family in text_string_to_metric_families(answer.text):
         for sample in family.samples:
             if sample.name == "volunteers_http_requests_total" and sample.labels == {
-                    "method": "GET", "endpoint": "ops.readyz", "status": "200"}:
+                "method": "GET",
+                "endpoint": "ops.readyz",
+                "status": "200",
+            }:
                 return sample.value
     return 0.0
 
@@ -62,16 +66,20 @@ def test_metrics_add_up_every_worker_even_a_killed_one(server):
     client = server.client()
     for _ in range(20):
         assert client.get("/readyz").status == 200
-    wait_until(lambda: sum(r.get("path") == "/readyz" for r in server.json_lines()) >= 20, timeout=30,
-               what="the access lines")
+    wait_until(
+        lambda: sum(r.get("path") == "/readyz" for r in server.json_lines()) >= 20, timeout=30, what="the access lines"
+    )
     served = Counter(r["process"] for r in server.json_lines() if r.get("path") == "/readyz")
     assert readyz_count(client) == 20  # whichever worker answers the scrape, it reports both
 
     victim, victim_count = served.most_common(1)[0]
     assert victim in server.worker_pids()
     os.kill(victim, signal.SIGKILL)
-    wait_until(lambda: len(server.worker_pids()) == 2 and victim not in server.worker_pids(), timeout=60,
-               what="gunicorn to replace the killed worker")
+    wait_until(
+        lambda: len(server.worker_pids()) == 2 and victim not in server.worker_pids(),
+        timeout=60,
+        what="gunicorn to replace the killed worker",
+    )
     for _ in range(5):
         assert client.get("/readyz").status == 200
     assert readyz_count(client) == 25  # the dead worker's requests still count
@@ -83,7 +91,10 @@ def test_a_graceful_reload_keeps_serving(server):
     before = server.worker_pids()
     assert len(before) == 2
     os.kill(server.process.pid, signal.SIGHUP)  # what `systemctl reload` sends: new workers with the new code
-    wait_until(lambda: len(server.worker_pids()) == 2 and not (server.worker_pids() & before), timeout=90,
-               what="new workers after HUP")
+    wait_until(
+        lambda: len(server.worker_pids()) == 2 and not (server.worker_pids() & before),
+        timeout=90,
+        what="new workers after HUP",
+    )
     assert client.get("/readyz").status == 200
     assert server.process.poll() is None

@@ -1,8 +1,9 @@
 """Structured logs: one JSON object per line with the request's id, never a full ID number or a password.
 
-The handler under test is the one production installs (app.logging.install_handler), writing to a
+The handler under test is the one production installs (app.ops.logging.install_handler), writing to a
 StringIO instead of stderr.
 """
+
 from __future__ import annotations
 
 import io
@@ -11,7 +12,7 @@ import logging
 
 import pytest
 
-from app.logging import REDACTED, install_handler, redact
+from app.ops.logging import REDACTED, install_handler, redact
 from tests.conftest import PASSWORD
 
 ID_NUMBER = "44190020000101123X"
@@ -37,26 +38,32 @@ def captured():
     root.setLevel(level)
 
 
-@pytest.mark.parametrize("text, expected", [
-    (ID_NUMBER, "4419**********123X"),
-    (f"身份证号{ID_NUMBER}已登记", "身份证号4419**********123X已登记"),
-    (f"id={OTHER_ID}&x=1", "id=4419**********0018&x=1"),
-    (f"ids {ID_NUMBER.lower()},{OTHER_ID}.", "ids 4419**********123x,4419**********0018."),
-    (f"abc{OTHER_ID}def", "abc4419**********0018def"),
-    ("mobile 13612345678 and volunteer 20260001", "mobile 13612345678 and volunteer 20260001"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (ID_NUMBER, "4419**********123X"),
+        (f"身份证号{ID_NUMBER}已登记", "身份证号4419**********123X已登记"),
+        (f"id={OTHER_ID}&x=1", "id=4419**********0018&x=1"),
+        (f"ids {ID_NUMBER.lower()},{OTHER_ID}.", "ids 4419**********123x,4419**********0018."),
+        (f"abc{OTHER_ID}def", "abc4419**********0018def"),
+        ("mobile 13612345678 and volunteer 20260001", "mobile 13612345678 and volunteer 20260001"),
+    ],
+)
 def test_id_numbers_are_masked_wherever_they_stand(text, expected):
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    f"password={SECRET}&mobile=13612345678",
-    f'{{"password": "{SECRET}", "mobile": "13612345678"}}',
-    f"{{'new_password': '{SECRET}'}}",
-    f"password_confirm : {SECRET}",
-    f"Authorization: Bearer {SECRET}",
-    f"token dgv_{SECRET[:-1]}abc",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"password={SECRET}&mobile=13612345678",
+        f'{{"password": "{SECRET}", "mobile": "13612345678"}}',
+        f"{{'new_password': '{SECRET}'}}",
+        f"password_confirm : {SECRET}",
+        f"Authorization: Bearer {SECRET}",
+        f"token dgv_{SECRET[:-1]}abc",
+    ],
+)
 def test_password_like_values_are_redacted(text):
     cleaned = redact(text)
     assert SECRET not in cleaned and SECRET[:-1] not in cleaned
@@ -76,8 +83,12 @@ def test_a_line_is_one_json_object_with_the_context_fields(captured):
 
 def test_arguments_extras_and_tracebacks_are_redacted(captured):
     log = logging.getLogger("volunteers.test")
-    log.info("registering %s with %s", ID_NUMBER, {"password": SECRET, "name": "林小雨"},
-             extra={"form": {"id_number": OTHER_ID, "password_confirm": SECRET}, "token": "abc"})
+    log.info(
+        "registering %s with %s",
+        ID_NUMBER,
+        {"password": SECRET, "name": "林小雨"},
+        extra={"form": {"id_number": OTHER_ID, "password_confirm": SECRET}, "token": "abc"},
+    )
     try:
         raise ValueError(f"bad id {ID_NUMBER} password={SECRET}")
     except ValueError:
@@ -122,22 +133,28 @@ def test_each_request_gets_its_own_id(client):
     assert len(ids) == 5
 
 
-def test_registration_and_login_leave_no_id_number_or_password_in_the_logs(app, client, make_client, orgs,
-                                                                          captured):
+def test_registration_and_login_leave_no_id_number_or_password_in_the_logs(app, client, make_client, orgs, captured):
     """The whole flow, with SQL statement logging on (as during an incident): no plain ID number or password."""
     from datetime import date
 
-    from app.demo import demo_id_number
+    from app.security import demo_id_number
 
     id_number = demo_id_number(date(2001, 5, 17), 4321).value
     sql_log = logging.getLogger("sqlalchemy.engine")
     previous = sql_log.level
     sql_log.setLevel(logging.INFO)
     try:
-        form = {"name": "林小雨", "mobile": "13612349876", "id_number": id_number, "password": SECRET,
-                "password_confirm": SECRET, "political_status": "共青团员",
-                "organization_id": str(orgs["nancheng_team"].id), "emergency_contact_name": "林大山",
-                "emergency_contact_mobile": "13712345678"}
+        form = {
+            "name": "林小雨",
+            "mobile": "13612349876",
+            "id_number": id_number,
+            "password": SECRET,
+            "password_confirm": SECRET,
+            "political_status": "共青团员",
+            "organization_id": str(orgs["nancheng_team"].id),
+            "emergency_contact_name": "林大山",
+            "emergency_contact_mobile": "13712345678",
+        }
         registered = client.post("/register", data=form)
         assert registered.status_code == 302, registered.get_data(as_text=True)[-3000:]
         client.get("/me")

@@ -4,6 +4,7 @@ without it each process counts in its own memory.
 Two separate app processes (as on two hosts) try wrong passwords for one account; REDIS_URL is read from the
 environment at start-up exactly as in production (app/config.py). Needs the local Redis at 127.0.0.1:6379.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ REDIS = ("127.0.0.1", 6379)
 
 SCRIPT = r"""
 import json, sys
-from app import create_app
+from composition import create_app
 from app.extensions import limiter
 url, prefix, mobile, attempts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 app = create_app("production", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_KEY_PREFIX": prefix})
@@ -48,8 +49,15 @@ def app_process(database_url: str, keys: dict, prefix: str, mobile: str, attempt
     env = production_env(database_url, keys, LOGIN_LIMIT_PER_ACCOUNT="3 per 10 minutes", LOG_LEVEL="WARNING")
     if redis_url:
         env["REDIS_URL"] = redis_url
-    done = subprocess.run([sys.executable, "-c", SCRIPT, database_url, prefix, mobile, str(attempts)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, database_url, prefix, mobile, str(attempts)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,4 +1,5 @@
 """GET /readyz: 200 only when the database answers and its schema is at the migrations' head; 503 with the reason."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -6,8 +7,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
-from app import create_app
-from app.observability import migration_revisions
+from app.ops.observability import migration_revisions
+from composition import create_app
 from tests.platform.conftest import running
 
 
@@ -29,8 +30,13 @@ def test_ready_when_the_schema_is_at_the_head(app, client):
     heads, known = migration_revisions(app)
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ready", "database": "ok", "migrations": "current",
-                                   "revision": list(heads), "head": list(heads)}
+    assert response.get_json() == {
+        "status": "ready",
+        "database": "ok",
+        "migrations": "current",
+        "revision": list(heads),
+        "head": list(heads),
+    }
     assert len(heads) == 1 and heads[0] in known
     assert response.headers["Cache-Control"] == "no-store"
     assert not response.headers.getlist("Set-Cookie")
@@ -66,10 +72,13 @@ def test_not_ready_on_an_empty_database(tmp_path):
     assert response.get_json()["database"] == "ok"
 
 
-@pytest.mark.parametrize("url", [
-    "sqlite:///{tmp}/no-such-folder/volunteers.db",
-    "postgresql+psycopg://postgres@127.0.0.1:1/volunteers?connect_timeout=3",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp}/no-such-folder/volunteers.db",
+        "postgresql+psycopg://postgres@127.0.0.1:1/volunteers?connect_timeout=3",
+    ],
+)
 def test_not_ready_when_the_database_does_not_answer(tmp_path, url):
     application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url.format(tmp=tmp_path)})
     with running(application):

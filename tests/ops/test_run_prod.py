@@ -1,5 +1,6 @@
 """`make run-prod` (scripts/run_prod.sh): PostgreSQL database created, secrets generated once, migrations applied,
 demo data loaded, gunicorn and the scheduler running; Ctrl-C (SIGINT to the process group) stops both."""
+
 from __future__ import annotations
 
 import os
@@ -21,13 +22,27 @@ def test_run_prod_starts_gunicorn_and_the_scheduler_and_ctrl_c_stops_both(tmp_pa
     database = f"ops_runprod_{uuid.uuid4().hex[:8]}"
     port = free_port()
     env_file = tmp_path / "prod.env"
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8",
-           "PROD_DB": database, "PROD_ENV_FILE": str(env_file), "PROD_PORT": str(port), "GUNICORN_WORKERS": "2",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "SCHEDULER_RETRY_SECONDS": "2"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "PROD_DB": database,
+        "PROD_ENV_FILE": str(env_file),
+        "PROD_PORT": str(port),
+        "GUNICORN_WORKERS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "SCHEDULER_RETRY_SECONDS": "2",
+    }
     log_path = tmp_path / "run-prod.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(["bash", "scripts/run_prod.sh"], cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "scripts/run_prod.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     client = HttpClient(f"http://127.0.0.1:{port}", timeout=30)
 
     def ready():
@@ -40,8 +55,9 @@ def test_run_prod_starts_gunicorn_and_the_scheduler_and_ctrl_c_stops_both(tmp_pa
     admin = _postgres("postgres")
     try:
         wait_until(ready, timeout=240, what="run-prod to be ready", interval=0.5)
-        settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines()
-                        if line and not line.startswith("#"))
+        settings = dict(
+            line.split("=", 1) for line in env_file.read_text().splitlines() if line and not line.startswith("#")
+        )
         assert env_file.stat().st_mode & 0o077 == 0
         assert settings["APP_ENV"] == "production" and settings["SESSION_COOKIE_SECURE"] == "false"
         assert len(settings["SECRET_KEY"]) >= 32 and settings["DATABASE_URL"].endswith(f"/{database}")
@@ -57,9 +73,13 @@ def test_run_prod_starts_gunicorn_and_the_scheduler_and_ctrl_c_stops_both(tmp_pa
 
             def scheduler_holds_the_lock():
                 with engine.connect() as connection:
-                    return connection.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = :db "
-                        "AND application_name LIKE 'scheduler %'"), {"db": database}).scalar()
+                    return connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = :db "
+                            "AND application_name LIKE 'scheduler %'"
+                        ),
+                        {"db": database},
+                    ).scalar()
 
             wait_until(scheduler_holds_the_lock, timeout=120, what="the scheduler to take its lock", interval=0.5)
         finally:

@@ -14,6 +14,7 @@ The processes run for the whole module, so the database is emptied once, after t
 test: the job runs of the schedulers must survive until the last test reads them, and emptying tables under
 running jobs could deadlock with them. The scheduler test kills a scheduler, so it comes last.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,6 +66,7 @@ HOLDERS = ("scale-out-a", "scale-out-b")
 
 # -- the processes ------------------------------------------------------------------------------
 
+
 @dataclass
 class Scheduler:
     holder_id: str
@@ -82,9 +84,12 @@ class Scheduler:
         return records
 
     def runs(self) -> list[tuple[str, str]]:
-        """(job, period key) of every run this process did (app.jobs.run_guarded logs one line per run)."""
-        return [(record["job"], record["period_key"]) for record in self.records()
-                if record.get("logger") == "app.jobs" and "period_key" in record]
+        """(job, period key) of every run this process did (app.scheduling.jobs.run_guarded logs one line per run)."""
+        return [
+            (record["job"], record["period_key"])
+            for record in self.records()
+            if record.get("logger") == "app.scheduling.jobs" and "period_key" in record
+        ]
 
     def said(self, text_part: str) -> bool:
         return any(text_part in record.get("message", "") for record in self.records())
@@ -96,8 +101,14 @@ class Scheduler:
 def start_scheduler(env: dict, holder_id: str, directory: Path) -> Scheduler:
     log_path = directory / f"scheduler-{holder_id}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "scheduler", "run", "--holder-id", holder_id],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "scheduler", "run", "--holder-id", holder_id],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return Scheduler(holder_id, process, log_path)
 
 
@@ -129,8 +140,9 @@ def database_url(template_database):
     with engine.begin() as connection:
         tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
         if tables:
-            connection.execute(text("TRUNCATE TABLE " + ", ".join(f'"{name}"' for name in tables)
-                                    + " RESTART IDENTITY CASCADE"))
+            connection.execute(
+                text("TRUNCATE TABLE " + ", ".join(f'"{name}"' for name in tables) + " RESTART IDENTITY CASCADE")
+            )
     engine.dispose()
 
 
@@ -150,19 +162,24 @@ def cluster(database_url, keys, tmp_path_factory):
     """Two gunicorns and two schedulers on one database and one Redis database; every process ended afterwards."""
     directory = tmp_path_factory.mktemp("scale-out")
     flush_redis()
-    env = production_env(database_url, keys, REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}",
-                         FLASK_APP="app:create_app", LOG_LEVEL="INFO",
-                         LOGIN_LIMIT_PER_ACCOUNT=f"{LOGIN_LIMIT} per 10 minutes",
-                         SCHEDULER_RETRY_SECONDS=1, SCHEDULER_HEARTBEAT_SECONDS=1,
-                         SCHEDULER_JOB_PERIODS=",".join(f"{name}={PERIOD}" for name in SHORT_JOBS))
+    env = production_env(
+        database_url,
+        keys,
+        REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}",
+        FLASK_APP="composition:create_app",
+        LOG_LEVEL="INFO",
+        LOGIN_LIMIT_PER_ACCOUNT=f"{LOGIN_LIMIT} per 10 minutes",
+        SCHEDULER_RETRY_SECONDS=1,
+        SCHEDULER_HEARTBEAT_SECONDS=1,
+        SCHEDULER_JOB_PERIODS=",".join(f"{name}={PERIOD}" for name in SHORT_JOBS),
+    )
     schedulers: dict[str, Scheduler] = {}
     try:
         # The schedulers boot while the servers do; each server waits until it answers /healthz.
         for holder_id in HOLDERS:
             schedulers[holder_id] = start_scheduler(env, holder_id, directory)
         with gunicorn(env, directory, workers=2) as first, gunicorn(env, directory, workers=2) as second:
-            yield SimpleNamespace(servers=(first, second), schedulers=schedulers, url=database_url,
-                                  started=time.time())
+            yield SimpleNamespace(servers=(first, second), schedulers=schedulers, url=database_url, started=time.time())
     finally:
         for scheduler in schedulers.values():
             end_process_group(scheduler.process)
@@ -186,6 +203,7 @@ def rows(url: str, query: str, **params) -> list[tuple]:
 
 # -- sign-ups -----------------------------------------------------------------------------------
 
+
 def test_sign_ups_through_both_servers_never_overfill_a_shift(cluster, db, make_user, make_shift, now):
     from api.tokens import create_token
 
@@ -200,8 +218,11 @@ def test_sign_ups_through_both_servers_never_overfill_a_shift(cluster, db, make_
 
     def sign_up(n: int):
         client = cluster.servers[n % 2].client()
-        return client.post(f"/api/v1/shifts/{shift_id}/signup", json_body={"join_waitlist": wants_waitlist[n]},
-                           headers={"Authorization": f"Bearer {secrets[n]}"})
+        return client.post(
+            f"/api/v1/shifts/{shift_id}/signup",
+            json_body={"join_waitlist": wants_waitlist[n]},
+            headers={"Authorization": f"Bearer {secrets[n]}"},
+        )
 
     answers = send_all([lambda n=n: sign_up(n) for n in range(count)])
 
@@ -216,19 +237,32 @@ def test_sign_ups_through_both_servers_never_overfill_a_shift(cluster, db, make_
     placed = {n for n, status in outcome.items() if status == "assigned"}
     assert len(placed) == capacity, outcome
     # Everyone else is on the waitlist if they asked for it, refused if not.
-    assert all(outcome[n] == ("waitlisted" if wants_waitlist[n] else "refused")
-               for n in range(count) if n not in placed), outcome
+    assert all(
+        outcome[n] == ("waitlisted" if wants_waitlist[n] else "refused") for n in range(count) if n not in placed
+    ), outcome
     outcome = Counter(outcome.values())
 
-    in_database = dict(rows(cluster.url, "SELECT status, count(*) FROM assignments WHERE shift_id = :shift "
-                                         "GROUP BY status", shift=shift_id))
+    in_database = dict(
+        rows(
+            cluster.url,
+            "SELECT status, count(*) FROM assignments WHERE shift_id = :shift GROUP BY status",
+            shift=shift_id,
+        )
+    )
     assert in_database == {status: outcome[status] for status in ("assigned", "waitlisted") if outcome[status]}
     assert rows(cluster.url, "SELECT assigned_count FROM shifts WHERE id = :shift", shift=shift_id) == [(capacity,)]
-    assert rows(cluster.url, "SELECT user_id FROM assignments WHERE shift_id = :shift GROUP BY user_id "
-                             "HAVING count(*) > 1", shift=shift_id) == []
+    assert (
+        rows(
+            cluster.url,
+            "SELECT user_id FROM assignments WHERE shift_id = :shift GROUP BY user_id HAVING count(*) > 1",
+            shift=shift_id,
+        )
+        == []
+    )
 
 
 # -- scans --------------------------------------------------------------------------------------
+
 
 def test_badges_scanned_through_both_servers_check_in_once(cluster, db, scene, make_user):
     from app.timeutil import utcnow
@@ -238,8 +272,16 @@ def test_badges_scanned_through_both_servers_check_in_once(cluster, db, scene, m
     scene.shift.capacity = 20
     others = [make_user() for _ in range(15)]
     for volunteer in others:
-        db.session.add(Assignment(shift_id=scene.shift.id, user_id=volunteer.id, starts_at=scene.shift.starts_at,
-                                  ends_at=scene.shift.ends_at, status="assigned", source="coordinator"))
+        db.session.add(
+            Assignment(
+                shift_id=scene.shift.id,
+                user_id=volunteer.id,
+                starts_at=scene.shift.starts_at,
+                ends_at=scene.shift.ends_at,
+                status="assigned",
+                source="coordinator",
+            )
+        )
         scene.shift.assigned_count += 1
     db.session.commit()
     # The threads below have no application context: plain values only.
@@ -249,8 +291,11 @@ def test_badges_scanned_through_both_servers_check_in_once(cluster, db, scene, m
     def scan(server_index: int, token: str):
         """One badge scan at the gate scanner in front of server A or B."""
         client = cluster.servers[server_index].client()
-        body = {"event_id": event_id, "device_id": f"gate-{server_index}",
-                "scans": [{"client_scan_id": uuid.uuid4().hex, "badge_token": token}]}
+        body = {
+            "event_id": event_id,
+            "device_id": f"gate-{server_index}",
+            "scans": [{"client_scan_id": uuid.uuid4().hex, "badge_token": token}],
+        }
         answer = client.post("/api/v1/scans", json_body=body, headers=auth)
         assert answer.status == 200, answer.text
         return answer.json()["results"][0]
@@ -263,23 +308,30 @@ def test_badges_scanned_through_both_servers_check_in_once(cluster, db, scene, m
     assert not any(result["action"] == "check_out" for result in results), results
 
     # Fifteen more badges, each scanned at both gates, all at once in a random order.
-    calls = [(server_index, user_id, badge_token(user_id, now=utcnow()))
-             for user_id in everyone[1:] for server_index in (0, 1)]
+    calls = [
+        (server_index, user_id, badge_token(user_id, now=utcnow()))
+        for user_id in everyone[1:]
+        for server_index in (0, 1)
+    ]
     random.Random(7).shuffle(calls)
     results = send_all([lambda call=call: (call[1], scan(call[0], call[2])) for call in calls])
     checked_in = Counter(user_id for user_id, result in results if result["ok"] and result["action"] == "check_in")
     assert checked_in == Counter(everyone[1:]), results
     assert not any(result["action"] == "check_out" for _user, result in results), results
 
-    attendances = rows(cluster.url, "SELECT user_id, status FROM attendances WHERE event_id = :event",
-                       event=event_id)
+    attendances = rows(cluster.url, "SELECT user_id, status FROM attendances WHERE event_id = :event", event=event_id)
     assert sorted(attendances) == sorted((user_id, "open") for user_id in everyone)
-    accepted = rows(cluster.url, "SELECT user_id, count(*) FROM scans WHERE event_id = :event AND result = 'ok' "
-                                 "AND action = 'check_in' GROUP BY user_id", event=event_id)
+    accepted = rows(
+        cluster.url,
+        "SELECT user_id, count(*) FROM scans WHERE event_id = :event AND result = 'ok' "
+        "AND action = 'check_in' GROUP BY user_id",
+        event=event_id,
+    )
     assert sorted(accepted) == sorted((user_id, 1) for user_id in everyone)
 
 
 # -- rate limits --------------------------------------------------------------------------------
+
 
 def test_wrong_passwords_on_both_servers_are_limited_on_their_combined_count(cluster):
     # No such account: failures count per mobile number all the same, and this number is this run's own.
@@ -291,8 +343,9 @@ def test_wrong_passwords_on_both_servers_are_limited_on_their_combined_count(clu
 
     def attempt(n: int) -> int:
         client, csrf_token = clients[n % 2]
-        return client.post("/login", data={"csrf_token": csrf_token, "mobile": mobile,
-                                           "password": "not-the-password"}).status
+        return client.post(
+            "/login", data={"csrf_token": csrf_token, "mobile": mobile, "password": "not-the-password"}
+        ).status
 
     statuses = [attempt(n) for n in range(LOGIN_LIMIT + 2)]
     # Half of the failures on each server: alone, neither would have refused yet.
@@ -302,9 +355,10 @@ def test_wrong_passwords_on_both_servers_are_limited_on_their_combined_count(clu
 
 # -- the schedulers -----------------------------------------------------------------------------
 
+
 def lock_holder(url: str) -> str | None:
     """The holder id of the scheduler holding the advisory lock (its session's application_name), if any."""
-    from app.scheduler_lock import AdvisoryLock
+    from app.scheduling.lock import AdvisoryLock
 
     probe = AdvisoryLock(url, "scheduler", "probe")
     try:
@@ -315,7 +369,7 @@ def lock_holder(url: str) -> str | None:
 
 
 def period_start(key: str) -> float:
-    return datetime.strptime(key, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(key, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def job_runs(url: str) -> dict[str, list[tuple[str, str]]]:
@@ -328,34 +382,51 @@ def job_runs(url: str) -> dict[str, list[tuple[str, str]]]:
 
 def test_one_scheduler_runs_each_job_once_per_period_and_the_standby_takes_over(cluster):
     url, schedulers = cluster.url, cluster.schedulers
-    holder_id = wait_until(lambda: lock_holder(url), timeout=BOOT_SECONDS, what="a scheduler to take the lock",
-                           interval=0.5)
+    holder_id = wait_until(
+        lambda: lock_holder(url), timeout=BOOT_SECONDS, what="a scheduler to take the lock", interval=0.5
+    )
     holder = schedulers[holder_id]
     standby = schedulers[next(name for name in HOLDERS if name != holder_id)]
-    wait_until(lambda: standby.said("standing by") or standby.said("lock acquired"), timeout=BOOT_SECONDS,
-               what="the other scheduler to stand by", interval=0.2)
+    wait_until(
+        lambda: standby.said("standing by") or standby.said("lock acquired"),
+        timeout=BOOT_SECONDS,
+        what="the other scheduler to stand by",
+        interval=0.2,
+    )
 
     def ran_periods(scheduler: Scheduler, job: str, after: float = 0) -> set[str]:
         return {key for name, key in scheduler.runs() if name == job and period_start(key) >= after}
 
     # Both alive: the holder runs each short job period after period; the standby runs nothing at all.
-    wait_until(lambda: all(len(ran_periods(holder, job)) >= 3 for job in SHORT_JOBS), timeout=60,
-               what=f"three runs of every short job (every {PERIOD} s)", interval=0.2)
+    wait_until(
+        lambda: all(len(ran_periods(holder, job)) >= 3 for job in SHORT_JOBS),
+        timeout=60,
+        what=f"three runs of every short job (every {PERIOD} s)",
+        interval=0.2,
+    )
     assert holder.process.poll() is None and standby.process.poll() is None
     assert not standby.said("lock acquired"), standby.tail()
-    assert not any(record.get("logger") == "app.jobs" for record in standby.records()), standby.tail()
+    assert not any(record.get("logger") == "app.scheduling.jobs" for record in standby.records()), standby.tail()
 
     # SIGKILL the holder: PostgreSQL ends its session, which frees the lock, and the standby takes it.
     os.killpg(holder.process.pid, signal.SIGKILL)
     holder.process.wait(30)
     killed_at = time.time()
-    wait_until(lambda: lock_holder(url) == standby.holder_id, timeout=15, what="the standby to take the lock",
-               interval=0.2)
-    assert rows(url, "SELECT pid FROM pg_stat_activity WHERE application_name = :name",
-                name=f"scheduler {holder.holder_id}") == []
-    wait_until(lambda: all(ran_periods(standby, job, after=killed_at) for job in SHORT_JOBS),
-               timeout=3 * PERIOD + 20, what="the new holder to run every short job in a period after the kill",
-               interval=0.2)
+    wait_until(
+        lambda: lock_holder(url) == standby.holder_id, timeout=15, what="the standby to take the lock", interval=0.2
+    )
+    assert (
+        rows(
+            url, "SELECT pid FROM pg_stat_activity WHERE application_name = :name", name=f"scheduler {holder.holder_id}"
+        )
+        == []
+    )
+    wait_until(
+        lambda: all(ran_periods(standby, job, after=killed_at) for job in SHORT_JOBS),
+        timeout=3 * PERIOD + 20,
+        what="the new holder to run every short job in a period after the kill",
+        interval=0.2,
+    )
 
     # A clean stop (SIGTERM) lets its jobs finish and gives the lock back; then every record is final.
     os.killpg(standby.process.pid, signal.SIGTERM)
@@ -379,4 +450,6 @@ def test_one_scheduler_runs_each_job_once_per_period_and_the_standby_takes_over(
         starts = [period_start(key) for key, _status in recorded[job]]
         assert len(starts) >= 4, (job, recorded[job])
         assert [later - earlier for earlier, later in pairwise(starts)] == [PERIOD] * (len(starts) - 1), (
-            job, recorded[job])
+            job,
+            recorded[job],
+        )

@@ -7,6 +7,7 @@ with SIGKILL, then checks the database: nothing of the transaction is there, eve
 the tables holds, and the same request sent again (to the worker gunicorn started in its place) works.
 Runs on SQLite and on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,17 +60,28 @@ def send_in_background(call) -> tuple[threading.Thread, dict]:
 
 def pause_and_kill(server, marker: Path, database_url: str, request_thread: threading.Thread) -> dict:
     """Wait for the worker to pause mid-transaction, SIGKILL it, and wait until its transaction is gone."""
-    paused = json.loads(wait_until(lambda: marker.exists() and marker.read_text(), timeout=120,
-                                   what="the worker to pause inside its transaction"))
+    paused = json.loads(
+        wait_until(
+            lambda: marker.exists() and marker.read_text(),
+            timeout=120,
+            what="the worker to pause inside its transaction",
+        )
+    )
     assert paused["pid"] in server.worker_pids()
     os.kill(paused["pid"], signal.SIGKILL)
     request_thread.join(timeout=60)
     assert not request_thread.is_alive(), "the request did not end when its worker was killed"
     if ON_POSTGRES:  # the server ends the dead client's session and rolls its transaction back
-        wait_until(lambda: not rows(database_url, f"SELECT pid FROM pg_stat_activity WHERE pid = {paused['backend_pid']}"),
-                   timeout=60, what="PostgreSQL to end the killed worker's session")
-    wait_until(lambda: server.worker_pids() and paused["pid"] not in server.worker_pids(), timeout=60,
-               what="gunicorn to replace the killed worker")
+        wait_until(
+            lambda: not rows(database_url, f"SELECT pid FROM pg_stat_activity WHERE pid = {paused['backend_pid']}"),
+            timeout=60,
+            what="PostgreSQL to end the killed worker's session",
+        )
+    wait_until(
+        lambda: server.worker_pids() and paused["pid"] not in server.worker_pids(),
+        timeout=60,
+        what="gunicorn to replace the killed worker",
+    )
     return paused
 
 
@@ -77,20 +89,23 @@ def pause_env(database_url: str, keys: dict, marker: Path, statement: str, nth: 
     url = make_url(database_url)
     if ON_POSTGRES:
         url = url.update_query_dict({"application_name": "ops-killed-worker"})
-    return production_env(url.render_as_string(hide_password=False), keys, OPS_PAUSE_ON=statement,
-                          OPS_PAUSE_NTH=nth, OPS_PAUSE_MARKER=marker, GUNICORN_TIMEOUT=300)
+    return production_env(
+        url.render_as_string(hide_password=False),
+        keys,
+        OPS_PAUSE_ON=statement,
+        OPS_PAUSE_NTH=nth,
+        OPS_PAUSE_MARKER=marker,
+        GUNICORN_TIMEOUT=300,
+    )
 
 
 CHECKIN_INVARIANTS = {
-    "attendance without its check-in scan":
-        "SELECT a.id FROM attendances a WHERE NOT EXISTS (SELECT 1 FROM scans s WHERE s.attendance_id = a.id "
-        "AND s.action = 'check_in' AND s.result = 'ok')",
-    "accepted scan without its attendance":
-        "SELECT s.id FROM scans s WHERE s.result = 'ok' AND s.action IN ('check_in', 'check_out') "
-        "AND (s.attendance_id IS NULL OR NOT EXISTS (SELECT 1 FROM attendances a WHERE a.id = s.attendance_id))",
-    "closed attendance without its check-out scan":
-        "SELECT a.id FROM attendances a WHERE a.status = 'closed' AND NOT EXISTS (SELECT 1 FROM scans s "
-        "WHERE s.attendance_id = a.id AND s.action = 'check_out' AND s.result = 'ok')",
+    "attendance without its check-in scan": "SELECT a.id FROM attendances a WHERE NOT EXISTS (SELECT 1 FROM scans s WHERE s.attendance_id = a.id "
+    "AND s.action = 'check_in' AND s.result = 'ok')",
+    "accepted scan without its attendance": "SELECT s.id FROM scans s WHERE s.result = 'ok' AND s.action IN ('check_in', 'check_out') "
+    "AND (s.attendance_id IS NULL OR NOT EXISTS (SELECT 1 FROM attendances a WHERE a.id = s.attendance_id))",
+    "closed attendance without its check-out scan": "SELECT a.id FROM attendances a WHERE a.status = 'closed' AND NOT EXISTS (SELECT 1 FROM scans s "
+    "WHERE s.attendance_id = a.id AND s.action = 'check_out' AND s.result = 'ok')",
 }
 
 
@@ -98,8 +113,11 @@ def test_worker_killed_in_the_middle_of_a_check_in(db, database_url, scene, keys
     marker = tmp_path / "paused.json"
     env = pause_env(database_url, keys, marker, "INSERT INTO scans")
     token = badge_token(scene.volunteer.id, now=utcnow())
-    body = {"event_id": scene.event.id, "device_id": "gate-1",
-            "scans": [{"client_scan_id": "scan-1", "badge_token": token}]}
+    body = {
+        "event_id": scene.event.id,
+        "device_id": "gate-1",
+        "scans": [{"client_scan_id": "scan-1", "badge_token": token}],
+    }
     auth = {"Authorization": f"Bearer {scene.api_token}"}
     with gunicorn(env, tmp_path, workers=1, config=PAUSE_CONFIG) as server:
         client = server.client(timeout=120)
@@ -127,23 +145,19 @@ def test_worker_killed_in_the_middle_of_a_check_in(db, database_url, scene, keys
 
 
 LEDGER_INVARIANTS = {
-    "state differing from the entry's latest status event":
-        "SELECT s.entry_id FROM hour_entry_states s WHERE s.status <> (SELECT e.status FROM hour_entry_events e "
-        "WHERE e.entry_id = s.entry_id ORDER BY e.id DESC LIMIT 1)",
-    "entry without a state or a status event":
-        "SELECT h.id FROM hour_entries h WHERE NOT EXISTS (SELECT 1 FROM hour_entry_states s WHERE s.entry_id = h.id) "
-        "OR NOT EXISTS (SELECT 1 FROM hour_entry_events e WHERE e.entry_id = h.id)",
-    "summary differing from the verified entries":
-        "SELECT v.volunteer_id FROM (SELECT volunteer_id, service_year, sum(minutes) AS minutes "
-        "FROM hour_entry_states WHERE status = 'verified' GROUP BY volunteer_id, service_year) v "
-        "LEFT JOIN hour_summaries h ON h.volunteer_id = v.volunteer_id AND h.service_year = v.service_year "
-        "WHERE h.scan_minutes IS NULL OR h.scan_minutes + h.backfill_minutes <> v.minutes "
-        "UNION SELECT h.volunteer_id FROM hour_summaries h WHERE h.scan_minutes + h.backfill_minutes <> 0 "
-        "AND NOT EXISTS (SELECT 1 FROM hour_entry_states s WHERE s.volunteer_id = h.volunteer_id "
-        "AND s.service_year = h.service_year AND s.status = 'verified')",
-    "verification without its audit record":
-        "SELECT e.id FROM hour_entry_events e WHERE e.status = 'verified' AND NOT EXISTS (SELECT 1 FROM audit_log a "
-        "WHERE a.action = 'hours.verify' AND a.target_id = e.entry_id)",
+    "state differing from the entry's latest status event": "SELECT s.entry_id FROM hour_entry_states s WHERE s.status <> (SELECT e.status FROM hour_entry_events e "
+    "WHERE e.entry_id = s.entry_id ORDER BY e.id DESC LIMIT 1)",
+    "entry without a state or a status event": "SELECT h.id FROM hour_entries h WHERE NOT EXISTS (SELECT 1 FROM hour_entry_states s WHERE s.entry_id = h.id) "
+    "OR NOT EXISTS (SELECT 1 FROM hour_entry_events e WHERE e.entry_id = h.id)",
+    "summary differing from the verified entries": "SELECT v.volunteer_id FROM (SELECT volunteer_id, service_year, sum(minutes) AS minutes "
+    "FROM hour_entry_states WHERE status = 'verified' GROUP BY volunteer_id, service_year) v "
+    "LEFT JOIN hour_summaries h ON h.volunteer_id = v.volunteer_id AND h.service_year = v.service_year "
+    "WHERE h.scan_minutes IS NULL OR h.scan_minutes + h.backfill_minutes <> v.minutes "
+    "UNION SELECT h.volunteer_id FROM hour_summaries h WHERE h.scan_minutes + h.backfill_minutes <> 0 "
+    "AND NOT EXISTS (SELECT 1 FROM hour_entry_states s WHERE s.volunteer_id = h.volunteer_id "
+    "AND s.service_year = h.service_year AND s.status = 'verified')",
+    "verification without its audit record": "SELECT e.id FROM hour_entry_events e WHERE e.status = 'verified' AND NOT EXISTS (SELECT 1 FROM audit_log a "
+    "WHERE a.action = 'hours.verify' AND a.target_id = e.entry_id)",
 }
 
 

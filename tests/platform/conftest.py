@@ -1,4 +1,5 @@
 """Platform test helpers: real CSRF tokens read from rendered forms, and the real production config."""
+
 from __future__ import annotations
 
 import base64
@@ -8,7 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from app import create_app, dispose_engines
+from app import dispose_engines
+from composition import create_app
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
@@ -23,8 +25,10 @@ def csrf_token_of(client, path: str) -> str:
 
 def real_keys() -> dict:
     """Secrets of the shape production requires."""
-    return {"SECRET_KEY": secrets.token_urlsafe(48),
-            "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
 
 
 @contextmanager

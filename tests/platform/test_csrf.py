@@ -1,4 +1,5 @@
 """CSRF protection on every form: a POST without this session's token is refused and changes nothing."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,10 +7,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app.demo import demo_id_number
-from app.models import User
+from app.security import demo_id_number
 from tests.conftest import PASSWORD
 from tests.platform.conftest import csrf_token_of
+from volunteers.accounts.models import User
 
 
 @pytest.fixture
@@ -19,9 +20,14 @@ def app_overrides():
 
 def registration(orgs, mobile="13911112222"):
     return {
-        "name": "陈思远", "mobile": mobile, "id_number": demo_id_number(date(1999, 9, 9), 41).value,
-        "password": "Long-enough-9", "password_confirm": "Long-enough-9", "political_status": "共青团员",
-        "organization_id": str(orgs["nancheng_team"].id), "emergency_contact_name": "陈父",
+        "name": "陈思远",
+        "mobile": mobile,
+        "id_number": demo_id_number(date(1999, 9, 9), 41).value,
+        "password": "Long-enough-9",
+        "password_confirm": "Long-enough-9",
+        "political_status": "共青团员",
+        "organization_id": str(orgs["nancheng_team"].id),
+        "emergency_contact_name": "陈父",
         "emergency_contact_mobile": "13700002222",
     }
 
@@ -62,8 +68,10 @@ def test_login_without_token_is_refused(client, make_user):
 def test_logout_without_token_keeps_the_session(client, make_user):
     user = make_user()
     token = csrf_token_of(client, "/login")
-    assert client.post("/login", data={"mobile": user.mobile, "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert (
+        client.post("/login", data={"mobile": user.mobile, "password": PASSWORD, "csrf_token": token}).status_code
+        == 302
+    )
     refused = client.post("/logout", headers={"Accept": "application/json"})
     assert refused.status_code == 400
     assert refused.get_json() == {"error": {"code": "csrf_failed", "message": refused.get_json()["error"]["message"]}}

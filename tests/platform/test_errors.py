@@ -1,11 +1,12 @@
 """Error pages: HTML in the app's style for pages, JSON for /api/ and for callers that ask for JSON."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db as _db
-from app.models import OrgKind, Organization
+from volunteers.organizations.models import Organization, OrgKind
 
 JSON = {"Accept": "application/json"}
 

@@ -1,7 +1,8 @@
 """GET /healthz: JSON saying whether the database answers; no login, no session, no rate limit."""
+
 from __future__ import annotations
 
-from app import create_app
+from composition import create_app
 from tests.platform.conftest import running
 
 

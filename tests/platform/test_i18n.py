@@ -1,4 +1,5 @@
 """Every English msgid in the code has a Simplified Chinese translation with the same placeholders."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,9 @@ def extracted_msgids() -> dict[str, str]:
     keywords = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None)
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=keywords):
-        for msgid in (message if isinstance(message, tuple) else (message,)):
+        str(ROOT), method_map, options_map, keywords=keywords
+    ):
+        for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
                 found.setdefault(msgid, f"{filename}:{lineno}")
     return found

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -7,8 +8,8 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from app import create_app
 from app.extensions import db as _db
+from composition import create_app
 from tests.platform.conftest import running
 
 
@@ -21,9 +22,8 @@ def schema_differences(connection) -> list:
 def test_migrated_database_matches_the_models(app, db):
     with db.engine.connect() as connection:
         differences = schema_differences(connection)
-    assert differences == [], (
-        "models and migrations differ; run scripts/regen_initial_migration.sh:\n"
-        + "\n".join(map(repr, differences))
+    assert differences == [], "models and migrations differ; run scripts/regen_initial_migration.sh:\n" + "\n".join(
+        map(repr, differences)
     )
 
 

@@ -1,10 +1,11 @@
 """Security baseline: headers, session cookies, and the production configuration."""
+
 from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from app.config import INSECURE_ID_KEY, INSECURE_SECRET_KEY
+from composition import create_app
 from tests.platform.conftest import real_keys, running
 
 PAGES = ["/", "/login", "/register", "/events/", "/no-such-page", "/healthz"]
@@ -68,17 +69,29 @@ def test_production_cookies_are_secure_and_hsts_is_sent(production_app):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
-@pytest.mark.parametrize("keys, complaint", [
-    ({"SECRET_KEY": INSECURE_SECRET_KEY}, "SECRET_KEY"),
-    ({"SECRET_KEY": ""}, "SECRET_KEY"),
-    ({"SECRET_KEY": None}, "SECRET_KEY"),
-    ({"SECRET_KEY": "too-short-a-secret"}, "SECRET_KEY"),
-    ({"ID_NUMBER_KEY": INSECURE_ID_KEY}, "ID_NUMBER_KEY"),
-    ({"ID_NUMBER_KEY": ""}, "ID_NUMBER_KEY"),
-    ({"ID_NUMBER_KEY": "not base64 at all!"}, "ID_NUMBER_KEY"),
-    ({"ID_NUMBER_KEY": "c2hvcnQta2V5"}, "ID_NUMBER_KEY"),  # base64 of 9 bytes
-], ids=["default-secret", "empty-secret", "no-secret", "short-secret", "default-id-key", "empty-id-key",
-        "garbled-id-key", "short-id-key"])
+@pytest.mark.parametrize(
+    "keys, complaint",
+    [
+        ({"SECRET_KEY": INSECURE_SECRET_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"SECRET_KEY": "too-short-a-secret"}, "SECRET_KEY"),
+        ({"ID_NUMBER_KEY": INSECURE_ID_KEY}, "ID_NUMBER_KEY"),
+        ({"ID_NUMBER_KEY": ""}, "ID_NUMBER_KEY"),
+        ({"ID_NUMBER_KEY": "not base64 at all!"}, "ID_NUMBER_KEY"),
+        ({"ID_NUMBER_KEY": "c2hvcnQta2V5"}, "ID_NUMBER_KEY"),  # base64 of 9 bytes
+    ],
+    ids=[
+        "default-secret",
+        "empty-secret",
+        "no-secret",
+        "short-secret",
+        "default-id-key",
+        "empty-id-key",
+        "garbled-id-key",
+        "short-id-key",
+    ],
+)
 def test_production_refuses_to_start_without_real_keys(database_url, keys, complaint):
     config = {"SQLALCHEMY_DATABASE_URI": database_url, **real_keys(), **keys}
     with pytest.raises(RuntimeError, match=complaint):

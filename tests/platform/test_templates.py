@@ -1,4 +1,5 @@
 """Templates load nothing from other hosts and carry no inline code or style (the CSP forbids both)."""
+
 from __future__ import annotations
 
 import re

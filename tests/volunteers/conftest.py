@@ -1,4 +1,5 @@
 """Fixtures for accounts, registration, access and roles: form data, row counts, a cast of people."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,8 +9,10 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from app.demo import demo_id_number
-from app.models import AuditLog, Role, User
+from app.audit import AuditLog
+from app.permissions import Role
+from app.security import demo_id_number
+from volunteers.accounts.models import User
 
 
 class _FieldBlock(HTMLParser):
@@ -67,8 +70,7 @@ def count_rows(db):
 
     def count():
         db.session.expire_all()
-        return (db.session.scalar(select(func.count(User.id))),
-                db.session.scalar(select(func.count(AuditLog.id))))
+        return (db.session.scalar(select(func.count(User.id))), db.session.scalar(select(func.count(AuditLog.id))))
 
     return count
 

@@ -1,10 +1,13 @@
 """Who may open, edit and reveal whose profile: the owner, and staff of the volunteer's subtree by role."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditLog, Role, User
+from app.audit import AuditLog
+from app.permissions import Role
+from volunteers.accounts.models import User
 
 
 def _profile_form(volunteer: User, **changes) -> dict:
@@ -82,8 +85,7 @@ STAFF_CASES = [
 
 
 @pytest.mark.parametrize("staff, volunteer, may_view, may_edit, may_reveal", STAFF_CASES)
-def test_staff_access_follows_role_and_subtree(people, login_as, db, staff, volunteer, may_view, may_edit,
-                                               may_reveal):
+def test_staff_access_follows_role_and_subtree(people, login_as, db, staff, volunteer, may_view, may_edit, may_reveal):
     target = people[volunteer]
     client = login_as(people[staff])
 

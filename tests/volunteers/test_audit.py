@@ -1,15 +1,16 @@
 """The audit trail page: scope by subtree, filters, pagination, and what a reveal looks like."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from app import audit
-from app.models import AuditLog
-from volunteers import services
+from app.audit import AuditLog
+from volunteers.accounts import services
 
 
 def _row_ids(html: str) -> list[int]:
@@ -17,7 +18,7 @@ def _row_ids(html: str) -> list[int]:
 
 
 def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,8 +29,9 @@ def reveals(people, db):
     # 2026-02-28 16:30 UTC is 2026-03-01 00:30 in Dongguan; 2026-03-31 16:30 UTC is already 2026-04-01 there.
     for when in ("2026-01-10T02:00:00", "2026-02-28T16:30:00", "2026-03-31T16:30:00"):
         services.reveal_id_number(volunteer, by=admin, now=_at(when))
-    services.reveal_id_number(people["dongcheng_volunteer"], by=people["dongcheng_admin"],
-                              now=_at("2026-03-10T02:00:00"))
+    services.reveal_id_number(
+        people["dongcheng_volunteer"], by=people["dongcheng_admin"], now=_at("2026-03-10T02:00:00")
+    )
     db.session.commit()
     for entry in db.session.scalars(select(AuditLog).where(AuditLog.action == "id_number.reveal")):
         made[entry.at.isoformat()[:16]] = entry.id
@@ -37,8 +39,11 @@ def reveals(people, db):
 
 
 def test_audit_page_shows_a_reveal_with_actor_and_target(people, reveals, login_as):
-    html = login_as(people["admin"]).get("/admin/audit", query_string={"action": "id_number.reveal"}).get_data(
-        as_text=True)
+    html = (
+        login_as(people["admin"])
+        .get("/admin/audit", query_string={"action": "id_number.reveal"})
+        .get_data(as_text=True)
+    )
     assert len(_row_ids(html)) == 3
     row = html.split(f'<tr id="audit-{reveals["2026-01-10T02:00"]}"')[1].split("</tr>")[0]
     assert "Revealed an ID number" in row
@@ -77,26 +82,34 @@ def test_filter_by_actor_mobile(people, reveals, login_as, db):
 
 def test_filter_by_local_date_range(people, reveals, login_as):
     client = login_as(people["admin"])
-    html = client.get("/admin/audit", query_string={
-        "action": "id_number.reveal", "date_from": "2026-03-01", "date_to": "2026-03-31"}).get_data(as_text=True)
+    html = client.get(
+        "/admin/audit", query_string={"action": "id_number.reveal", "date_from": "2026-03-01", "date_to": "2026-03-31"}
+    ).get_data(as_text=True)
     assert _row_ids(html) == [reveals["2026-02-28T16:30"]]
-    april = client.get("/admin/audit", query_string={
-        "action": "id_number.reveal", "date_from": "2026-04-01", "date_to": "2026-04-01"}).get_data(as_text=True)
+    april = client.get(
+        "/admin/audit", query_string={"action": "id_number.reveal", "date_from": "2026-04-01", "date_to": "2026-04-01"}
+    ).get_data(as_text=True)
     assert _row_ids(april) == [reveals["2026-03-31T16:30"]]
 
 
 def test_newest_first(people, reveals, login_as):
-    html = login_as(people["admin"]).get("/admin/audit", query_string={"action": "id_number.reveal"}).get_data(
-        as_text=True)
+    html = (
+        login_as(people["admin"])
+        .get("/admin/audit", query_string={"action": "id_number.reveal"})
+        .get_data(as_text=True)
+    )
     assert _row_ids(html) == [reveals["2026-03-31T16:30"], reveals["2026-02-28T16:30"], reveals["2026-01-10T02:00"]]
 
 
-@pytest.mark.parametrize("query, field, message", [
-    ({"date_from": "2026-03-31", "date_to": "2026-03-01"}, "date_to", "The end date is before the start date."),
-    ({"date_from": "2026-13-01"}, "date_from", "Not a valid date value."),
-    ({"actor_mobile": "12345"}, "actor_mobile", "Mobile number must be 11 digits"),
-    ({"action": "no.such.action"}, "action", "Not a valid choice"),
-])
+@pytest.mark.parametrize(
+    "query, field, message",
+    [
+        ({"date_from": "2026-03-31", "date_to": "2026-03-01"}, "date_to", "The end date is before the start date."),
+        ({"date_from": "2026-13-01"}, "date_from", "Not a valid date value."),
+        ({"actor_mobile": "12345"}, "actor_mobile", "Mobile number must be 11 digits"),
+        ({"action": "no.such.action"}, "action", "Not a valid choice"),
+    ],
+)
 def test_bad_filters_are_shown_beside_the_field(people, login_as, field_error, query, field, message):
     response = login_as(people["admin"]).get("/admin/audit", query_string=query)
     assert response.status_code == 422
@@ -124,10 +137,16 @@ def test_audit_trail_is_paginated(people, login_as, db):
 def test_profile_changes_read_as_before_and_after(people, login_as, db):
     volunteer = people["nancheng_volunteer"]
     client = login_as(people["admin"])
-    client.post(f"/volunteers/{volunteer.id}/edit", data={
-        "name": "改过的名字", "political_status": volunteer.political_status,
-        "organization_id": str(volunteer.organization_id), "emergency_contact_name": "新联系人",
-        "emergency_contact_mobile": volunteer.emergency_contact_mobile})
+    client.post(
+        f"/volunteers/{volunteer.id}/edit",
+        data={
+            "name": "改过的名字",
+            "political_status": volunteer.political_status,
+            "organization_id": str(volunteer.organization_id),
+            "emergency_contact_name": "新联系人",
+            "emergency_contact_mobile": volunteer.emergency_contact_mobile,
+        },
+    )
     html = client.get("/admin/audit", query_string={"action": "volunteer.update_profile"}).get_data(as_text=True)
     assert len(_row_ids(html)) == 1
     assert "name: 南城志愿者 → 改过的名字" in html

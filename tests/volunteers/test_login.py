@@ -1,10 +1,11 @@
 """Login, throttling of failed logins, logout and password change ending sessions, safe redirects."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from tests.conftest import PASSWORD
 
 ACCOUNT_LIMIT = 3
@@ -14,19 +15,25 @@ ADDRESS_LIMIT = 5
 @pytest.fixture
 def app_overrides():
     """Small limits, so a few requests reach them."""
-    return {"LOGIN_LIMIT_PER_ACCOUNT": f"{ACCOUNT_LIMIT} per 15 minutes",
-            "LOGIN_LIMIT_PER_ADDRESS": f"{ADDRESS_LIMIT} per 15 minutes"}
+    return {
+        "LOGIN_LIMIT_PER_ACCOUNT": f"{ACCOUNT_LIMIT} per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": f"{ADDRESS_LIMIT} per 15 minutes",
+    }
 
 
 def _attempt(client, mobile, password, address="10.1.1.1", **kwargs):
-    return client.post("/login", data={"mobile": mobile, "password": password},
-                       environ_overrides={"REMOTE_ADDR": address}, **kwargs)
+    return client.post(
+        "/login", data={"mobile": mobile, "password": password}, environ_overrides={"REMOTE_ADDR": address}, **kwargs
+    )
 
 
 def _is_throttle_page(response) -> bool:
     html = response.get_data(as_text=True)
-    return response.status_code == 429 and "Too many attempts; please wait and try again." in html \
+    return (
+        response.status_code == 429
+        and "Too many attempts; please wait and try again." in html
         and 'class="card error-page"' in html
+    )
 
 
 def test_login_with_mobile_and_password(client, make_user):
@@ -112,8 +119,10 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(client, make_cli
     login(user)
     laptop = login(user, target=make_client())
     copied = _copy_session(client, make_client())
-    response = client.post("/me/password", data={
-        "current_password": PASSWORD, "new_password": "New-pass-2026", "new_password_confirm": "New-pass-2026"})
+    response = client.post(
+        "/me/password",
+        data={"current_password": PASSWORD, "new_password": "New-pass-2026", "new_password_confirm": "New-pass-2026"},
+    )
     assert response.status_code == 302
     assert client.get("/me").status_code == 200
     assert laptop.get("/me").status_code == 302
@@ -124,14 +133,30 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(client, make_cli
     assert entry.actor_id == user.id
 
 
-@pytest.mark.parametrize("form, field, message", [
-    ({"current_password": "wrong-password", "new_password": "New-pass-2026", "new_password_confirm": "New-pass-2026"},
-     "current_password", "The current password is wrong."),
-    ({"current_password": PASSWORD, "new_password": "short", "new_password_confirm": "short"},
-     "new_password", "at least 8 characters"),
-    ({"current_password": PASSWORD, "new_password": "New-pass-2026", "new_password_confirm": "New-pass-2027"},
-     "new_password_confirm", "Passwords do not match."),
-])
+@pytest.mark.parametrize(
+    "form, field, message",
+    [
+        (
+            {
+                "current_password": "wrong-password",
+                "new_password": "New-pass-2026",
+                "new_password_confirm": "New-pass-2026",
+            },
+            "current_password",
+            "The current password is wrong.",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "short", "new_password_confirm": "short"},
+            "new_password",
+            "at least 8 characters",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "New-pass-2026", "new_password_confirm": "New-pass-2027"},
+            "new_password_confirm",
+            "Passwords do not match.",
+        ),
+    ],
+)
 def test_password_change_refusals(client, make_client, make_user, login, field_error, form, field, message):
     user = make_user()
     login(user)
@@ -147,27 +172,30 @@ def test_new_password_may_not_contain_the_mobile(client, make_user, login, field
     user = make_user()
     login(user)
     new = f"x{user.mobile}"
-    response = client.post("/me/password", data={
-        "current_password": PASSWORD, "new_password": new, "new_password_confirm": new})
+    response = client.post(
+        "/me/password", data={"current_password": PASSWORD, "new_password": new, "new_password_confirm": new}
+    )
     assert response.status_code == 422
     assert "must not contain your mobile number" in field_error(response.get_data(as_text=True), "new_password")
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/events", "/events"),
-    ("/me/password?tab=1", "/me/password?tab=1"),
-    ("https://evil.example/", "/me"),
-    ("//evil.example/", "/me"),
-    ("/\\evil.example/", "/me"),
-    ("\\\\evil.example", "/me"),
-    ("javascript:alert(1)", "/me"),
-    ("http:/evil.example", "/me"),
-    ("evil.example", "/me"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/events", "/events"),
+        ("/me/password?tab=1", "/me/password?tab=1"),
+        ("https://evil.example/", "/me"),
+        ("//evil.example/", "/me"),
+        ("/\\evil.example/", "/me"),
+        ("\\\\evil.example", "/me"),
+        ("javascript:alert(1)", "/me"),
+        ("http:/evil.example", "/me"),
+        ("evil.example", "/me"),
+    ],
+)
 def test_login_next_redirects_only_to_local_paths(client, make_user, target, expected):
     user = make_user()
-    response = client.post("/login", query_string={"next": target},
-                           data={"mobile": user.mobile, "password": PASSWORD})
+    response = client.post("/login", query_string={"next": target}, data={"mobile": user.mobile, "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == expected
 

@@ -1,4 +1,5 @@
 """Registration: every kind of bad input is refused beside its field and writes nothing; a good one lands."""
+
 from __future__ import annotations
 
 import re
@@ -7,11 +8,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from app.models import AuditLog, User
-from app.security import decrypt_id_number, hash_id_number
+from app.audit import AuditLog
+from app.security import check_digit, decrypt_id_number, hash_id_number
 from app.timeutil import local_today
-from app.security import check_digit
-from volunteers.services import find_by_id_number
+from volunteers.accounts.models import User
+from volunteers.accounts.services import find_by_id_number
 
 
 def _young_birth(years: int) -> date:
@@ -33,55 +34,111 @@ def _bad_cases(registration_data, existing, new_id_number):
     return {
         "wrong_check_digit": ({"id_number": wrong_check}, "id_number", "check digit is wrong"),
         "id_too_short": ({"id_number": good_id[:17]}, "id_number", "must be 18 characters"),
-        "id_impossible_date": ({"id_number": "44190020010230123" + check_digit("44190020010230123")}, "id_number",
-                               "impossible birth date"),
+        "id_impossible_date": (
+            {"id_number": "44190020010230123" + check_digit("44190020010230123")},
+            "id_number",
+            "impossible birth date",
+        ),
         "duplicate_mobile": ({"mobile": existing.mobile}, "mobile", "This mobile number is already registered."),
         "duplicate_id_number": ({"id_number": existing_id}, "id_number", "This ID number is already registered."),
-        "short_password": ({"password": "Ab1-x", "password_confirm": "Ab1-x"}, "password",
-                           "Password must be at least 8 characters."),
-        "password_is_mobile": ({"password": "13612345678", "password_confirm": "13612345678"}, "password",
-                               "Password must not contain your mobile number."),
-        "password_contains_mobile": ({"password": "x13612345678!", "password_confirm": "x13612345678!"},
-                                     "password", "Password must not contain your mobile number."),
-        "password_too_simple": ({"password": "aaaaaaaaaa", "password_confirm": "aaaaaaaaaa"}, "password",
-                                "Password is too simple"),
-        "mismatched_confirmation": ({"password_confirm": "Sunflower-2027"}, "password_confirm",
-                                    "Passwords do not match."),
+        "short_password": (
+            {"password": "Ab1-x", "password_confirm": "Ab1-x"},
+            "password",
+            "Password must be at least 8 characters.",
+        ),
+        "password_is_mobile": (
+            {"password": "13612345678", "password_confirm": "13612345678"},
+            "password",
+            "Password must not contain your mobile number.",
+        ),
+        "password_contains_mobile": (
+            {"password": "x13612345678!", "password_confirm": "x13612345678!"},
+            "password",
+            "Password must not contain your mobile number.",
+        ),
+        "password_too_simple": (
+            {"password": "aaaaaaaaaa", "password_confirm": "aaaaaaaaaa"},
+            "password",
+            "Password is too simple",
+        ),
+        "mismatched_confirmation": (
+            {"password_confirm": "Sunflower-2027"},
+            "password_confirm",
+            "Passwords do not match.",
+        ),
         "bad_mobile_short": ({"mobile": "1361234567"}, "mobile", "Mobile number must be 11 digits starting with 1."),
         "bad_mobile_prefix": ({"mobile": "23612345678"}, "mobile", "Mobile number must be 11 digits starting with 1."),
         "bad_mobile_letters": ({"mobile": "1361234567a"}, "mobile", "Mobile number must be 11 digits starting with 1."),
         "missing_name": ({"name": ""}, "name", "This field is required."),
         "unknown_organization": ({"organization_id": "999999"}, "organization_id", "Not a valid choice"),
-        "bad_emergency_mobile": ({"emergency_contact_mobile": "110"}, "emergency_contact_mobile",
-                                 "Mobile number must be 11 digits"),
-        "activist_without_date": ({"political_status": "入团积极分子"}, "activist_since",
-                                  "Enter the date you became a membership activist."),
-        "activist_since_future": ({"political_status": "入团积极分子", "activist_since": "2999-01-01"},
-                                  "activist_since", "This date is in the future."),
-        "activist_since_not_a_date": ({"political_status": "入团积极分子", "activist_since": "soon"},
-                                      "activist_since", "Not a valid date value."),
-        "under_14_without_guardian": ({"id_number": child}, "guardian_name",
-                                      "Volunteers under 14 need a guardian's name."),
-        "under_14_without_guardian_mobile": ({"id_number": child, "guardian_name": "林妈妈"}, "guardian_mobile",
-                                             "Volunteers under 14 need a guardian's mobile number."),
-        "under_14_without_consent": ({"id_number": child, "guardian_name": "林妈妈", "guardian_mobile": "13512345678"},
-                                     "guardian_consent", "Volunteers under 14 need their guardian's consent."),
+        "bad_emergency_mobile": (
+            {"emergency_contact_mobile": "110"},
+            "emergency_contact_mobile",
+            "Mobile number must be 11 digits",
+        ),
+        "activist_without_date": (
+            {"political_status": "入团积极分子"},
+            "activist_since",
+            "Enter the date you became a membership activist.",
+        ),
+        "activist_since_future": (
+            {"political_status": "入团积极分子", "activist_since": "2999-01-01"},
+            "activist_since",
+            "This date is in the future.",
+        ),
+        "activist_since_not_a_date": (
+            {"political_status": "入团积极分子", "activist_since": "soon"},
+            "activist_since",
+            "Not a valid date value.",
+        ),
+        "under_14_without_guardian": (
+            {"id_number": child},
+            "guardian_name",
+            "Volunteers under 14 need a guardian's name.",
+        ),
+        "under_14_without_guardian_mobile": (
+            {"id_number": child, "guardian_name": "林妈妈"},
+            "guardian_mobile",
+            "Volunteers under 14 need a guardian's mobile number.",
+        ),
+        "under_14_without_consent": (
+            {"id_number": child, "guardian_name": "林妈妈", "guardian_mobile": "13512345678"},
+            "guardian_consent",
+            "Volunteers under 14 need their guardian's consent.",
+        ),
     }
 
 
 CASES = [
-    "wrong_check_digit", "id_too_short", "id_impossible_date", "duplicate_mobile", "duplicate_id_number",
-    "short_password", "password_is_mobile", "password_contains_mobile",
-    "password_too_simple", "mismatched_confirmation", "bad_mobile_short", "bad_mobile_prefix", "bad_mobile_letters",
-    "missing_name", "unknown_organization", "bad_emergency_mobile", "activist_without_date",
-    "activist_since_future", "activist_since_not_a_date",
-    "under_14_without_guardian", "under_14_without_guardian_mobile", "under_14_without_consent",
+    "wrong_check_digit",
+    "id_too_short",
+    "id_impossible_date",
+    "duplicate_mobile",
+    "duplicate_id_number",
+    "short_password",
+    "password_is_mobile",
+    "password_contains_mobile",
+    "password_too_simple",
+    "mismatched_confirmation",
+    "bad_mobile_short",
+    "bad_mobile_prefix",
+    "bad_mobile_letters",
+    "missing_name",
+    "unknown_organization",
+    "bad_emergency_mobile",
+    "activist_without_date",
+    "activist_since_future",
+    "activist_since_not_a_date",
+    "under_14_without_guardian",
+    "under_14_without_guardian_mobile",
+    "under_14_without_consent",
 ]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_refused_beside_the_field_and_writes_nothing(
-        case, client, registration_data, existing, new_id_number, count_rows, field_error):
+    case, client, registration_data, existing, new_id_number, count_rows, field_error
+):
     overrides, field, message = _bad_cases(registration_data, existing, new_id_number)[case]
     before = count_rows()
     response = client.post("/register", data=registration_data(**overrides))
@@ -144,13 +201,13 @@ def test_valid_registration_derives_birth_date_and_sex_and_hides_the_id_number(c
     assert (entry.actor_id, entry.target_id) == (user.id, user.id)
 
 
-def test_duplicate_id_number_is_found_whatever_the_case_of_x(client, make_client, registration_data, count_rows,
-                                                               field_error):
+def test_duplicate_id_number_is_found_whatever_the_case_of_x(
+    client, make_client, registration_data, count_rows, field_error
+):
     number = "44190020050716103X"
     assert client.post("/register", data=registration_data(id_number=number)).status_code == 302
     before = count_rows()
-    again = make_client().post(
-        "/register", data=registration_data(mobile="13612345670", id_number=number.lower()))
+    again = make_client().post("/register", data=registration_data(mobile="13612345670", id_number=number.lower()))
     assert again.status_code == 422
     assert "already registered" in field_error(again.get_data(as_text=True), "id_number")
     assert count_rows() == before
@@ -164,8 +221,12 @@ def test_volunteer_numbers_are_distinct(client, make_client, registration_data, 
 
 
 def test_under_14_with_guardian_and_consent_registers(client, registration_data, new_id_number, db):
-    data = registration_data(id_number=new_id_number(_young_birth(12)), guardian_name="林妈妈",
-                             guardian_mobile="13512345678", guardian_consent="y")
+    data = registration_data(
+        id_number=new_id_number(_young_birth(12)),
+        guardian_name="林妈妈",
+        guardian_mobile="13512345678",
+        guardian_consent="y",
+    )
     assert client.post("/register", data=data).status_code == 302
     user = db.session.scalars(select(User).where(User.mobile == data["mobile"])).one()
     assert user.guardian_name == "林妈妈"
@@ -176,8 +237,16 @@ def test_registration_form_renders(client):
     response = client.get("/register")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    for name in ("name", "mobile", "id_number", "password", "password_confirm", "organization_id",
-                 "guardian_name", "guardian_consent"):
+    for name in (
+        "name",
+        "mobile",
+        "id_number",
+        "password",
+        "password_confirm",
+        "organization_id",
+        "guardian_name",
+        "guardian_consent",
+    ):
         assert f'id="field-{name}"' in html
 
 

@@ -1,13 +1,16 @@
 """Role administration: who may grant and revoke where, duplicates, the roles page, CSRF."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
+from app.audit import AuditLog
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.models import AuditLog, Role, RoleGrant
+from app.permissions import Role
 from app.timeutil import utcnow
-from volunteers import roles
+from volunteers.accounts import roles
+from volunteers.organizations.models import RoleGrant
 
 
 def _grants(db, **where):
@@ -25,24 +28,41 @@ def _count(db, model):
 
 # ---- services -------------------------------------------------------------------------------
 
+
 def test_grant_role_records_who_and_when(people, orgs, db):
     admin, person = people["admin"], people["nancheng_volunteer"]
     now = utcnow()
     grant = roles.grant_role(person, orgs["nancheng_team"], "coordinator", by=admin, now=now)
     db.session.commit()
     assert (grant.user_id, grant.organization_id, grant.role, grant.granted_by_id) == (
-        person.id, orgs["nancheng_team"].id, "coordinator", admin.id)
+        person.id,
+        orgs["nancheng_team"].id,
+        "coordinator",
+        admin.id,
+    )
     entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "role.grant")).one()
     assert (entry.actor_id, entry.target_type, entry.target_id, entry.organization_id) == (
-        admin.id, "RoleGrant", grant.id, orgs["nancheng_team"].id)
+        admin.id,
+        "RoleGrant",
+        grant.id,
+        orgs["nancheng_team"].id,
+    )
     assert entry.after["user_id"] == person.id and entry.after["role"] == "coordinator"
 
 
-@pytest.mark.parametrize("granter, org", [
-    ("admin", "city"), ("admin", "dongcheng"), ("admin", "dongcheng_team"), ("admin", "dgut_team"),
-    ("reviewer", "nancheng"), ("coordinator", "nancheng_team"), ("nancheng_volunteer", "nancheng_team"),
-    ("dongcheng_admin", "nancheng"),
-])
+@pytest.mark.parametrize(
+    "granter, org",
+    [
+        ("admin", "city"),
+        ("admin", "dongcheng"),
+        ("admin", "dongcheng_team"),
+        ("admin", "dgut_team"),
+        ("reviewer", "nancheng"),
+        ("coordinator", "nancheng_team"),
+        ("nancheng_volunteer", "nancheng_team"),
+        ("dongcheng_admin", "nancheng"),
+    ],
+)
 def test_grant_outside_the_granters_administered_subtree_is_refused(people, orgs, db, granter, org):
     before = (_count(db, RoleGrant), _count(db, AuditLog))
     with pytest.raises(PermissionDenied):
@@ -101,6 +121,7 @@ def test_an_administrator_cannot_revoke_their_own_admin_role(people, db):
 
 # ---- pages ----------------------------------------------------------------------------------
 
+
 def test_admin_start_page_links_to_roles_and_audit(people, login_as):
     html = login_as(people["admin"]).get("/admin/").get_data(as_text=True)
     assert 'href="/admin/roles"' in html and 'href="/admin/audit"' in html
@@ -114,8 +135,14 @@ def test_non_administrators_cannot_use_the_role_pages(people, login_as, db, who)
     assert client.get("/admin/").status_code == 403
     assert client.get("/admin/roles").status_code == 403
     assert client.get("/admin/audit").status_code == 403
-    response = client.post("/admin/roles", data={"person": people["nancheng_volunteer2"].mobile,
-                                                 "organization_id": grant.organization_id, "role": "reviewer"})
+    response = client.post(
+        "/admin/roles",
+        data={
+            "person": people["nancheng_volunteer2"].mobile,
+            "organization_id": grant.organization_id,
+            "role": "reviewer",
+        },
+    )
     assert response.status_code == 403
     assert client.post(f"/admin/roles/{grant.id}/revoke").status_code == 403
     assert _count(db, RoleGrant) == before
@@ -146,8 +173,7 @@ def test_roles_page_filters_by_role_and_organization(people, orgs, login_as, mak
     by_role = client.get("/admin/roles", query_string={"role_name": "reviewer"}).get_data(as_text=True)
     assert people["reviewer"].name in by_role
     assert people["coordinator"].name not in by_role and people["dongcheng_admin"].name not in by_role
-    by_org = client.get("/admin/roles", query_string={"organization": orgs["nancheng_team"].id}).get_data(
-        as_text=True)
+    by_org = client.get("/admin/roles", query_string={"organization": orgs["nancheng_team"].id}).get_data(as_text=True)
     assert team_coordinator.name in by_org and people["coordinator"].name not in by_org
     town = client.get("/admin/roles", query_string={"organization": orgs["nancheng"].id}).get_data(as_text=True)
     assert team_coordinator.name in town and people["coordinator"].name in town  # and below
@@ -160,36 +186,50 @@ def test_roles_page_filters_by_role_and_organization(people, orgs, login_as, mak
 def test_admin_grants_a_role_on_the_page(people, orgs, login_as, db, find_by):
     person = people["nancheng_volunteer2"]
     client = login_as(people["admin"])
-    response = client.post("/admin/roles", data={
-        "person": getattr(person, find_by), "organization_id": orgs["nancheng_branch"].id, "role": "coordinator"})
+    response = client.post(
+        "/admin/roles",
+        data={"person": getattr(person, find_by), "organization_id": orgs["nancheng_branch"].id, "role": "coordinator"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/roles"
     page = client.get("/admin/roles").get_data(as_text=True)
     assert f"{person.name} is now Coordinator at" in page
     [grant] = _grants(db, user_id=person.id)
     assert (grant.organization_id, grant.role, grant.granted_by_id) == (
-        orgs["nancheng_branch"].id, "coordinator", people["admin"].id)
+        orgs["nancheng_branch"].id,
+        "coordinator",
+        people["admin"].id,
+    )
     # the new coordinator now sees the branch's volunteers, and nothing more
     coordinator = login_as(person)
     assert coordinator.get(f"/volunteers/{people['nancheng_volunteer'].id}").status_code == 403
     assert coordinator.get(f"/volunteers/{person.id}").status_code == 200
 
 
-@pytest.mark.parametrize("form, field, message, status", [
-    ({"person": "13999999999"}, "person", "No account has this mobile or volunteer number.", 422),
-    ({"person": "DG20269999999"}, "person", "No account has this mobile or volunteer number.", 422),
-    ({"person": ""}, "person", "This field is required.", 422),
-    ({"role": "superuser"}, "role", "Not a valid choice", 422),
-    ({"organization_id": "abc"}, "organization_id", "", 422),
-    ({"organization_id": "999999"}, "organization_id", "Not a valid choice", 422),
-    ({"person": "@reviewer", "role": "reviewer"}, "role", "is already Reviewer at", 409),
-    ({"person": "@reviewer", "role": "reviewer", "organization_id": "@nancheng_team"}, "role",
-     "which includes this organization", 409),
-])
-def test_bad_grants_are_refused_beside_the_field(people, orgs, login_as, db, field_error, form, field, message,
-                                                 status):
-    data = {"person": people["nancheng_volunteer2"].mobile, "organization_id": orgs["nancheng"].id,
-            "role": "coordinator"}
+@pytest.mark.parametrize(
+    "form, field, message, status",
+    [
+        ({"person": "13999999999"}, "person", "No account has this mobile or volunteer number.", 422),
+        ({"person": "DG20269999999"}, "person", "No account has this mobile or volunteer number.", 422),
+        ({"person": ""}, "person", "This field is required.", 422),
+        ({"role": "superuser"}, "role", "Not a valid choice", 422),
+        ({"organization_id": "abc"}, "organization_id", "", 422),
+        ({"organization_id": "999999"}, "organization_id", "Not a valid choice", 422),
+        ({"person": "@reviewer", "role": "reviewer"}, "role", "is already Reviewer at", 409),
+        (
+            {"person": "@reviewer", "role": "reviewer", "organization_id": "@nancheng_team"},
+            "role",
+            "which includes this organization",
+            409,
+        ),
+    ],
+)
+def test_bad_grants_are_refused_beside_the_field(people, orgs, login_as, db, field_error, form, field, message, status):
+    data = {
+        "person": people["nancheng_volunteer2"].mobile,
+        "organization_id": orgs["nancheng"].id,
+        "role": "coordinator",
+    }
     data.update(form)
     if str(data["person"]).startswith("@"):
         data["person"] = people[data["person"][1:]].mobile
@@ -202,13 +242,21 @@ def test_bad_grants_are_refused_beside_the_field(people, orgs, login_as, db, fie
     assert (_count(db, RoleGrant), _count(db, AuditLog)) == before
 
 
-@pytest.mark.parametrize("granter, org", [
-    ("admin", "city"), ("admin", "dongcheng"), ("admin", "dongcheng_team"), ("dongcheng_admin", "nancheng_team"),
-])
+@pytest.mark.parametrize(
+    "granter, org",
+    [
+        ("admin", "city"),
+        ("admin", "dongcheng"),
+        ("admin", "dongcheng_team"),
+        ("dongcheng_admin", "nancheng_team"),
+    ],
+)
 def test_admin_cannot_grant_above_or_beside_their_subtree_on_the_page(people, orgs, login_as, db, granter, org):
     before = (_count(db, RoleGrant), _count(db, AuditLog))
-    response = login_as(people[granter]).post("/admin/roles", data={
-        "person": people["nancheng_volunteer2"].mobile, "organization_id": orgs[org].id, "role": "admin"})
+    response = login_as(people[granter]).post(
+        "/admin/roles",
+        data={"person": people["nancheng_volunteer2"].mobile, "organization_id": orgs[org].id, "role": "admin"},
+    )
     assert response.status_code == 403
     assert (_count(db, RoleGrant), _count(db, AuditLog)) == before
 
@@ -248,9 +296,17 @@ def test_reviewer_of_one_town_cannot_act_in_another(people, orgs, login_as, make
     client = login_as(dongcheng_reviewer)
     assert client.get(f"/volunteers/{people['nancheng_volunteer'].id}").status_code == 403
     assert client.get(f"/volunteers/{people['dongcheng_volunteer'].id}").status_code == 200
-    assert client.post("/admin/roles", data={"person": people["nancheng_volunteer"].mobile,
-                                             "organization_id": orgs["nancheng"].id, "role": "reviewer"}
-                       ).status_code == 403
+    assert (
+        client.post(
+            "/admin/roles",
+            data={
+                "person": people["nancheng_volunteer"].mobile,
+                "organization_id": orgs["nancheng"].id,
+                "role": "reviewer",
+            },
+        ).status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
@@ -260,14 +316,26 @@ def test_role_forms_need_the_csrf_token(people, orgs, login_as, db, app_override
     client = make_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    assert client.post("/login", data={"mobile": people["admin"].mobile, "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"mobile": people["admin"].mobile, "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 302
+    )
     grant = _grants(db, user_id=people["coordinator"].id)[0]
     before = len(_grants(db))
     assert client.post(f"/admin/roles/{grant.id}/revoke").status_code == 400
-    assert client.post("/admin/roles", data={"person": people["nancheng_volunteer"].mobile,
-                                             "organization_id": orgs["nancheng"].id, "role": "reviewer"}
-                       ).status_code == 400
+    assert (
+        client.post(
+            "/admin/roles",
+            data={
+                "person": people["nancheng_volunteer"].mobile,
+                "organization_id": orgs["nancheng"].id,
+                "role": "reviewer",
+            },
+        ).status_code
+        == 400
+    )
     assert len(_grants(db)) == before
     html = client.get("/admin/roles").get_data(as_text=True)
     token = html.split('name="csrf_token" value="')[1].split('"')[0]

@@ -4,6 +4,7 @@ The event, shift, assignment, token makers and row readers are in tests/checkin/
 clients of tests/api/conftest.py (every answer is checked against the OpenAPI document), the coordinator's
 scanner app and the body of a POST /scans.
 """
+
 from __future__ import annotations
 
 import pytest

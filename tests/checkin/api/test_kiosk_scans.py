@@ -1,4 +1,5 @@
 """POST /api/v1/kiosk-scans: the volunteer's phone checks in and out with the kiosk's rotating code."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,8 +16,9 @@ def phone(session_api, volunteer):
 
 
 def test_a_kiosk_scan_checks_in_then_repeats(phone, kiosk, volunteer, shift, assignment, attendances, scan_log):
-    result = phone.post("/kiosk-scans", json={"token": kiosk(), "latitude": 23.02, "longitude": 113.75,
-                                              "accuracy_m": 12.5}, expect=200).get_json()
+    result = phone.post(
+        "/kiosk-scans", json={"token": kiosk(), "latitude": 23.02, "longitude": 113.75, "accuracy_m": 12.5}, expect=200
+    ).get_json()
     assert result["ok"] is True and (result["action"], result["result"], result["code"]) == ("check_in", "ok", None)
     assert result["client_scan_id"] is None and result["position_name"] == "引导"
     assert result["volunteer"]["id"] == volunteer.id and result["shift"]["id"] == shift.id
@@ -29,8 +31,9 @@ def test_a_kiosk_scan_checks_in_then_repeats(phone, kiosk, volunteer, shift, ass
     assert [s.method for s in scan_log(user_id=volunteer.id)] == ["kiosk", "kiosk"]
 
 
-def test_a_kiosk_scan_checks_out_after_the_repeat_window(app, phone, kiosk, volunteer, assignment, db, now,
-                                                         attendances):
+def test_a_kiosk_scan_checks_out_after_the_repeat_window(
+    app, phone, kiosk, volunteer, assignment, db, now, attendances
+):
     phone.post("/kiosk-scans", json={"token": kiosk()}, expect=200)
     [attendance] = attendances(volunteer)
     # the check-in happened 40 minutes ago
@@ -41,8 +44,9 @@ def test_a_kiosk_scan_checks_out_after_the_repeat_window(app, phone, kiosk, volu
     assert db.session.get(Attendance, attendance.id).status == "closed"
 
 
-def test_kiosk_refusals_answer_their_codes_and_are_logged(phone, kiosk, badge, volunteer, assignment, make_event,
-                                                          now, scan_log, attendances):
+def test_kiosk_refusals_answer_their_codes_and_are_logged(
+    phone, kiosk, badge, volunteer, assignment, make_event, now, scan_log, attendances
+):
     elsewhere = make_event(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=5))
     genuine = kiosk()
     cases = {
@@ -61,17 +65,30 @@ def test_kiosk_refusals_answer_their_codes_and_are_logged(phone, kiosk, badge, v
     assert sorted(s.result for s in scan_log(method="kiosk")) == sorted(cases)
 
 
-def test_outside_a_refusing_geofence_is_refused(phone, make_event, make_position, make_shift, assign, volunteer,
-                                                kiosk, now, attendances):
-    fenced = make_event(starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=5), latitude=23.0206,
-                        longitude=113.7518, checkin_radius_m=200, geofence_mode="refuse")
+def test_outside_a_refusing_geofence_is_refused(
+    phone, make_event, make_position, make_shift, assign, volunteer, kiosk, now, attendances
+):
+    fenced = make_event(
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=5),
+        latitude=23.0206,
+        longitude=113.7518,
+        checkin_radius_m=200,
+        geofence_mode="refuse",
+    )
     shift = make_shift(make_position(fenced), starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=2))
     assign(shift, volunteer)
-    far = phone.post("/kiosk-scans", expect=200, json={"token": kiosk(of=fenced), "latitude": 23.1,
-                                                       "longitude": 113.9, "accuracy_m": 10}).get_json()
+    far = phone.post(
+        "/kiosk-scans",
+        expect=200,
+        json={"token": kiosk(of=fenced), "latitude": 23.1, "longitude": 113.9, "accuracy_m": 10},
+    ).get_json()
     assert (far["ok"], far["code"]) == (False, "outside_radius")
-    near = phone.post("/kiosk-scans", expect=200, json={"token": kiosk(of=fenced), "latitude": 23.0207,
-                                                        "longitude": 113.7519, "accuracy_m": 10}).get_json()
+    near = phone.post(
+        "/kiosk-scans",
+        expect=200,
+        json={"token": kiosk(of=fenced), "latitude": 23.0207, "longitude": 113.7519, "accuracy_m": 10},
+    ).get_json()
     assert near["ok"] and near["action"] == "check_in" and near["flags"] == []
     assert len(attendances(volunteer)) == 1
 

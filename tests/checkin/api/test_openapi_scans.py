@@ -1,4 +1,5 @@
 """The OpenAPI document stays valid and describes the scan endpoints, their bodies, results and refusal codes."""
+
 from __future__ import annotations
 
 from openapi_spec_validator import validate
@@ -13,9 +14,11 @@ def test_the_document_validates_and_lists_the_scan_endpoints(anonymous):
     assert scans["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ScanBatch"}
     assert kiosk["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/KioskScan"}
     assert scans["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ScanBatchResult"}
+        "$ref": "#/components/schemas/ScanBatchResult"
+    }
     assert kiosk["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ScanResult"}
+        "$ref": "#/components/schemas/ScanResult"
+    }
     assert {"400", "401", "403", "404", "413", "415", "422", "429"} <= set(scans["responses"])
     assert {"400", "401", "413", "415", "422", "429"} <= set(kiosk["responses"])
     assert scans["tags"] == kiosk["tags"] == ["check-in"]

@@ -4,6 +4,7 @@ Each request runs in its own thread with its own client, app context, session an
 released together by a Barrier. On PostgreSQL (TEST_DATABASE_URL) the race is real; the SQLite
 variant runs the same scenario on the file database.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ def scanner_clients(scanner, make_client, document):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_parallel_resends_of_one_scan_apply_it_once(backend, scanner_clients, scan_body, badge, volunteer, assignment,
-                                                    attendances, scan_log):
+def test_parallel_resends_of_one_scan_apply_it_once(
+    backend, scanner_clients, scan_body, badge, volunteer, assignment, attendances, scan_log
+):
     body = scan_body({"client_scan_id": "flaky-1", "badge_token": badge(volunteer)})
     answers = send_together([lambda api=api: api.post("/scans", json=body) for api in scanner_clients])
     assert all(not isinstance(a, Exception) and a.status_code == 200 for a in answers), answers
@@ -37,14 +39,20 @@ def test_parallel_resends_of_one_scan_apply_it_once(backend, scanner_clients, sc
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_parallel_scans_with_new_ids_check_in_once(backend, scanner_clients, event, badge, volunteer, assignment,
-                                                   attendances, scan_log):
+def test_parallel_scans_with_new_ids_check_in_once(
+    backend, scanner_clients, event, badge, volunteer, assignment, attendances, scan_log
+):
     token, event_id = badge(volunteer), event.id
 
     def scan(index, api):
-        return lambda: api.post("/scans", json={
-            "event_id": event_id, "device_id": "gate-1",
-            "scans": [{"client_scan_id": f"s{index}", "badge_token": token}]})
+        return lambda: api.post(
+            "/scans",
+            json={
+                "event_id": event_id,
+                "device_id": "gate-1",
+                "scans": [{"client_scan_id": f"s{index}", "badge_token": token}],
+            },
+        )
 
     answers = send_together([scan(index, api) for index, api in enumerate(scanner_clients)])
     assert not [a for a in answers if isinstance(a, Exception)], answers

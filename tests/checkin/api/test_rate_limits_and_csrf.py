@@ -1,15 +1,20 @@
 """Rate limits of the scan endpoints (per user, and per address for scanners) and CSRF for session callers."""
+
 from __future__ import annotations
 
 import pytest
 
-from app.models import Role
+from app.permissions import Role
 
 
 @pytest.fixture
 def app_overrides():
-    return {"API_SCAN_RATE_LIMIT_PER_USER": "3 per minute", "API_SCAN_RATE_LIMIT_PER_ADDRESS": "4 per minute",
-            "API_KIOSK_SCAN_RATE_LIMIT": "2 per minute", "API_WRITE_RATE_LIMIT": "1 per minute"}
+    return {
+        "API_SCAN_RATE_LIMIT_PER_USER": "3 per minute",
+        "API_SCAN_RATE_LIMIT_PER_ADDRESS": "4 per minute",
+        "API_KIOSK_SCAN_RATE_LIMIT": "2 per minute",
+        "API_WRITE_RATE_LIMIT": "1 per minute",
+    }
 
 
 @pytest.fixture
@@ -43,8 +48,10 @@ def test_kiosk_limit_per_user(session_api, volunteer, make_user):
     phone = session_api(volunteer)
     for _ in range(2):
         phone.post("/kiosk-scans", json={"token": "K.1..1.x"}, expect=200)
-    assert phone.post("/kiosk-scans", json={"token": "K.1..1.x"}, expect=429).get_json()["error"]["code"] \
+    assert (
+        phone.post("/kiosk-scans", json={"token": "K.1..1.x"}, expect=429).get_json()["error"]["code"]
         == "too_many_requests"
+    )
     session_api(make_user(name="另一位")).post("/kiosk-scans", json={"token": "K.1..1.x"}, expect=200)
 
 
@@ -53,6 +60,10 @@ def test_session_callers_need_the_csrf_token(app, session_api, volunteer, scan_b
     app.config["WTF_CSRF_ENABLED"] = True
     refused = phone.post("/kiosk-scans", json={"token": "K.1..1.x"}, expect=400)
     assert refused.get_json()["error"]["code"] == "csrf_failed"
-    assert scanner.post("/scans", json=scan_body({"client_scan_id": "c", "badge_token": "x"}),
-                        expect=400).get_json()["error"]["code"] == "csrf_failed"
+    assert (
+        scanner.post("/scans", json=scan_body({"client_scan_id": "c", "badge_token": "x"}), expect=400).get_json()[
+            "error"
+        ]["code"]
+        == "csrf_failed"
+    )
     assert scan_log() == []

@@ -1,5 +1,6 @@
 """Fixtures for the check-in rules. The event, shift, assignment, token makers and row readers are in
 tests/checkin/conftest.py; here: services called outside a request answer in English."""
+
 from __future__ import annotations
 
 import pytest

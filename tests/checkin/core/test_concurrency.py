@@ -4,6 +4,7 @@ Each thread has its own app context, session and connection, released together b
 The PostgreSQL variants (marked `postgres`) run when TEST_DATABASE_URL points at PostgreSQL,
 where row locks make the race real; the SQLite variants run the same scenarios on the file database.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -12,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import User
 from checkin.models import Attendance, Scan
-from checkin.services import ScanRefused, scan_badge, scan_kiosk
+from checkin.scanning.services import ScanRefused, scan_badge, scan_kiosk
 from checkin.tokens import badge_token, kiosk_token
 from events.models import Event
 from tests.parallel import BACKENDS, pool_for, run_together
+from volunteers.accounts.models import User
 
 THREADS = 20
 
@@ -40,8 +41,10 @@ def outcome(result) -> str:
 def check_one_check_in(volunteer_id: int) -> None:
     _db.session.expire_all()
     assert _db.session.scalar(select(func.count(Attendance.id)).where(Attendance.user_id == volunteer_id)) == 1
-    assert _db.session.scalar(select(func.count(Scan.id)).where(Scan.user_id == volunteer_id,
-                                                                Scan.action == "check_in")) == 1
+    assert (
+        _db.session.scalar(select(func.count(Scan.id)).where(Scan.user_id == volunteer_id, Scan.action == "check_in"))
+        == 1
+    )
     assert _db.session.scalar(select(func.count(Scan.id)).where(Scan.user_id == volunteer_id)) == THREADS
 
 
@@ -51,8 +54,14 @@ def test_twenty_badge_scans_on_one_device(app, event, shift, assignment, volunte
     token = badge_token(volunteer_id, now=now)
 
     def act(i):
-        return lambda: scan_badge(token, _db.session.get(Event, event_id), by=_db.session.get(User, coordinator_id),
-                                  now=now, device_id="gate-1", client_scan_id=f"scan-{i}")
+        return lambda: scan_badge(
+            token,
+            _db.session.get(Event, event_id),
+            by=_db.session.get(User, coordinator_id),
+            now=now,
+            device_id="gate-1",
+            client_scan_id=f"scan-{i}",
+        )
 
     results = scan_together(app, [act(i) for i in range(THREADS)])
     assert Counter(map(outcome, results)) == {"check_in:ok": 1, "none:repeat": THREADS - 1}
@@ -65,8 +74,14 @@ def test_twenty_devices_scan_the_same_badge(app, event, shift, assignment, volun
     token = badge_token(volunteer_id, now=now)
 
     def act(i):
-        return lambda: scan_badge(token, _db.session.get(Event, event_id), by=_db.session.get(User, coordinator_id),
-                                  now=now, device_id=f"phone-{i}", client_scan_id="1")
+        return lambda: scan_badge(
+            token,
+            _db.session.get(Event, event_id),
+            by=_db.session.get(User, coordinator_id),
+            now=now,
+            device_id=f"phone-{i}",
+            client_scan_id="1",
+        )
 
     results = scan_together(app, [act(i) for i in range(THREADS)])
     assert Counter(map(outcome, results)) == {"check_in:ok": 1, "token_replayed": THREADS - 1}

@@ -1,4 +1,5 @@
 """Forgotten check-outs: the scheduled job marks them, they credit nothing until a coordinator sets the time."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.scheduler import registered_jobs
+from app.scheduling.scheduler import registered_jobs
 from checkin.models import Attendance
-from checkin.services import ScanRefused, mark_missing_checkouts, scan_kiosk, set_check_out_time, void_attendance
+from checkin.scanning.corrections import set_check_out_time, void_attendance
+from checkin.scanning.missing import mark_missing_checkouts
+from checkin.scanning.services import ScanRefused, scan_kiosk
 from checkin.tasks import mark_missing_checkouts as missing_checkouts_job
 from events.models import Assignment
 
@@ -65,8 +68,9 @@ def test_a_later_scan_does_not_close_a_missing_check_out(db, shift, checked_in, 
     assert status_of(db, checked_in) == "missing_checkout"
 
 
-def test_setting_the_check_out_time_needs_a_reason_and_credits(db, shift, checked_in, coordinator, outsider,
-                                                               volunteer, audits):
+def test_setting_the_check_out_time_needs_a_reason_and_credits(
+    db, shift, checked_in, coordinator, outsider, volunteer, audits
+):
     mark_missing_checkouts(now=shift.ends_at + 120 * MINUTE)
     db.session.commit()
     at, real_end = shift.ends_at + 3 * 60 * MINUTE, shift.ends_at - 5 * MINUTE

@@ -1,4 +1,5 @@
 """Offline sync: each scan once, original time kept, marked offline, conflicts flagged not counted."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from app.errors import PermissionDenied, ValidationFailed
-from checkin.services import OfflineScan, resolve_conflict, scan_badge, sync_offline_scans
+from checkin.scanning.corrections import resolve_conflict
+from checkin.scanning.offline import OfflineScan, sync_offline_scans
+from checkin.scanning.services import scan_badge
 
 MINUTE = timedelta(minutes=1)
 
@@ -32,10 +35,12 @@ def sync(db, event, coordinator):
     return run
 
 
-def test_offline_scans_keep_their_time_and_are_marked(db, shift, assignment, volunteer, sync, attendances, scans,
-                                                      nine, now):
-    results = sync("phone-A", [("a1", volunteer, nine), ("a2", volunteer, nine + 100 * MINUTE)],
-                   now=nine + 110 * MINUTE)
+def test_offline_scans_keep_their_time_and_are_marked(
+    db, shift, assignment, volunteer, sync, attendances, scans, nine, now
+):
+    results = sync(
+        "phone-A", [("a1", volunteer, nine), ("a2", volunteer, nine + 100 * MINUTE)], now=nine + 110 * MINUTE
+    )
     assert [(r.action, r.result) for r in results] == [("check_in", "ok"), ("check_out", "ok")]
     assert all("offline" in r.flags for r in results)
     [attendance] = attendances(volunteer)
@@ -43,21 +48,25 @@ def test_offline_scans_keep_their_time_and_are_marked(db, shift, assignment, vol
     assert attendance.offline is True and attendance.status == "closed"
     logged = scans(user_id=volunteer.id)
     assert [(s.scanned_at, s.received_at, s.offline) for s in logged] == [
-        (nine, nine + 110 * MINUTE, True), (nine + 100 * MINUTE, nine + 110 * MINUTE, True)]
+        (nine, nine + 110 * MINUTE, True),
+        (nine + 100 * MINUTE, nine + 110 * MINUTE, True),
+    ]
 
 
 def test_a_re_sent_batch_is_applied_once(db, shift, assignment, volunteer, sync, attendances, scans, nine):
     items = [("a1", volunteer, nine), ("a2", volunteer, nine + 100 * MINUTE)]
     first = sync("phone-A", items, now=nine + 110 * MINUTE)
     again = sync("phone-A", items, now=nine + 130 * MINUTE)
-    assert [(r.action, r.result, r.attendance.id) for r in again] == \
-        [(r.action, r.result, r.attendance.id) for r in first]
+    assert [(r.action, r.result, r.attendance.id) for r in again] == [
+        (r.action, r.result, r.attendance.id) for r in first
+    ]
     assert len(attendances(volunteer)) == 1 and len(scans(user_id=volunteer.id)) == 2
 
 
 def test_results_come_back_in_the_order_sent(db, shift, assignment, volunteer, sync, nine):
-    results = sync("phone-A", [("late", volunteer, nine + 100 * MINUTE), ("early", volunteer, nine)],
-                   now=nine + 110 * MINUTE)
+    results = sync(
+        "phone-A", [("late", volunteer, nine + 100 * MINUTE), ("early", volunteer, nine)], now=nine + 110 * MINUTE
+    )
     assert [r.action for r in results] == ["check_out", "check_in"]
 
 
@@ -66,29 +75,40 @@ def test_tokens_are_judged_at_the_scan_time(db, event, shift, assignment, volunt
 
     stale = badge_token(volunteer.id, now=nine - 2 * MINUTE)  # already expired at the scan's time
     fresh = badge_token(volunteer.id, now=nine)
-    results = sync_offline_scans(event, [OfflineScan("x1", stale, nine), OfflineScan("x2", fresh, nine)],
-                                 by=coordinator, device_id="phone-A", now=nine + 3 * 60 * MINUTE)
+    results = sync_offline_scans(
+        event,
+        [OfflineScan("x1", stale, nine), OfflineScan("x2", fresh, nine)],
+        by=coordinator,
+        device_id="phone-A",
+        now=nine + 3 * 60 * MINUTE,
+    )
     assert [(r.result, r.code) for r in results] == [("refused", "token_expired"), ("ok", None)]
     assert "expired" in results[0].message
 
 
 def test_scans_in_the_future_or_too_old_are_refused(db, shift, assignment, volunteer, sync, scans, nine):
-    results = sync("phone-A", [("f", volunteer, nine + 60 * MINUTE), ("o", volunteer, nine - 25 * 60 * MINUTE)],
-                   now=nine)
+    results = sync(
+        "phone-A", [("f", volunteer, nine + 60 * MINUTE), ("o", volunteer, nine - 25 * 60 * MINUTE)], now=nine
+    )
     assert [r.code for r in results] == ["scan_in_future", "scan_too_old"]
     assert [s.result for s in scans(device_id="phone-A")] == ["scan_too_old", "scan_in_future"]
 
 
-def test_a_volunteer_chosen_from_the_roster_without_a_token(db, event, shift, assignment, volunteer, coordinator,
-                                                            nine):
-    [result] = sync_offline_scans(event, [OfflineScan("r1", None, nine, user_id=volunteer.id)], by=coordinator,
-                                  device_id="phone-A", now=nine + MINUTE)
+def test_a_volunteer_chosen_from_the_roster_without_a_token(db, event, shift, assignment, volunteer, coordinator, nine):
+    [result] = sync_offline_scans(
+        event,
+        [OfflineScan("r1", None, nine, user_id=volunteer.id)],
+        by=coordinator,
+        device_id="phone-A",
+        now=nine + MINUTE,
+    )
     assert (result.action, result.result) == ("check_in", "ok")
 
 
 @pytest.mark.parametrize("first_device", ["phone-A", "phone-B"])
-def test_two_devices_one_attendance_one_conflict(db, shift, assignment, volunteer, sync, attendances, scans, nine,
-                                                 first_device):
+def test_two_devices_one_attendance_one_conflict(
+    db, shift, assignment, volunteer, sync, attendances, scans, nine, first_device
+):
     """Device A scanned the volunteer at 09:00, device B at 09:01; they sync in either order."""
     batches = {"phone-A": [("a1", volunteer, nine)], "phone-B": [("b1", volunteer, nine + MINUTE)]}
     second_device = "phone-B" if first_device == "phone-A" else "phone-A"
@@ -105,12 +125,15 @@ def test_two_devices_one_attendance_one_conflict(db, shift, assignment, voluntee
 
 
 @pytest.mark.parametrize("first_device", ["phone-A", "phone-B"])
-def test_two_devices_whole_stays_never_an_extra_check_out(db, shift, assignment, volunteer, sync, attendances,
-                                                          scans, nine, first_device):
+def test_two_devices_whole_stays_never_an_extra_check_out(
+    db, shift, assignment, volunteer, sync, attendances, scans, nine, first_device
+):
     """Both devices scanned the volunteer in and out a minute apart: one stay, conflicts for the coordinator."""
     out = nine + 120 * MINUTE
-    batches = {"phone-A": [("a1", volunteer, nine), ("a2", volunteer, out)],
-               "phone-B": [("b1", volunteer, nine + MINUTE), ("b2", volunteer, out + MINUTE)]}
+    batches = {
+        "phone-A": [("a1", volunteer, nine), ("a2", volunteer, out)],
+        "phone-B": [("b1", volunteer, nine + MINUTE), ("b2", volunteer, out + MINUTE)],
+    }
     second_device = "phone-B" if first_device == "phone-A" else "phone-A"
     sync(first_device, batches[first_device], now=out + 10 * MINUTE)
     results = sync(second_device, batches[second_device], now=out + 11 * MINUTE)
@@ -120,8 +143,9 @@ def test_two_devices_whole_stays_never_an_extra_check_out(db, shift, assignment,
     assert [s.action for s in scans(user_id=volunteer.id) if s.result == "ok"] == ["check_in", "check_out"]
 
 
-def test_an_online_scan_then_a_late_offline_one_from_another_device(db, event, shift, assignment, volunteer,
-                                                                    coordinator, sync, attendances, nine):
+def test_an_online_scan_then_a_late_offline_one_from_another_device(
+    db, event, shift, assignment, volunteer, coordinator, sync, attendances, nine
+):
     from checkin.tokens import badge_token
 
     scan_badge(badge_token(volunteer.id, now=nine), event, by=coordinator, now=nine, device_id="phone-B")
@@ -130,8 +154,9 @@ def test_an_online_scan_then_a_late_offline_one_from_another_device(db, event, s
     assert len(attendances(volunteer)) == 1
 
 
-def test_resolving_a_conflict_takes_the_scans_time_with_a_reason(db, shift, assignment, volunteer, coordinator,
-                                                                 outsider, sync, attendances, scans, audits, nine):
+def test_resolving_a_conflict_takes_the_scans_time_with_a_reason(
+    db, shift, assignment, volunteer, coordinator, outsider, sync, attendances, scans, audits, nine
+):
     sync("phone-B", [("b1", volunteer, nine + MINUTE)], now=nine + 30 * MINUTE)
     sync("phone-A", [("a1", volunteer, nine)], now=nine + 31 * MINUTE)
     [conflict] = scans(result="conflict")
@@ -147,13 +172,15 @@ def test_resolving_a_conflict_takes_the_scans_time_with_a_reason(db, shift, assi
     assert audits("attendance.resolve_conflict")[0].before["checked_in_at"] == (nine + MINUTE).isoformat()
 
 
-def test_keeping_the_attendance_dismisses_the_conflict(db, shift, assignment, volunteer, coordinator, sync, scans,
-                                                       nine):
+def test_keeping_the_attendance_dismisses_the_conflict(
+    db, shift, assignment, volunteer, coordinator, sync, scans, nine
+):
     sync("phone-A", [("a1", volunteer, nine)], now=nine + 30 * MINUTE)
     sync("phone-B", [("b1", volunteer, nine + MINUTE)], now=nine + 31 * MINUTE)
     [conflict] = scans(result="conflict")
-    attendance = resolve_conflict(conflict, by=coordinator, now=nine + 40 * MINUTE, keep="attendance",
-                                  reason="同一次签到")
+    attendance = resolve_conflict(
+        conflict, by=coordinator, now=nine + 40 * MINUTE, keep="attendance", reason="同一次签到"
+    )
     assert attendance.checked_in_at == nine and attendance.conflict is False
 
 
@@ -162,19 +189,28 @@ def test_only_coordinators_sync_and_batches_are_checked(db, event, shift, volunt
     for by in (volunteer, outsider):
         with pytest.raises(PermissionDenied):
             sync_offline_scans(event, [scan], by=by, device_id="phone-A", now=nine)
-    for bad in ([OfflineScan("", None, nine, user_id=1)], [OfflineScan("a1", None, nine)],
-                [OfflineScan("a1", None, nine.replace(tzinfo=None), user_id=1)], [OfflineScan("a 1", None, nine,
-                                                                                               user_id=1)]):
+    for bad in (
+        [OfflineScan("", None, nine, user_id=1)],
+        [OfflineScan("a1", None, nine)],
+        [OfflineScan("a1", None, nine.replace(tzinfo=None), user_id=1)],
+        [OfflineScan("a 1", None, nine, user_id=1)],
+    ):
         with pytest.raises(ValidationFailed):
             sync_offline_scans(event, bad, by=coordinator, device_id="phone-A", now=nine)
 
 
-def test_a_scan_far_from_the_stay_can_only_be_dismissed(db, event, shift, assignment, volunteer, coordinator,
-                                                        sync, scans, nine):
+def test_a_scan_far_from_the_stay_can_only_be_dismissed(
+    db, event, shift, assignment, volunteer, coordinator, sync, scans, nine
+):
     from checkin.tokens import badge_token
 
-    scan_badge(badge_token(volunteer.id, now=nine + 60 * MINUTE), event, by=coordinator, now=nine + 60 * MINUTE,
-               device_id="phone-B")
+    scan_badge(
+        badge_token(volunteer.id, now=nine + 60 * MINUTE),
+        event,
+        by=coordinator,
+        now=nine + 60 * MINUTE,
+        device_id="phone-B",
+    )
     [result] = sync("phone-A", [("a1", volunteer, nine)], now=nine + 70 * MINUTE)
     assert result.result == "conflict"
     [conflict] = scans(result="conflict")
@@ -186,8 +222,9 @@ def test_a_scan_far_from_the_stay_can_only_be_dismissed(db, event, shift, assign
     assert attendance.checked_in_at == nine + 60 * MINUTE and attendance.conflict is False
 
 
-def test_a_scan_during_the_stay_is_a_conflict_inside_it(db, shift, assignment, volunteer, sync, attendances, scans,
-                                                        nine):
+def test_a_scan_during_the_stay_is_a_conflict_inside_it(
+    db, shift, assignment, volunteer, sync, attendances, scans, nine
+):
     sync("phone-A", [("a1", volunteer, nine), ("a2", volunteer, nine + 120 * MINUTE)], now=nine + 130 * MINUTE)
     [result] = sync("phone-B", [("b1", volunteer, nine + 60 * MINUTE)], now=nine + 131 * MINUTE)
     assert result.result == "conflict" and scans(result="conflict")[0].conflict_side == "inside"

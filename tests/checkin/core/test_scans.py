@@ -1,4 +1,5 @@
 """Kiosk and badge scans: check-in, repeat, check-out, and the assignment they need."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.errors import PermissionDenied
-from checkin.services import ScanRefused, scan_badge, scan_kiosk
+from checkin.scanning.services import ScanRefused, scan_badge, scan_kiosk
 from events.models import Assignment, AssignmentStatus, EventKind
 
 MINUTE = timedelta(minutes=1)
@@ -19,8 +20,9 @@ def refused(call) -> ScanRefused:
     return caught.value
 
 
-def test_kiosk_scan_checks_in_then_repeat_then_out(db, event, shift, assignment, volunteer, kiosk, attendances,
-                                                   scans, now):
+def test_kiosk_scan_checks_in_then_repeat_then_out(
+    db, event, shift, assignment, volunteer, kiosk, attendances, scans, now
+):
     first = scan_kiosk(kiosk(now), volunteer, now=now)
     db.session.commit()
     assert (first.action, first.result) == ("check_in", "ok")
@@ -46,7 +48,10 @@ def test_kiosk_scan_checks_in_then_repeat_then_out(db, event, shift, assignment,
     assert closed.status == "closed" and closed.checked_out_at == now + 95 * MINUTE and closed.minutes == 95
     assert db.session.get(Assignment, assignment.id).status == AssignmentStatus.COMPLETED.value
     assert [(s.action, s.result) for s in scans(user_id=volunteer.id)] == [
-        ("check_in", "ok"), ("none", "repeat"), ("check_out", "ok")]
+        ("check_in", "ok"),
+        ("none", "repeat"),
+        ("check_out", "ok"),
+    ]
 
 
 def test_repeat_right_after_check_out_changes_nothing(db, shift, assignment, volunteer, kiosk, attendances, now):
@@ -66,10 +71,10 @@ def test_a_second_stay_on_the_same_shift(db, shift, assignment, volunteer, kiosk
     assert first.status == "closed" and second.status == "open" and second.assignment_id == assignment.id
 
 
-def test_badge_scan_by_a_coordinator(db, event, shift, assignment, volunteer, coordinator, badge, attendances,
-                                     scans, now):
-    result = scan_badge(badge(volunteer, now), event, by=coordinator, now=now, device_id="phone-1",
-                        client_scan_id="c1")
+def test_badge_scan_by_a_coordinator(
+    db, event, shift, assignment, volunteer, coordinator, badge, attendances, scans, now
+):
+    result = scan_badge(badge(volunteer, now), event, by=coordinator, now=now, device_id="phone-1", client_scan_id="c1")
     db.session.commit()
     assert (result.action, result.result) == ("check_in", "ok")
     [attendance] = attendances(volunteer)
@@ -81,8 +86,9 @@ def test_badge_scan_by_a_coordinator(db, event, shift, assignment, volunteer, co
     assert out.action == "check_out" and attendances(volunteer)[0].checked_out_by_id == coordinator.id
 
 
-def test_the_same_client_scan_id_is_applied_once(db, event, shift, assignment, volunteer, coordinator, badge,
-                                                 scans, now):
+def test_the_same_client_scan_id_is_applied_once(
+    db, event, shift, assignment, volunteer, coordinator, badge, scans, now
+):
     token = badge(volunteer, now)
     first = scan_badge(token, event, by=coordinator, now=now, device_id="phone-1", client_scan_id="c1")
     later = now + 10 * MINUTE  # the token has expired by now: the first answer is given all the same
@@ -91,31 +97,37 @@ def test_the_same_client_scan_id_is_applied_once(db, event, shift, assignment, v
     assert len(scans(user_id=volunteer.id)) == 1
 
 
-def test_a_refused_scan_re_sent_is_refused_the_same_way(db, event, shift, volunteer, coordinator, badge, scans,
-                                                        now):
+def test_a_refused_scan_re_sent_is_refused_the_same_way(db, event, shift, volunteer, coordinator, badge, scans, now):
     token = badge(volunteer, now)
-    assert refused(lambda: scan_badge(token, event, by=coordinator, now=now, device_id="d", client_scan_id="x")
-                   ).code == "wrong_event"
-    assert refused(lambda: scan_badge(token, event, by=coordinator, now=now, device_id="d", client_scan_id="x")
-                   ).code == "wrong_event"
+    assert (
+        refused(lambda: scan_badge(token, event, by=coordinator, now=now, device_id="d", client_scan_id="x")).code
+        == "wrong_event"
+    )
+    assert (
+        refused(lambda: scan_badge(token, event, by=coordinator, now=now, device_id="d", client_scan_id="x")).code
+        == "wrong_event"
+    )
     assert len(scans(device_id="d")) == 1
 
 
-def test_replayed_badge_token_is_refused_on_another_device(db, event, shift, assignment, volunteer, coordinator,
-                                                           badge, attendances, scans, now):
+def test_replayed_badge_token_is_refused_on_another_device(
+    db, event, shift, assignment, volunteer, coordinator, badge, attendances, scans, now
+):
     token = badge(volunteer, now)
     scan_badge(token, event, by=coordinator, now=now, device_id="phone-1")
     same_device = scan_badge(token, event, by=coordinator, now=now + timedelta(seconds=20), device_id="phone-1")
     assert same_device.result == "repeat"
-    replay = refused(lambda: scan_badge(token, event, by=coordinator, now=now + timedelta(seconds=25),
-                                        device_id="phone-2"))
+    replay = refused(
+        lambda: scan_badge(token, event, by=coordinator, now=now + timedelta(seconds=25), device_id="phone-2")
+    )
     assert replay.code == "token_replayed"
     assert [s.result for s in scans(user_id=volunteer.id)] == ["ok", "repeat", "token_replayed"]
     assert len(attendances(volunteer)) == 1
 
 
-def test_several_shifts_the_one_under_way_is_chosen(db, position, make_shift, assign, volunteer, kiosk,
-                                                    attendances, now):
+def test_several_shifts_the_one_under_way_is_chosen(
+    db, position, make_shift, assign, volunteer, kiosk, attendances, now
+):
     later = make_shift(position, starts_at=now + 20 * MINUTE, ends_at=now + 3 * 60 * MINUTE)
     current = make_shift(position, starts_at=now - 60 * MINUTE, ends_at=now + 10 * MINUTE)
     assign(later, volunteer)
@@ -154,8 +166,7 @@ def test_a_shift_kiosk_admits_only_that_shift(db, position, shift, make_shift, a
     assert scan_kiosk(kiosk(now, other), volunteer, now=now).shift.id == other.id
 
 
-def test_no_assignment_and_wrong_event(db, event, make_event, shift, volunteer, coordinator, kiosk, badge, scans,
-                                       now):
+def test_no_assignment_and_wrong_event(db, event, make_event, shift, volunteer, coordinator, kiosk, badge, scans, now):
     assert refused(lambda: scan_kiosk(kiosk(now), volunteer, now=now)).code == "no_assignment"
     badge_refusal = refused(lambda: scan_badge(badge(volunteer, now), event, by=coordinator, now=now))
     assert badge_refusal.code == "wrong_event"
@@ -165,32 +176,35 @@ def test_no_assignment_and_wrong_event(db, event, make_event, shift, volunteer, 
     assert [s.result for s in scans(user_id=volunteer.id)] == ["no_assignment", "wrong_event", "wrong_event"]
 
 
-def test_a_kiosk_token_naming_a_shift_of_another_event_is_wrong_event(db, make_event, make_position, make_shift,
-                                                                      event, volunteer, kiosk, now):
+def test_a_kiosk_token_naming_a_shift_of_another_event_is_wrong_event(
+    db, make_event, make_position, make_shift, event, volunteer, kiosk, now
+):
     foreign_shift = make_shift(make_position(make_event()))
     token = kiosk(now, foreign_shift)  # signed for this event, but the shift belongs to another
     assert refused(lambda: scan_kiosk(token, volunteer, now=now)).code == "wrong_event"
 
 
-def test_never_two_open_check_ins(db, event, make_event, make_position, make_shift, assign, shift, assignment,
-                                  volunteer, kiosk, attendances, now):
+def test_never_two_open_check_ins(
+    db, event, make_event, make_position, make_shift, assign, shift, assignment, volunteer, kiosk, attendances, now
+):
     other_event = make_event(starts_at=now - 60 * MINUTE, ends_at=now + 5 * 60 * MINUTE, title="河小青护河")
     other_shift = make_shift(make_position(other_event), starts_at=now - 30 * MINUTE)
     assign(other_shift, volunteer)
     scan_kiosk(kiosk(now), volunteer, now=now)
-    elsewhere = refused(lambda: scan_kiosk(kiosk(now + 10 * MINUTE, of=other_event), volunteer,
-                                           now=now + 10 * MINUTE))
+    elsewhere = refused(lambda: scan_kiosk(kiosk(now + 10 * MINUTE, of=other_event), volunteer, now=now + 10 * MINUTE))
     assert elsewhere.code == "already_checked_in_elsewhere" and "河小青护河" not in elsewhere.message
     assert event.title in elsewhere.message
     assert [a.status for a in attendances(volunteer)] == ["open"]
 
 
-def test_cancelled_event_and_disabled_volunteer(db, event, shift, assignment, volunteer, coordinator, kiosk, badge,
-                                                now):
+def test_cancelled_event_and_disabled_volunteer(
+    db, event, shift, assignment, volunteer, coordinator, kiosk, badge, now
+):
     volunteer.is_disabled = True
     db.session.commit()
-    assert refused(lambda: scan_badge(badge(volunteer, now), event, by=coordinator, now=now)).code \
-        == "volunteer_unknown"
+    assert (
+        refused(lambda: scan_badge(badge(volunteer, now), event, by=coordinator, now=now)).code == "volunteer_unknown"
+    )
     volunteer.is_disabled = False
     event.status = "cancelled"
     db.session.commit()
@@ -213,8 +227,9 @@ def test_refused_tokens_are_logged(db, event, shift, assignment, volunteer, coor
     assert all(s.action == "none" and s.attendance_id is None for s in scans())
 
 
-def test_only_the_events_coordinators_scan_badges(db, event, shift, assignment, volunteer, outsider, make_user,
-                                                  badge, scans, now):
+def test_only_the_events_coordinators_scan_badges(
+    db, event, shift, assignment, volunteer, outsider, make_user, badge, scans, now
+):
     other_volunteer = make_user()
     for by in (other_volunteer, volunteer, outsider):
         with pytest.raises(PermissionDenied) as caught:
@@ -223,13 +238,18 @@ def test_only_the_events_coordinators_scan_badges(db, event, shift, assignment, 
     assert scans() == []
 
 
-def test_training_course_check_out_grants_its_credential(db, make_event, make_position, make_shift, assign,
-                                                        make_credential_type, volunteer, coordinator, badge, now):
-    from events.credentials import has_valid_credential
+def test_training_course_check_out_grants_its_credential(
+    db, make_event, make_position, make_shift, assign, make_credential_type, volunteer, coordinator, badge, now
+):
+    from events.training.credentials import has_valid_credential
 
     credential_type = make_credential_type("急救培训合格", valid_days=365)
-    course = make_event(kind=EventKind.TRAINING.value, grants_credential_type_id=credential_type.id,
-                        starts_at=now - 60 * MINUTE, ends_at=now + 5 * 60 * MINUTE)
+    course = make_event(
+        kind=EventKind.TRAINING.value,
+        grants_credential_type_id=credential_type.id,
+        starts_at=now - 60 * MINUTE,
+        ends_at=now + 5 * 60 * MINUTE,
+    )
     shift = make_shift(make_position(course), starts_at=now - 30 * MINUTE)
     assign(shift, volunteer)
     scan_badge(badge(volunteer, now), course, by=coordinator, now=now)
@@ -248,8 +268,9 @@ def test_every_refusal_code_has_its_own_message(app):
         assert ScanRefused(code).code == code and ScanRefused(code).status == 409
 
 
-def test_a_re_sent_refusal_keeps_a_readable_message(db, event, position, make_shift, assign, volunteer,
-                                                    coordinator, badge, now):
+def test_a_re_sent_refusal_keeps_a_readable_message(
+    db, event, position, make_shift, assign, volunteer, coordinator, badge, now
+):
     assign(make_shift(position, starts_at=now + 3 * 60 * MINUTE), volunteer)
     token = badge(volunteer, now)
     first = refused(lambda: scan_badge(token, event, by=coordinator, now=now, device_id="d", client_scan_id="1"))
@@ -257,8 +278,9 @@ def test_a_re_sent_refusal_keeps_a_readable_message(db, event, position, make_sh
     assert first.code == again.code == "not_open_yet" and "%(" not in again.message
 
 
-def test_parsed_claims_are_accepted_and_results_serialize(db, event, shift, assignment, volunteer, coordinator,
-                                                          kiosk, badge, now):
+def test_parsed_claims_are_accepted_and_results_serialize(
+    db, event, shift, assignment, volunteer, coordinator, kiosk, badge, now
+):
     from checkin.tokens import parse_badge_token, parse_kiosk_token
 
     result = scan_kiosk(parse_kiosk_token(kiosk(now), now=now), volunteer, now=now)

@@ -1,4 +1,5 @@
 """Rotating tokens: compact, URL-safe, signed, accepted in the current and the previous window only."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +7,6 @@ from urllib.parse import quote
 
 import pytest
 
-from app import create_app
 from checkin.refusals import ScanRefused
 from checkin.tokens import (
     BadgeClaim,
@@ -19,6 +19,7 @@ from checkin.tokens import (
     valid_until,
     window_of,
 )
+from composition import create_app
 
 WINDOW = timedelta(seconds=30)
 
@@ -59,19 +60,23 @@ def test_previous_window_is_accepted_older_is_expired(app, now):
     token = badge_token(5, now=now)
     assert parse_badge_token(token, now=now + WINDOW).user_id == 5
     assert refusal(parse_badge_token, token, now + 2 * WINDOW) == "token_expired"
-    assert refusal(parse_kiosk_token, kiosk_token(1, shift_id=None, now=now - timedelta(hours=1)), now) \
-        == "token_expired"
+    assert (
+        refusal(parse_kiosk_token, kiosk_token(1, shift_id=None, now=now - timedelta(hours=1)), now) == "token_expired"
+    )
 
 
 def test_token_from_a_future_window_is_refused(app, now):
     assert refusal(parse_badge_token, badge_token(5, now=now + 2 * WINDOW), now) == "token_expired"
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),          # signature changed
-    lambda t: "B.6." + t.split(".", 2)[2],                        # another volunteer, same signature
-    lambda t: t.rsplit(".", 1)[0] + "." + "A" * 22,               # made-up signature
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature changed
+        lambda t: "B.6." + t.split(".", 2)[2],  # another volunteer, same signature
+        lambda t: t.rsplit(".", 1)[0] + "." + "A" * 22,  # made-up signature
+    ],
+)
 def test_forged_badge_tokens_are_refused(app, now, tamper):
     token = badge_token(5, now=now)
     assert refusal(parse_badge_token, tamper(token), now) == "token_forged"
@@ -99,12 +104,24 @@ def test_wrong_kind_is_refused_both_ways(app, now):
     assert refusal(parse_badge_token, kiosk_token(5, shift_id=None, now=now), now) == "token_wrong_kind"
 
 
-@pytest.mark.parametrize("token", [
-    "", "hello", "B.5", "B.5.zz.", "B.05.zmzjt.AAAAAAAAAAAAAAAAAAAAAA", "X.5.zmzjt.AAAAAAAAAAAAAAAAAAAAAA",
-    "B.5.zmzjt.AAAAAAAAAAAAAAAAAAAAA=", "B.5.zmzjt.AAAAAAAAAAAAAAAAAAAAAA.x", "志愿者",
-    "B.5.\u0661.AAAAAAAAAAAAAAAAAAAAAA",
-    None, 12345, b"B.5",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "hello",
+        "B.5",
+        "B.5.zz.",
+        "B.05.zmzjt.AAAAAAAAAAAAAAAAAAAAAA",
+        "X.5.zmzjt.AAAAAAAAAAAAAAAAAAAAAA",
+        "B.5.zmzjt.AAAAAAAAAAAAAAAAAAAAA=",
+        "B.5.zmzjt.AAAAAAAAAAAAAAAAAAAAAA.x",
+        "志愿者",
+        "B.5.\u0661.AAAAAAAAAAAAAAAAAAAAAA",
+        None,
+        12345,
+        b"B.5",
+    ],
+)
 def test_malformed_tokens_are_refused(app, now, token):
     assert refusal(parse_badge_token, token, now) == "token_malformed"
     assert refusal(parse_kiosk_token, token, now) == "token_malformed"

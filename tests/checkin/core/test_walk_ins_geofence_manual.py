@@ -1,4 +1,5 @@
 """Walk-ins, the geofence, and the manual fallback by mobile number."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,14 +7,14 @@ from datetime import timedelta
 import pytest
 
 from app.errors import PermissionDenied, ValidationFailed
-from checkin.geo import haversine_m, read_position
-from checkin.services import ScanRefused, manual_check, scan_badge, scan_kiosk
+from checkin.scanning.geo import haversine_m, read_position
+from checkin.scanning.services import ScanRefused, manual_check, scan_badge, scan_kiosk
 from events.models import Assignment, Shift
 
 MINUTE = timedelta(minutes=1)
-SITE = (23.0205, 113.7518)          # 南城街道, roughly
-NEAR = (23.0210, 113.7520)          # ~60 m away
-FAR = (23.0400, 113.7518)           # ~2.2 km away
+SITE = (23.0205, 113.7518)  # 南城街道, roughly
+NEAR = (23.0210, 113.7520)  # ~60 m away
+FAR = (23.0400, 113.7518)  # ~2.2 km away
 
 
 def refused(call) -> ScanRefused:
@@ -39,24 +40,25 @@ def test_walk_in_creates_the_assignment(db, walk_in_event, shift, volunteer, kio
     assert [a.target_id for a in audits("assignment.walk_in")] == [assignment.id]
 
 
-def test_walk_in_respects_capacity(db, walk_in_event, position, make_shift, assign, make_user, volunteer, kiosk,
-                                   now):
+def test_walk_in_respects_capacity(db, walk_in_event, position, make_shift, assign, make_user, volunteer, kiosk, now):
     full = make_shift(position, starts_at=now - 30 * MINUTE, capacity=1)
     assign(full, make_user())
     assert refused(lambda: scan_kiosk(kiosk(now), volunteer, now=now)).code == "shift_full"
     assert db.session.get(Shift, full.id).assigned_count == 1
 
 
-def test_walk_in_takes_the_next_open_shift_with_room(db, walk_in_event, position, make_shift, assign, make_user,
-                                                     volunteer, kiosk, now):
+def test_walk_in_takes_the_next_open_shift_with_room(
+    db, walk_in_event, position, make_shift, assign, make_user, volunteer, kiosk, now
+):
     full = make_shift(position, starts_at=now - 30 * MINUTE, capacity=1)
     assign(full, make_user())
     soon = make_shift(position, starts_at=now + 15 * MINUTE, capacity=3)
     assert scan_kiosk(kiosk(now), volunteer, now=now).shift.id == soon.id
 
 
-def test_walk_in_still_needs_the_positions_skills(db, walk_in_event, make_position, make_shift, make_skill,
-                                                  volunteer, kiosk, now):
+def test_walk_in_still_needs_the_positions_skills(
+    db, walk_in_event, make_position, make_shift, make_skill, volunteer, kiosk, now
+):
     interpreter = make_position(walk_in_event, name="翻译", skills=[make_skill("英语")])
     make_shift(interpreter, starts_at=now - 30 * MINUTE)
     refusal = refused(lambda: scan_kiosk(kiosk(now), volunteer, now=now))
@@ -101,8 +103,9 @@ def test_geofence_inside_is_accepted(db, geofenced, shift, assignment, volunteer
 
 
 @pytest.mark.parametrize("where", [FAR, None])
-def test_geofence_refuses_outside_or_unknown_position(db, geofenced, shift, assignment, volunteer, kiosk, scans,
-                                                      attendances, now, where):
+def test_geofence_refuses_outside_or_unknown_position(
+    db, geofenced, shift, assignment, volunteer, kiosk, scans, attendances, now, where
+):
     geofenced("refuse")
     latitude, longitude = where or (None, None)
     refusal = refused(lambda: scan_kiosk(kiosk(now), volunteer, now=now, latitude=latitude, longitude=longitude))
@@ -111,8 +114,9 @@ def test_geofence_refuses_outside_or_unknown_position(db, geofenced, shift, assi
 
 
 @pytest.mark.parametrize("where", [FAR, None])
-def test_geofence_flags_outside_or_unknown_position(db, geofenced, shift, assignment, volunteer, kiosk, attendances,
-                                                    now, where):
+def test_geofence_flags_outside_or_unknown_position(
+    db, geofenced, shift, assignment, volunteer, kiosk, attendances, now, where
+):
     geofenced("flag")
     latitude, longitude = where or (None, None)
     result = scan_kiosk(kiosk(now), volunteer, now=now, latitude=latitude, longitude=longitude)
@@ -120,25 +124,35 @@ def test_geofence_flags_outside_or_unknown_position(db, geofenced, shift, assign
     assert attendances(volunteer)[0].outside_radius is True
 
 
-def test_geofence_forgives_the_reported_accuracy_at_the_edge(db, geofenced, shift, assignment, volunteer, kiosk,
-                                                             now):
+def test_geofence_forgives_the_reported_accuracy_at_the_edge(db, geofenced, shift, assignment, volunteer, kiosk, now):
     geofenced("refuse")
     edge = (23.0217, 113.7518)  # ~133 m: outside 100 m, but within it given a 40 m fix
-    assert scan_kiosk(kiosk(now), volunteer, now=now, latitude=edge[0], longitude=edge[1],
-                      accuracy_m=40).action == "check_in"
+    assert (
+        scan_kiosk(kiosk(now), volunteer, now=now, latitude=edge[0], longitude=edge[1], accuracy_m=40).action
+        == "check_in"
+    )
 
 
-def test_badge_scans_are_geofenced_by_the_scanning_phone(db, geofenced, shift, assignment, volunteer, coordinator,
-                                                         badge, now):
+def test_badge_scans_are_geofenced_by_the_scanning_phone(
+    db, geofenced, shift, assignment, volunteer, coordinator, badge, now
+):
     geofenced("refuse")
-    assert refused(lambda: scan_badge(badge(volunteer, now), geofenced("refuse"), by=coordinator, now=now,
-                                      latitude=FAR[0], longitude=FAR[1])).code == "outside_radius"
+    assert (
+        refused(
+            lambda: scan_badge(
+                badge(volunteer, now), geofenced("refuse"), by=coordinator, now=now, latitude=FAR[0], longitude=FAR[1]
+            )
+        ).code
+        == "outside_radius"
+    )
 
 
-def test_manual_check_in_and_out_by_mobile(db, event, shift, assignment, volunteer, coordinator, attendances,
-                                           scans, audits, now):
-    result = manual_check(event, f"+86 {volunteer.mobile[:3]}-{volunteer.mobile[3:]}", by=coordinator, now=now,
-                          reason="手机没电")
+def test_manual_check_in_and_out_by_mobile(
+    db, event, shift, assignment, volunteer, coordinator, attendances, scans, audits, now
+):
+    result = manual_check(
+        event, f"+86 {volunteer.mobile[:3]}-{volunteer.mobile[3:]}", by=coordinator, now=now, reason="手机没电"
+    )
     db.session.commit()
     assert (result.action, result.result) == ("check_in", "ok")
     [attendance] = attendances(volunteer)
@@ -152,28 +166,34 @@ def test_manual_check_in_and_out_by_mobile(db, event, shift, assignment, volunte
 
 def test_manual_check_ignores_the_geofence(db, geofenced, shift, assignment, volunteer, coordinator, now):
     geofenced("refuse")
-    assert manual_check(geofenced("refuse"), volunteer.mobile, by=coordinator, now=now,
-                        reason="定位失败").action == "check_in"
+    assert (
+        manual_check(geofenced("refuse"), volunteer.mobile, by=coordinator, now=now, reason="定位失败").action
+        == "check_in"
+    )
 
 
-def test_manual_check_needs_a_reason_a_known_mobile_and_a_coordinator(db, event, shift, assignment, volunteer,
-                                                                      coordinator, outsider, scans, now):
+def test_manual_check_needs_a_reason_a_known_mobile_and_a_coordinator(
+    db, event, shift, assignment, volunteer, coordinator, outsider, scans, now
+):
     with pytest.raises(ValidationFailed) as caught:
         manual_check(event, volunteer.mobile, by=coordinator, now=now, reason="  ")
     assert caught.value.code == "reason_required" and caught.value.field == "reason"
     with pytest.raises(ValidationFailed) as caught:
         manual_check(event, "12345", by=coordinator, now=now, reason="手机没电")
     assert caught.value.field == "mobile"
-    assert refused(lambda: manual_check(event, "13000000000", by=coordinator, now=now, reason="手机没电")).code \
+    assert (
+        refused(lambda: manual_check(event, "13000000000", by=coordinator, now=now, reason="手机没电")).code
         == "volunteer_unknown"
+    )
     assert scans()[-1].result == "volunteer_unknown"
     for by in (volunteer, outsider):
         with pytest.raises(PermissionDenied):
             manual_check(event, volunteer.mobile, by=by, now=now, reason="手机没电")
 
 
-def test_walk_in_by_badge_and_at_a_shift_kiosk(db, walk_in_event, position, shift, make_shift, make_user,
-                                               coordinator, kiosk, badge, now):
+def test_walk_in_by_badge_and_at_a_shift_kiosk(
+    db, walk_in_event, position, shift, make_shift, make_user, coordinator, kiosk, badge, now
+):
     other = make_shift(position, starts_at=now - 20 * MINUTE, capacity=2)
     first, second = make_user(), make_user()
     by_badge = scan_badge(badge(first, now), walk_in_event, by=coordinator, now=now)

@@ -1,13 +1,14 @@
 """Fixtures for the check-in pages. The event, shift, assignment and row readers are in
 tests/checkin/conftest.py; here: the pages' post (路口引导), an administrator, logged-in clients and the
 visible text of a page."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from app.models import Role
+from app.permissions import Role
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Who may open the coordinator's check-in pages: the event's coordinators and administrators above it only."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,7 +25,7 @@ def _paths(event, shift):
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, event, shift):
-    for path in _paths(event, shift) + ["/checkin/badge", "/checkin/badge/qr.svg", "/checkin/kiosk"]:
+    for path in [*_paths(event, shift), "/checkin/badge", "/checkin/badge/qr.svg", "/checkin/kiosk"]:
         response = client.get(path)
         assert response.status_code == 302, path
         assert response.headers["Location"].startswith("/login?next="), path
@@ -48,8 +49,9 @@ def test_the_events_coordinators_and_administrators_above_it_open_every_page(who
         assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_unknown_events_and_shifts_of_another_event_are_404(as_user, coordinator, event, make_event, make_position,
-                                                            make_shift):
+def test_unknown_events_and_shifts_of_another_event_are_404(
+    as_user, coordinator, event, make_event, make_position, make_shift
+):
     other_shift = make_shift(make_position(make_event(title="别的活动")))
     user = as_user(coordinator)
     assert user.get("/checkin/events/999999/kiosk").status_code == 404

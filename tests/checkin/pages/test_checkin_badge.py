@@ -1,4 +1,5 @@
 """The volunteer's badge: their own rotating QR code, name and volunteer number, and nobody else's."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,4 +36,3 @@ def test_the_badge_qr_is_the_current_users_own_token(as_user, volunteer, make_us
     # no parameter makes it show someone else's badge
     assert as_user(volunteer).get(f"/checkin/badge/qr.svg?user_id={other.id}").data in _possible(volunteer.id, before)
     assert other.name not in as_user(volunteer).get(f"/checkin/badge?user_id={other.id}").get_data(as_text=True)
-

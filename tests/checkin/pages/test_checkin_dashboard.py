@@ -1,5 +1,6 @@
 """The live dashboard: per position and shift, checked in / expected, on site, late, no-shows, hand-over alerts;
 two aggregate queries whatever the number of shifts."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -9,8 +10,8 @@ import pytest
 from sqlalchemy import event as sa_event
 
 from app.timeutil import to_local
-from checkin.dashboard import live_dashboard, pick_day
-from checkin.services import scan_kiosk
+from checkin.coordinator.dashboard import live_dashboard, pick_day
+from checkin.scanning.services import scan_kiosk
 from checkin.tokens import kiosk_token, parse_kiosk_token
 from events.models import AssignmentStatus
 
@@ -33,11 +34,15 @@ def site(make_position, make_shift, make_user, assign, kiosk_scan, event, now):
     ended (one never came, one marked no-show). 医疗点: a shift ending in 10 minutes whose follower has nobody."""
     crossing = make_position(event, name="路口引导")
     under_way = make_shift(crossing, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=2))
-    ended = make_shift(crossing, starts_at=now - timedelta(hours=1, minutes=50), ends_at=now - timedelta(hours=1, minutes=5))
+    ended = make_shift(
+        crossing, starts_at=now - timedelta(hours=1, minutes=50), ends_at=now - timedelta(hours=1, minutes=5)
+    )
     first_aid = make_position(event, name="医疗点")
     ending = make_shift(first_aid, starts_at=now - timedelta(hours=2, minutes=50), ends_at=now + timedelta(minutes=10))
     following = make_shift(first_aid, starts_at=now + timedelta(minutes=10), ends_at=now + timedelta(hours=3))
-    people = {name: make_user(name=name) for name in ("在岗", "已离开", "迟到", "没来", "缺勤", "接班甲", "接班乙", "医生")}
+    people = {
+        name: make_user(name=name) for name in ("在岗", "已离开", "迟到", "没来", "缺勤", "接班甲", "接班乙", "医生")
+    }
     for name in ("在岗", "已离开", "迟到"):
         assign(under_way, people[name])
     assign(ended, people["没来"])
@@ -61,7 +66,12 @@ def test_the_dashboard_counts_each_shift(event, site, now):
     lines = _lines(board)
     under_way = lines[site["under_way"].id]
     assert (under_way.checked_in, under_way.expected, under_way.on_site, under_way.late, under_way.no_shows) == (
-        2, 3, 1, 1, 0)
+        2,
+        3,
+        1,
+        1,
+        0,
+    )
     assert under_way.state == "under_way"
     ended = lines[site["ended"].id]
     assert (ended.checked_in, ended.expected, ended.late, ended.no_shows, ended.state) == (0, 2, 0, 2, "ended")
@@ -111,8 +121,9 @@ def count_queries(db):
         sa_event.remove(db.engine, "before_cursor_execute", listen)
 
 
-def test_two_aggregate_queries_whatever_the_number_of_shifts(db, event, site, now, make_shift, make_position,
-                                                             make_user, assign):
+def test_two_aggregate_queries_whatever_the_number_of_shifts(
+    db, event, site, now, make_shift, make_position, make_user, assign
+):
     day = to_local(now).date()
     db.session.expire_all()
     assert event.title  # loaded before counting
@@ -120,8 +131,11 @@ def test_two_aggregate_queries_whatever_the_number_of_shifts(db, event, site, no
         live_dashboard(event, now=now, day=day)
     extra = make_position(event, name="咨询台")
     for hour in range(12):
-        shift = make_shift(extra, starts_at=now - timedelta(hours=3) + timedelta(minutes=20 * hour),
-                           ends_at=now - timedelta(hours=2) + timedelta(minutes=20 * hour))
+        shift = make_shift(
+            extra,
+            starts_at=now - timedelta(hours=3) + timedelta(minutes=20 * hour),
+            ends_at=now - timedelta(hours=2) + timedelta(minutes=20 * hour),
+        )
         assign(shift, make_user())
     db.session.expire_all()
     assert event.title

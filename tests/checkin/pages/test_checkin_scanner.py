@@ -1,4 +1,5 @@
 """The coordinator's badge scanner page and its manual fallback (mobile number with a required reason)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,12 +21,14 @@ def test_the_scanner_page_carries_the_camera_the_decoder_the_queue_and_the_sound
     assert (STATIC / "audio/ok.wav").read_bytes()[:4] == b"RIFF"
 
 
-def test_manual_check_in_by_mobile_number_with_a_reason(as_user, coordinator, volunteer, event, shift, assignment,
-                                                        attendances, audits, page_text):
+def test_manual_check_in_by_mobile_number_with_a_reason(
+    as_user, coordinator, volunteer, event, shift, assignment, attendances, audits, page_text
+):
     user = as_user(coordinator)
-    response = user.post(f"/checkin/events/{event.id}/manual",
-                         data={"mobile": f"{volunteer.mobile[:3]} {volunteer.mobile[3:7]} {volunteer.mobile[7:]}",
-                               "reason": "手机没电"})
+    response = user.post(
+        f"/checkin/events/{event.id}/manual",
+        data={"mobile": f"{volunteer.mobile[:3]} {volunteer.mobile[3:7]} {volunteer.mobile[7:]}", "reason": "手机没电"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == f"/checkin/events/{event.id}/scanner"
     [attendance] = attendances(volunteer)
     assert attendance.status == "open" and attendance.check_in_method == "manual" and attendance.note == "手机没电"
@@ -33,8 +36,9 @@ def test_manual_check_in_by_mobile_number_with_a_reason(as_user, coordinator, vo
     assert "陈小明: Checked in at" in page_text(user.get(response.headers["Location"]))
 
 
-def test_manual_check_in_needs_a_reason_and_a_mobile_number(as_user, coordinator, volunteer, event, shift,
-                                                            assignment, attendances, page_text):
+def test_manual_check_in_needs_a_reason_and_a_mobile_number(
+    as_user, coordinator, volunteer, event, shift, assignment, attendances, page_text
+):
     user = as_user(coordinator)
     missing = user.post(f"/checkin/events/{event.id}/manual", data={"mobile": volunteer.mobile, "reason": "  "})
     assert missing.status_code == 422
@@ -47,8 +51,9 @@ def test_manual_check_in_needs_a_reason_and_a_mobile_number(as_user, coordinator
 
 
 def test_manual_check_in_of_an_unknown_number_is_refused_and_logged(as_user, coordinator, event, scans, page_text):
-    response = as_user(coordinator).post(f"/checkin/events/{event.id}/manual",
-                                         data={"mobile": "13800009999", "reason": "忘带手机"})
+    response = as_user(coordinator).post(
+        f"/checkin/events/{event.id}/manual", data={"mobile": "13800009999", "reason": "忘带手机"}
+    )
     assert response.status_code == 409
     assert 'data-code="volunteer_unknown"' in response.get_data(as_text=True)
     assert "No active volunteer account matches." in page_text(response)
@@ -56,8 +61,9 @@ def test_manual_check_in_of_an_unknown_number_is_refused_and_logged(as_user, coo
 
 
 def test_a_rule_refusal_is_shown_beside_the_form(as_user, coordinator, volunteer, event, shift, scans, page_text):
-    response = as_user(coordinator).post(f"/checkin/events/{event.id}/manual",
-                                         data={"mobile": volunteer.mobile, "reason": "手机没电"})
+    response = as_user(coordinator).post(
+        f"/checkin/events/{event.id}/manual", data={"mobile": volunteer.mobile, "reason": "手机没电"}
+    )
     assert response.status_code == 409
     assert "No shift at this event is assigned to this volunteer." in page_text(response)
     assert [s.result for s in scans()] == ["no_assignment"]

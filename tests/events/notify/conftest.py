@@ -1,4 +1,5 @@
 """Fixtures for notifications, reminders, email, credentials, the calendar feed and the scheduler."""
+
 from __future__ import annotations
 
 import socketserver
@@ -10,14 +11,18 @@ from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from events.models import Assignment, AssignmentStatus, Shift
-from events.notifications import Notification
+from notifications.models import Notification
 
 
 @pytest.fixture
 def app_overrides():
     """Short scheduler intervals so the lock and takeover tests finish quickly."""
-    return {"SCHEDULER_RETRY_SECONDS": 0.2, "SCHEDULER_HEARTBEAT_SECONDS": 0.2,
-            "SCHEDULER_LOCK_TIMEOUT_SECONDS": 60, "MAIL_SERVER": ""}
+    return {
+        "SCHEDULER_RETRY_SECONDS": 0.2,
+        "SCHEDULER_HEARTBEAT_SECONDS": 0.2,
+        "SCHEDULER_LOCK_TIMEOUT_SECONDS": 60,
+        "MAIL_SERVER": "",
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -32,12 +37,19 @@ def make_assignment(db):
     """make_assignment(user, shift, status="assigned") -> Assignment, committed (keeps the shift's count)."""
 
     def make(user, shift: Shift, status: str = AssignmentStatus.ASSIGNED.value) -> Assignment:
-        assignment = Assignment(shift_id=shift.id, user_id=user.id, starts_at=shift.starts_at,
-                                ends_at=shift.ends_at, status=status, source="coordinator")
+        assignment = Assignment(
+            shift_id=shift.id,
+            user_id=user.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status=status,
+            source="coordinator",
+        )
         db.session.add(assignment)
         if status == AssignmentStatus.ASSIGNED.value:
-            db.session.execute(update(Shift).where(Shift.id == shift.id)
-                               .values(assigned_count=Shift.assigned_count + 1))
+            db.session.execute(
+                update(Shift).where(Shift.id == shift.id).values(assigned_count=Shift.assigned_count + 1)
+            )
         db.session.commit()
         db.session.refresh(shift)
         return assignment

@@ -1,4 +1,5 @@
 """The private .ics feed: exactly the volunteer's shifts, valid RFC 5545 text, a secret and resettable URL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.models import AuditLog
-from events.calendar import escape_text, fold
+from app.audit import AuditLog
+from events.calendar.feed import escape_text, fold
 from events.models import AssignmentStatus, Event, EventStatus, Shift
 
 
@@ -24,8 +25,9 @@ def _feed(client, user):
     return client.get(f"/calendar/{user.calendar_token}.ics")
 
 
-def test_feed_lists_exactly_the_volunteers_assigned_shifts(db, client, volunteer, make_user, make_position,
-                                                           make_shift, make_assignment, local_time, now):
+def test_feed_lists_exactly_the_volunteers_assigned_shifts(
+    db, client, volunteer, make_user, make_position, make_shift, make_assignment, local_time, now
+):
     position = make_position(name="咨询台")
     mine = make_shift(position, starts_at=local_time(1, 9), meeting_point="东门, 2号岗; 集合")
     done = make_shift(position, starts_at=local_time(-3, 9))
@@ -50,7 +52,8 @@ def test_feed_lists_exactly_the_volunteers_assigned_shifts(db, client, volunteer
     assert body.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:")
     assert body.endswith("END:VCALENDAR\r\n")
     assert sorted(_uids(body)) == sorted(
-        f"shift-{shift.id}-volunteer-{volunteer.id}@localhost" for shift in (mine, done))
+        f"shift-{shift.id}-volunteer-{volunteer.id}@localhost" for shift in (mine, done)
+    )
     lines = _unfold(body)
     start = mine.starts_at.strftime("%Y%m%dT%H%M%SZ")
     assert f"DTSTART:{start}" in lines
@@ -70,10 +73,10 @@ def test_feed_leaves_out_cancelled_events(db, client, volunteer, make_shift, mak
     assert "BEGIN:VEVENT" not in body and "END:VCALENDAR" in body
 
 
-def test_feed_is_well_formed_and_stable(client, volunteer, make_event, make_position, make_shift,
-                                        make_assignment):
-    event = make_event(title="2026中国（东莞）国际动漫节·漫博会志愿服务" * 3, place="广东现代国际展览中心",
-                       description="x")
+def test_feed_is_well_formed_and_stable(client, volunteer, make_event, make_position, make_shift, make_assignment):
+    event = make_event(
+        title="2026中国（东莞）国际动漫节·漫博会志愿服务" * 3, place="广东现代国际展览中心", description="x"
+    )
     shift = make_shift(make_position(event, name="引导"), meeting_point="1号馆\n南门")
     make_assignment(volunteer, shift)
 
@@ -147,11 +150,14 @@ def test_my_shifts_page_shows_the_calendar_link(client, login, volunteer):
     assert f"/calendar/{volunteer.calendar_token}.ics" in page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("raw, escaped", [
-    ("a,b;c\\d", "a\\,b\\;c\\\\d"),
-    ("line1\r\nline2\nline3", "line1\\nline2\\nline3"),
-    ("bell\x07gone", "bellgone"),
-])
+@pytest.mark.parametrize(
+    "raw, escaped",
+    [
+        ("a,b;c\\d", "a\\,b\\;c\\\\d"),
+        ("line1\r\nline2\nline3", "line1\\nline2\\nline3"),
+        ("bell\x07gone", "bellgone"),
+    ],
+)
 def test_text_escaping(raw, escaped):
     assert escape_text(raw) == escaped
 

@@ -1,4 +1,5 @@
 """Training credentials: granted when a course is completed, counted only until they expire."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,13 +9,13 @@ from sqlalchemy import func, select
 
 from app.errors import ValidationFailed
 from events import tasks
-from events.credentials import (
+from events.models import AssignmentStatus, Credential, EventKind
+from events.training.credentials import (
     grant_training_credential,
     has_valid_credential,
     missing_credentials,
     valid_credential_type_ids,
 )
-from events.models import AssignmentStatus, Credential, EventKind
 
 
 @pytest.fixture
@@ -23,8 +24,9 @@ def course(make_event, make_position, make_shift, make_credential_type, local_ti
 
     def make(valid_days: int | None = 365, name: str = "急救培训合格"):
         credential_type = make_credential_type(name, valid_days=valid_days)
-        event = make_event(kind=EventKind.TRAINING.value, title="志愿者学堂：急救培训",
-                           grants_credential_type_id=credential_type.id)
+        event = make_event(
+            kind=EventKind.TRAINING.value, title="志愿者学堂：急救培训", grants_credential_type_id=credential_type.id
+        )
         return make_shift(make_position(event, name="学员"), starts_at=local_time(-1, 14)), credential_type
 
     return make
@@ -86,25 +88,27 @@ def test_event_without_credential_grants_nothing(db, volunteer, make_shift, make
     assert db.session.scalar(select(func.count(Credential.id))) == 0
 
 
-def test_positions_requirement_and_renewal(db, volunteer, course, make_assignment, make_position,
-                                           grant_credential, now):
+def test_positions_requirement_and_renewal(
+    db, volunteer, course, make_assignment, make_position, grant_credential, now
+):
     _, credential_type = course()
     position = make_position(credentials=[credential_type])
-    grant_credential(volunteer, credential_type, granted_at=now - timedelta(days=400),
-                     expires_at=now - timedelta(days=35))
+    grant_credential(
+        volunteer, credential_type, granted_at=now - timedelta(days=400), expires_at=now - timedelta(days=35)
+    )
 
     assert [c.id for c in missing_credentials(volunteer, position, now)] == [credential_type.id]
     assert valid_credential_type_ids(volunteer.id, now) == set()
 
-    grant_credential(volunteer, credential_type, granted_at=now - timedelta(days=1),
-                     expires_at=now + timedelta(days=364))
+    grant_credential(
+        volunteer, credential_type, granted_at=now - timedelta(days=1), expires_at=now + timedelta(days=364)
+    )
 
     assert missing_credentials(volunteer, position, now) == []
     assert valid_credential_type_ids(volunteer.id, now) == {credential_type.id}
 
 
-def test_credentials_job_grants_missed_completions_once(db, make_user, course, make_assignment, now,
-                                                        notifications_of):
+def test_credentials_job_grants_missed_completions_once(db, make_user, course, make_assignment, now, notifications_of):
     shift, credential_type = course()
     done, absent = make_user(), make_user()
     make_assignment(done, shift, status=AssignmentStatus.COMPLETED.value)
@@ -118,8 +122,9 @@ def test_credentials_job_grants_missed_completions_once(db, make_user, course, m
     assert not has_valid_credential(absent, credential_type, now)
 
 
-def test_expiry_notices_once_and_not_after_renewal(db, make_user, make_credential_type, grant_credential, now,
-                                                   notifications_of):
+def test_expiry_notices_once_and_not_after_renewal(
+    db, make_user, make_credential_type, grant_credential, now, notifications_of
+):
     credential_type = make_credential_type("急救培训合格", valid_days=365)
     expiring, expired, renewed, long_gone = make_user(), make_user(), make_user(), make_user()
     grant_credential(expiring, credential_type, expires_at=now + timedelta(days=10))

@@ -1,4 +1,5 @@
 """Email copies of notifications: logged without SMTP, sent through SMTP when configured, never twice."""
+
 from __future__ import annotations
 
 import email
@@ -12,7 +13,8 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from events import tasks
-from events.notifications import MESSAGES, Notification, notify
+from notifications.models import Notification
+from notifications.services import MESSAGES, notify
 
 
 @pytest.fixture
@@ -21,8 +23,12 @@ def inbox_user(make_user):
 
 
 def _notify(db, user, now, kind="reminder_2h", **extra):
-    params = {"event": "漫博会", "position": "引导", "starts_at": (now + timedelta(hours=2)).isoformat(),
-              "place": "1号馆"}
+    params = {
+        "event": "漫博会",
+        "position": "引导",
+        "starts_at": (now + timedelta(hours=2)).isoformat(),
+        "place": "1号馆",
+    }
     notify(user.id, kind, params=params, link="/events/3", now=now, **extra)
     db.session.commit()
 
@@ -33,13 +39,13 @@ def _emailed(db) -> dict[int, object]:
 
 
 def test_logged_when_smtp_is_not_configured(db, inbox_user, now, caplog):
-    caplog.set_level(logging.INFO, logger="events.email")
+    caplog.set_level(logging.INFO, logger="notifications.email")
     _notify(db, inbox_user, now)
 
     result = tasks.send_email_outbox(now)
 
     assert result == {"sent": 1, "failed": 0}
-    logged = [r.getMessage() for r in caplog.records if r.name == "events.email"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "notifications.email"]
     assert len(logged) == 1
     assert "SMTP not configured" in logged[0] and "to=li@example.cn" in logged[0]
     assert "Your shift starts soon" in logged[0] and "漫博会 · 引导" in logged[0]
@@ -47,7 +53,7 @@ def test_logged_when_smtp_is_not_configured(db, inbox_user, now, caplog):
 
 
 def test_email_is_in_the_recipients_language(db, make_user, now, caplog):
-    caplog.set_level(logging.INFO, logger="events.email")
+    caplog.set_level(logging.INFO, logger="notifications.email")
     chinese = make_user(email="zh@example.cn", locale="zh")
     _notify(db, chinese, now)
     with force_locale("zh"):
@@ -55,23 +61,23 @@ def test_email_is_in_the_recipients_language(db, make_user, now, caplog):
 
     tasks.send_email_outbox(now)
 
-    logged = [r.getMessage() for r in caplog.records if r.name == "events.email"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "notifications.email"]
     assert f"subject={expected_subject}\n" in logged[0]
 
 
 def test_each_notification_is_emailed_once(db, inbox_user, now, caplog):
-    caplog.set_level(logging.INFO, logger="events.email")
+    caplog.set_level(logging.INFO, logger="notifications.email")
     _notify(db, inbox_user, now)
 
     tasks.send_email_outbox(now)
     tasks.send_email_outbox(now, force=True)
     tasks.send_email_outbox(now + timedelta(minutes=1))
 
-    assert len([r for r in caplog.records if r.name == "events.email"]) == 1
+    assert len([r for r in caplog.records if r.name == "notifications.email"]) == 1
 
 
 def test_only_unread_recent_notifications_of_users_with_an_address(db, make_user, inbox_user, now, caplog):
-    caplog.set_level(logging.INFO, logger="events.email")
+    caplog.set_level(logging.INFO, logger="notifications.email")
     no_address = make_user()
     disabled = make_user(email="off@example.cn", is_disabled=True)
     _notify(db, no_address, now)
@@ -83,12 +89,17 @@ def test_only_unread_recent_notifications_of_users_with_an_address(db, make_user
     db.session.commit()
 
     assert tasks.send_email_outbox(now) == {"sent": 0, "failed": 0}
-    assert [r for r in caplog.records if r.name == "events.email"] == []
+    assert [r for r in caplog.records if r.name == "notifications.email"] == []
 
 
 def test_sent_through_smtp_in_the_users_language(app, db, make_user, now, smtp_sink):
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.server_address[1], MAIL_USE_TLS=False,
-                      MAIL_DEFAULT_SENDER="noreply@zyz.example.cn", PUBLIC_BASE_URL="https://zyz.example.cn")
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_sink.server_address[1],
+        MAIL_USE_TLS=False,
+        MAIL_DEFAULT_SENDER="noreply@zyz.example.cn",
+        PUBLIC_BASE_URL="https://zyz.example.cn",
+    )
     english = make_user(email="en@example.cn", locale="en")
     _notify(db, english, now)
 

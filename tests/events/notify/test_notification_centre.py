@@ -1,4 +1,5 @@
 """The notification centre: only the owner sees and marks, unread badge, rendering of each kind."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Role
-from events.notifications import MESSAGES, Notification, notify, render, shift_params
+from app.permissions import Role
+from notifications.models import Notification
+from notifications.services import MESSAGES, notify, render, shift_params
 
 
 @pytest.fixture
@@ -16,12 +18,18 @@ def send(db, now):
     """send(user, kind="assigned", minutes_ago=0, **params) -> Notification, committed."""
 
     def make(user, kind: str = "assigned", *, minutes_ago: int = 0, link: str = "/events/1", **params):
-        notify(user.id, kind, params=params or {"event": "测试活动", "position": "引导",
-                                                "starts_at": (now + timedelta(days=1)).isoformat()},
-               link=link, now=now - timedelta(minutes=minutes_ago))
+        notify(
+            user.id,
+            kind,
+            params=params
+            or {"event": "测试活动", "position": "引导", "starts_at": (now + timedelta(days=1)).isoformat()},
+            link=link,
+            now=now - timedelta(minutes=minutes_ago),
+        )
         db.session.commit()
-        return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
-                                  .order_by(Notification.id.desc())).first()
+        return db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+        ).first()
 
     return make
 
@@ -33,10 +41,16 @@ def _badge(html: str) -> str | None:
 
 def test_list_shows_only_my_notifications_newest_first(client, login, volunteer, make_user, send):
     other = make_user()
-    send(volunteer, "assigned", minutes_ago=30, event="漫博会", position="引导",
-         starts_at="2026-05-01T01:00:00+00:00")
-    send(volunteer, "reminder_2h", minutes_ago=5, event="漫博会", position="引导",
-         starts_at="2026-05-01T01:00:00+00:00", place="1号馆")
+    send(volunteer, "assigned", minutes_ago=30, event="漫博会", position="引导", starts_at="2026-05-01T01:00:00+00:00")
+    send(
+        volunteer,
+        "reminder_2h",
+        minutes_ago=5,
+        event="漫博会",
+        position="引导",
+        starts_at="2026-05-01T01:00:00+00:00",
+        place="1号馆",
+    )
     send(other, "assigned", event="别人的活动", position="咨询台", starts_at="2026-05-02T01:00:00+00:00")
     login(volunteer)
 
@@ -103,8 +117,9 @@ def test_mark_all_read_touches_only_mine(db, client, login, volunteer, make_user
     response = client.post("/notifications/read-all", follow_redirects=True)
 
     assert "Notifications marked as read: 3." in response.get_data(as_text=True)
-    mine_unread = db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == volunteer.id, Notification.read_at.is_(None)))
+    mine_unread = db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == volunteer.id, Notification.read_at.is_(None))
+    )
     assert mine_unread == 0
     db.session.expire_all()
     assert db.session.get(Notification, theirs.id).read_at is None
@@ -141,8 +156,18 @@ def test_badge_absent_for_anonymous_and_when_all_read(client, login, volunteer):
 @pytest.mark.parametrize("kind", sorted(MESSAGES))
 def test_every_kind_renders_without_placeholders_left(db, volunteer, make_shift, now, kind):
     shift = make_shift(meeting_point="南门")
-    params = {**shift_params(shift), "credential": "急救培训合格", "expires_at": (now + timedelta(days=3)).isoformat(),
-              "from_shift_start": now.isoformat()}
+    params = {
+        **shift_params(shift),
+        "credential": "急救培训合格",
+        "expires_at": (now + timedelta(days=3)).isoformat(),
+        "from_shift_start": now.isoformat(),
+        # the hours area's kinds (hours/notices.py)
+        "minutes": 90,
+        "date": "2026-05-01",
+        "volunteer": "张雨桐",
+        "message": "少记了半小时",
+        "answer": "已更正",
+    }
     notify(volunteer.id, kind, params=params, now=now)
     notification = db.session.scalars(select(Notification)).one()
 
@@ -153,14 +178,24 @@ def test_every_kind_renders_without_placeholders_left(db, volunteer, make_shift,
 
 
 def test_other_services_parameter_spellings_and_unknown_kinds(db, volunteer, now):
-    notify(volunteer.id, "cancelled", now=now, params={"event_title": "护河行动", "position_name": "巡河",
-                                                      "shift_start": "2026-05-01T01:00:00+00:00",
-                                                      "reason": "暴雨"})
+    notify(
+        volunteer.id,
+        "cancelled",
+        now=now,
+        params={
+            "event_title": "护河行动",
+            "position_name": "巡河",
+            "shift_start": "2026-05-01T01:00:00+00:00",
+            "reason": "暴雨",
+        },
+    )
     notify(volunteer.id, "something_new", now=now, params={"event_title": "x"})
     cancelled, unknown = db.session.scalars(select(Notification).order_by(Notification.id)).all()
 
-    assert render(cancelled) == ("Your shift was cancelled",
-                                 "Your place on 护河行动 · 巡河, 2026-05-01 09:00, was cancelled. Reason: 暴雨")
+    assert render(cancelled) == (
+        "Your shift was cancelled",
+        "Your place on 护河行动 · 巡河, 2026-05-01 09:00, was cancelled. Reason: 暴雨",
+    )
     assert render(unknown) == ("Notification", "x")  # a kind this module does not know yet: still readable
 
 

@@ -1,4 +1,5 @@
 """Shift reminders 24 h and 2 h before: sent once per assignment, however often the job runs."""
+
 from __future__ import annotations
 
 import threading
@@ -7,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.jobs import JobRun
+from app.scheduling.jobs import JobRun
 from events import tasks
 from events.models import AssignmentStatus, Event, EventStatus, Shift
-from events.notifications import Notification
+from notifications.models import Notification
 
 
 def _run_concurrently(app, count: int, target) -> list:
@@ -36,8 +37,9 @@ def _run_concurrently(app, count: int, target) -> list:
     return results
 
 
-def test_reminder_24h_sent_once_even_when_the_job_runs_twice(db, volunteer, shift_in, make_assignment, now,
-                                                             notifications_of):
+def test_reminder_24h_sent_once_even_when_the_job_runs_twice(
+    db, volunteer, shift_in, make_assignment, now, notifications_of
+):
     shift = shift_in(20, meeting_point="鸿福路地铁站B出口")
     assignment = make_assignment(volunteer, shift)
 
@@ -58,8 +60,9 @@ def test_reminder_24h_sent_once_even_when_the_job_runs_twice(db, volunteer, shif
     assert [run.status for run in runs] == ["ok", "ok", "ok"]
 
 
-def test_concurrent_runs_for_the_same_period_send_each_reminder_once(app, db, make_user, shift_in,
-                                                                    make_assignment, now):
+def test_concurrent_runs_for_the_same_period_send_each_reminder_once(
+    app, db, make_user, shift_in, make_assignment, now
+):
     shift = shift_in(10)
     people = [make_user() for _ in range(3)]
     for person in people:
@@ -84,8 +87,7 @@ def test_concurrent_forced_runs_still_send_each_reminder_once(app, db, make_user
     results = _run_concurrently(app, 4, lambda: tasks.send_reminders(now, force=True))
 
     assert sum(r["reminder_2h"] for r in results) == 3
-    kinds = db.session.execute(
-        select(Notification.kind, func.count(Notification.id)).group_by(Notification.kind)).all()
+    kinds = db.session.execute(select(Notification.kind, func.count(Notification.id)).group_by(Notification.kind)).all()
     assert dict(kinds) == {"reminder_2h": 3}
 
 
@@ -107,8 +109,15 @@ def test_late_sign_up_gets_only_the_two_hour_reminder(volunteer, shift_in, make_
     assert [n.kind for n in notifications_of(volunteer)] == ["reminder_2h"]
 
 
-@pytest.mark.parametrize("status", [AssignmentStatus.CANCELLED.value, AssignmentStatus.WAITLISTED.value,
-                                    AssignmentStatus.APPLIED.value, AssignmentStatus.NO_SHOW.value])
+@pytest.mark.parametrize(
+    "status",
+    [
+        AssignmentStatus.CANCELLED.value,
+        AssignmentStatus.WAITLISTED.value,
+        AssignmentStatus.APPLIED.value,
+        AssignmentStatus.NO_SHOW.value,
+    ],
+)
 def test_no_reminder_unless_assigned(status, volunteer, shift_in, make_assignment, now, notifications_of):
     make_assignment(volunteer, shift_in(5), status=status)
 
@@ -116,16 +125,18 @@ def test_no_reminder_unless_assigned(status, volunteer, shift_in, make_assignmen
     assert notifications_of(volunteer) == []
 
 
-def test_no_reminder_for_cancelled_shift_or_event(db, volunteer, make_user, shift_in, make_assignment, now,
-                                                  notifications_of):
+def test_no_reminder_for_cancelled_shift_or_event(
+    db, volunteer, make_user, shift_in, make_assignment, now, notifications_of
+):
     cancelled_shift = shift_in(5)
     make_assignment(volunteer, cancelled_shift)
     db.session.execute(update(Shift).where(Shift.id == cancelled_shift.id).values(is_cancelled=True))
     other = make_user()
     in_cancelled_event = shift_in(6)
     make_assignment(other, in_cancelled_event)
-    db.session.execute(update(Event).where(Event.id == in_cancelled_event.event_id)
-                       .values(status=EventStatus.CANCELLED.value))
+    db.session.execute(
+        update(Event).where(Event.id == in_cancelled_event.event_id).values(status=EventStatus.CANCELLED.value)
+    )
     db.session.commit()
 
     assert tasks.send_reminders(now) == {"reminder_24h": 0, "reminder_2h": 0}
@@ -140,8 +151,9 @@ def test_no_reminder_outside_the_window(hours, volunteer, shift_in, make_assignm
     assert notifications_of(volunteer) == []
 
 
-def test_reminders_only_reach_the_assigned_volunteer(volunteer, make_user, shift_in, make_assignment, now,
-                                                     notifications_of):
+def test_reminders_only_reach_the_assigned_volunteer(
+    volunteer, make_user, shift_in, make_assignment, now, notifications_of
+):
     bystander = make_user()
     make_assignment(volunteer, shift_in(3))
 

@@ -1,4 +1,5 @@
 """The scheduler runs in exactly one process: the database lock, failover, and the run loop."""
+
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,9 @@ import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db as _db
-from app.jobs import JobRun, period_key
-from app.scheduler import registered_jobs, run_scheduler
-from app.scheduler_lock import AdvisoryLock, RowLock, SchedulerLock, make_lock
+from app.scheduling.jobs import JobRun, period_key
+from app.scheduling.lock import AdvisoryLock, RowLock, SchedulerLock, make_lock
+from app.scheduling.scheduler import registered_jobs, run_scheduler
 from app.timeutil import utcnow
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
@@ -130,9 +131,11 @@ def test_advisory_lock_freed_when_the_holder_dies(db, advisory_lock, now):
 def _start_scheduler(app, **kwargs):
     stop, acquired = threading.Event(), threading.Event()
     lock = make_lock(app, **kwargs)
-    thread = threading.Thread(target=run_scheduler, daemon=True,
-                              kwargs={"app": app, "stop": stop, "lock": lock,
-                                      "on_acquired": lambda _lock: acquired.set()})
+    thread = threading.Thread(
+        target=run_scheduler,
+        daemon=True,
+        kwargs={"app": app, "stop": stop, "lock": lock, "on_acquired": lambda _lock: acquired.set()},
+    )
     thread.start()
     return stop, acquired, thread, lock
 
@@ -166,7 +169,7 @@ def _job_ran(db, job: str) -> bool:
 
 
 def test_a_scheduler_that_loses_its_lock_stops_its_jobs_and_stands_by(app, db, caplog):
-    caplog.set_level(logging.INFO, logger="app.scheduler")
+    caplog.set_level(logging.INFO, logger="app.scheduling.scheduler")
     stop, acquired, thread, lock = _start_scheduler(app, holder_id="scheduler-a")
     try:
         assert acquired.wait(20)
@@ -178,8 +181,12 @@ def test_a_scheduler_that_loses_its_lock_stops_its_jobs_and_stands_by(app, db, c
             # The holder's database session is killed; a standby grabs the lock at once.
             usurper = AdvisoryLock(db.engine.url, "scheduler", "scheduler-b")
             with db.engine.connect() as conn:
-                assert conn.scalar(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                        " WHERE application_name = 'scheduler scheduler-a'"))
+                assert conn.scalar(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = 'scheduler scheduler-a'"
+                    )
+                )
             assert _wait_for(lambda: usurper.acquire(utcnow()))
 
         assert _wait_for(lambda: "scheduler stopped (lock lost)" in caplog.text)

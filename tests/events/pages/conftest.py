@@ -1,4 +1,5 @@
 """Helpers for the event page tests: a logged-in coordinator, form data, query counting."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import event as sa_event
 
-from app.models import Role
+from app.permissions import Role
 from app.timeutil import LOCAL_TZ
 
 

@@ -1,11 +1,12 @@
 """The volunteers' event list: filters, pagination, open places; the event page in a few queries."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
-from app.models import OrgKind
+from volunteers.organizations.models import OrgKind
 
 
 @pytest.fixture
@@ -16,12 +17,15 @@ def catalogue(make_event, make_position, make_shift, make_skill, make_org, orgs,
     humen_team = make_org("虎门镇志愿服务队", OrgKind.TEAM, humen)
     events = {
         "nancheng_tomorrow": make_event(title="南城明天的社区服务", organization=orgs["nancheng_team"]),
-        "dongcheng_expo": make_event(title="东城漫博会", kind="expo", organization=orgs["dongcheng"],
-                                     starts_at=local_time(5, 8)),
-        "humen_river": make_event(title="虎门护河", kind="river_patrol", organization=humen_team,
-                                  starts_at=local_time(12, 8)),
-        "dgut_training": make_event(title="理工学院急救培训", kind="training", organization=orgs["dgut_team"],
-                                    starts_at=local_time(20, 8)),
+        "dongcheng_expo": make_event(
+            title="东城漫博会", kind="expo", organization=orgs["dongcheng"], starts_at=local_time(5, 8)
+        ),
+        "humen_river": make_event(
+            title="虎门护河", kind="river_patrol", organization=humen_team, starts_at=local_time(12, 8)
+        ),
+        "dgut_training": make_event(
+            title="理工学院急救培训", kind="training", organization=orgs["dgut_team"], starts_at=local_time(20, 8)
+        ),
         "draft": make_event(title="草稿不公开", status="draft"),
         "cancelled": make_event(title="已取消的活动", status="cancelled"),
         "past": make_event(title="上个月的活动", starts_at=local_time(-30, 8)),
@@ -34,7 +38,15 @@ def catalogue(make_event, make_position, make_shift, make_skill, make_org, orgs,
 
 def titles(response) -> set[str]:
     text = response.get_data(as_text=True)
-    known = ["南城明天的社区服务", "东城漫博会", "虎门护河", "理工学院急救培训", "草稿不公开", "已取消的活动", "上个月的活动"]
+    known = [
+        "南城明天的社区服务",
+        "东城漫博会",
+        "虎门护河",
+        "理工学院急救培训",
+        "草稿不公开",
+        "已取消的活动",
+        "上个月的活动",
+    ]
     return {t for t in known if t in text}
 
 
@@ -73,16 +85,17 @@ def test_invalid_filters_do_not_fail(client, catalogue):
 
 
 def test_open_places_per_event(db, client, catalogue, make_user, now):
-    from events import signup
-    from events.models import Shift
     from sqlalchemy import select
+
+    from events.models import Shift
+    from events.signup import services as signup
 
     shift = db.session.scalar(select(Shift).where(Shift.event_id == catalogue["events"]["dongcheng_expo"].id))
     signup.sign_up(shift, make_user(skills=[catalogue["sign_language"]]), now=now)
     db.session.commit()
     text = client.get("/events/").get_data(as_text=True)
-    expo = text[text.index("东城漫博会"):]
-    assert "Open places: 3" in expo[:expo.index("</article>")]
+    expo = text[text.index("东城漫博会") :]
+    assert "Open places: 3" in expo[: expo.index("</article>")]
 
 
 def test_pagination(client, make_event, local_time):
@@ -95,8 +108,7 @@ def test_pagination(client, make_event, local_time):
     assert "Page 1 of 2" in first
 
 
-def test_event_list_query_count_does_not_grow_with_events(client, make_event, make_position, make_shift,
-                                                         count_queries):
+def test_event_list_query_count_does_not_grow_with_events(client, make_event, make_position, make_shift, count_queries):
     def cost() -> int:
         with count_queries() as counted:
             assert client.get("/events/").status_code == 200
@@ -111,10 +123,11 @@ def test_event_list_query_count_does_not_grow_with_events(client, make_event, ma
     assert cost() == few
 
 
-def test_event_page_loads_in_a_few_queries_whatever_its_size(db, make_event, make_position, make_user, make_client,
-                                                            login, local_time, count_queries, now):
-    from events import signup
+def test_event_page_loads_in_a_few_queries_whatever_its_size(
+    db, make_event, make_position, make_user, make_client, login, local_time, count_queries, now
+):
     from events.models import Shift
+    from events.signup import services as signup
 
     event = make_event(kind="expo", starts_at=local_time(1, 7), ends_at=local_time(4, 22))
     volunteer = make_user()
@@ -127,8 +140,13 @@ def test_event_page_loads_in_a_few_queries_whatever_its_size(db, make_event, mak
         return counted["n"]
 
     small_position = make_position(event)
-    shift = Shift(event_id=event.id, position_id=small_position.id, starts_at=local_time(1, 9),
-                  ends_at=local_time(1, 12), capacity=1)
+    shift = Shift(
+        event_id=event.id,
+        position_id=small_position.id,
+        starts_at=local_time(1, 9),
+        ends_at=local_time(1, 12),
+        capacity=1,
+    )
     db.session.add(shift)
     db.session.commit()
     signup.sign_up(shift, volunteer, now=now)
@@ -139,8 +157,15 @@ def test_event_page_loads_in_a_few_queries_whatever_its_size(db, make_event, mak
         position = make_position(event, name=f"岗位{p}")
         for day in range(1, 4):
             for hour in (8, 13):
-                rows.append(Shift(event_id=event.id, position_id=position.id, starts_at=local_time(day, hour),
-                                  ends_at=local_time(day, hour + 4), capacity=5))
+                rows.append(
+                    Shift(
+                        event_id=event.id,
+                        position_id=position.id,
+                        starts_at=local_time(day, hour),
+                        ends_at=local_time(day, hour + 4),
+                        capacity=5,
+                    )
+                )
     db.session.add_all(rows)
     db.session.commit()
     assert cost() <= small + 1
@@ -151,8 +176,19 @@ def test_big_events_open_on_one_day(db, client, make_event, make_position, local
 
     event = make_event(kind="expo", starts_at=local_time(1, 7), ends_at=local_time(4, 22))
     position = make_position(event, name="引导")
-    db.session.add_all([Shift(event_id=event.id, position_id=position.id, starts_at=local_time(day, 8) + timedelta(
-        minutes=m), ends_at=local_time(day, 12), capacity=2) for day in (1, 2, 3) for m in range(60)])
+    db.session.add_all(
+        [
+            Shift(
+                event_id=event.id,
+                position_id=position.id,
+                starts_at=local_time(day, 8) + timedelta(minutes=m),
+                ends_at=local_time(day, 12),
+                capacity=2,
+            )
+            for day in (1, 2, 3)
+            for m in range(60)
+        ]
+    )
     db.session.commit()
     from app.timeutil import to_local
 

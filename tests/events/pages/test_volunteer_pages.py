@@ -1,4 +1,5 @@
 """Volunteers sign up through the event page, see refusal reasons, join waitlists, cancel, and list their shifts."""
+
 from __future__ import annotations
 
 import re
@@ -6,15 +7,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from events import signup
 from events.models import Assignment, AssignmentStatus
+from events.signup import services as signup
 
 
 def row(page: str, shift_id: int) -> str:
     """The HTML of a shift's row and what follows it up to the next shift row (the refusal, if any)."""
     start = page.index(f'id="shift-{shift_id}"')
     end = page.find('id="shift-', start + 1)
-    return page[start:end if end != -1 else page.index("</table>", start)]
+    return page[start : end if end != -1 else page.index("</table>", start)]
 
 
 def test_volunteer_signs_up_through_the_event_page(db, volunteer, volunteer_client, make_shift):
@@ -32,8 +33,9 @@ def test_volunteer_signs_up_through_the_event_page(db, volunteer, volunteer_clie
     assert (assignment.user_id, assignment.status) == (volunteer.id, AssignmentStatus.ASSIGNED.value)
 
 
-def test_refusal_reason_is_shown_beside_the_shift(db, make_user, make_client, login, make_position, make_shift,
-                                                  make_skill):
+def test_refusal_reason_is_shown_beside_the_shift(
+    db, make_user, make_client, login, make_position, make_shift, make_skill
+):
     first_aid = make_skill("急救")
     shift = make_shift(make_position(skills=[first_aid], min_age=18))
     teenager = make_user(birth=date.today() - timedelta(days=16 * 366))
@@ -67,8 +69,7 @@ def test_full_shift_offers_the_waitlist_and_the_volunteer_joins(db, make_user, m
     beside = row(text, shift.id)
     assert "This shift is full." in beside and "Join the waitlist" in beside
     assert f'name="waitlist_shift_id" value="{shift.id}"' in beside
-    response = client.post("/events/shifts/sign-up", data={"waitlist_shift_id": str(shift.id)},
-                           follow_redirects=True)
+    response = client.post("/events/shifts/sign-up", data={"waitlist_shift_id": str(shift.id)}, follow_redirects=True)
     text = response.get_data(as_text=True)
     assert "You are on the waitlist" in text
     assert "Waitlisted" in row(text, shift.id) and "waiting: 1" in row(text, shift.id)
@@ -88,8 +89,9 @@ def test_volunteer_cancels_before_the_cut_off(db, volunteer, volunteer_client, m
     assert assignment.status == "cancelled" and shift.assigned_count == 0
 
 
-def test_cancelling_after_the_cut_off_is_refused(db, volunteer, volunteer_client, make_event, make_position,
-                                                 make_shift, local_time, now):
+def test_cancelling_after_the_cut_off_is_refused(
+    db, volunteer, volunteer_client, make_event, make_position, make_shift, local_time, now
+):
     event = make_event(cancel_cutoff_hours=72)
     shift = make_shift(make_position(event), starts_at=local_time(1, 9))
     assignment = signup.sign_up(shift, volunteer, now=now)
@@ -124,18 +126,34 @@ def test_anonymous_visitors_are_asked_to_log_in(client, make_shift):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_my_shifts_lists_upcoming_and_past_with_status(db, volunteer, volunteer_client, make_user, make_event,
-                                                      make_position, make_shift, local_time, now):
+def test_my_shifts_lists_upcoming_and_past_with_status(
+    db, volunteer, volunteer_client, make_user, make_event, make_position, make_shift, local_time, now
+):
     upcoming = make_shift(make_position(make_event(title="下周的活动")), starts_at=local_time(1, 9))
     past_event = make_event(title="上周的活动", starts_at=local_time(-7, 8), signup_opens_at=now - timedelta(days=30))
     past = make_shift(make_position(past_event), starts_at=local_time(-7, 9))
     missed = make_shift(make_position(past_event), starts_at=local_time(-7, 13))
-    db.session.add_all([
-        Assignment(shift_id=past.id, user_id=volunteer.id, starts_at=past.starts_at, ends_at=past.ends_at,
-                   status="cancelled", created_at=now - timedelta(days=9), cancelled_at=now - timedelta(days=8)),
-        Assignment(shift_id=missed.id, user_id=volunteer.id, starts_at=missed.starts_at, ends_at=missed.ends_at,
-                   status="no_show", created_at=now - timedelta(days=9)),
-    ])
+    db.session.add_all(
+        [
+            Assignment(
+                shift_id=past.id,
+                user_id=volunteer.id,
+                starts_at=past.starts_at,
+                ends_at=past.ends_at,
+                status="cancelled",
+                created_at=now - timedelta(days=9),
+                cancelled_at=now - timedelta(days=8),
+            ),
+            Assignment(
+                shift_id=missed.id,
+                user_id=volunteer.id,
+                starts_at=missed.starts_at,
+                ends_at=missed.ends_at,
+                status="no_show",
+                created_at=now - timedelta(days=9),
+            ),
+        ]
+    )
     db.session.commit()
     signup.sign_up(upcoming, volunteer, now=now)
     someone_else = make_shift(make_position(make_event(title="别人的活动")))
@@ -163,8 +181,9 @@ def test_waitlist_place_in_line_follows_the_queue(db, make_user, make_client, lo
     assert "No. 2 in line" in third.get("/events/my-shifts").get_data(as_text=True)
 
 
-def test_cancelled_event_tells_its_volunteer_and_shows_on_the_page(db, volunteer, volunteer_client,
-                                                                  coordinator_client, make_shift, now):
+def test_cancelled_event_tells_its_volunteer_and_shows_on_the_page(
+    db, volunteer, volunteer_client, coordinator_client, make_shift, now
+):
     shift = make_shift()
     signup.sign_up(shift, volunteer, now=now)
     db.session.commit()

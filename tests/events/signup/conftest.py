@@ -1,13 +1,14 @@
 """Fixtures for the sign-up and assignment rules: ways to read what a service left behind (people: tests/conftest.py)."""
+
 from __future__ import annotations
 
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from events.models import Assignment
-from events.notifications import Notification
+from notifications.models import Notification
 
 
 @pytest.fixture(autouse=True)
@@ -41,11 +42,13 @@ def audit_actions(db):
     """audit_actions(assignment) -> the audit actions recorded for an assignment, in order."""
 
     def read(assignment: Assignment) -> list[str]:
-        return list(db.session.scalars(
-            select(AuditLog.action)
-            .where(AuditLog.target_type == "Assignment", AuditLog.target_id == assignment.id)
-            .order_by(AuditLog.id)
-        ))
+        return list(
+            db.session.scalars(
+                select(AuditLog.action)
+                .where(AuditLog.target_type == "Assignment", AuditLog.target_id == assignment.id)
+                .order_by(AuditLog.id)
+            )
+        )
 
     return read
 
@@ -57,9 +60,10 @@ def statuses(db):
     def read(shift) -> dict[int, str]:
         db.session.expire_all()
         rows = db.session.execute(
-            select(Assignment.user_id, Assignment.status)
-            .where(Assignment.shift_id == shift.id, Assignment.status.in_(("assigned", "waitlisted")))
+            select(Assignment.user_id, Assignment.status).where(
+                Assignment.shift_id == shift.id, Assignment.status.in_(("assigned", "waitlisted"))
+            )
         ).all()
-        return {user_id: status for user_id, status in rows}
+        return dict(rows)
 
     return read

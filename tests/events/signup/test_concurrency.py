@@ -6,6 +6,7 @@ only when TEST_DATABASE_URL points at PostgreSQL, where row locks and READ COMMI
 the races real; the SQLite variants run the same scenarios on the file database, where the
 guarded UPDATEs take SQLite's write lock (busy_timeout makes the others wait).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -15,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import User
 from events.models import Assignment, Shift
-from events.notifications import Notification
-from events.signup import SignupRefused, cancel_assignment, sign_up
+from events.signup.services import SignupRefused, cancel_assignment, sign_up
+from notifications.models import Notification
 from tests.parallel import BACKENDS, pool_for, run_together
+from volunteers.accounts.models import User
 
 THREADS = 50
 
@@ -58,8 +59,9 @@ def test_fifty_sign_ups_for_ten_places(app, db, make_shift, make_user, now, back
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_one_volunteer_five_overlapping_shifts_at_once(app, db, make_position, make_shift, make_user, now,
-                                                       local_time, backend):
+def test_one_volunteer_five_overlapping_shifts_at_once(
+    app, db, make_position, make_shift, make_user, now, local_time, backend
+):
     position = make_position()
     shift_ids = [make_shift(position, starts_at=local_time(1, 9, minute=10 * i)).id for i in range(5)]
     volunteer_id = make_user().id
@@ -98,30 +100,40 @@ def test_parallel_cancellations_promote_different_people(app, db, make_shift, ma
     assert results == ["cancelled"] * 5
     assert _status_counts(shift_id) == {"cancelled": 5, "assigned": 5, "waitlisted": 3}
     assert db.session.get(Shift, shift_id).assigned_count == 5
-    assigned = set(db.session.scalars(select(Assignment.user_id).where(
-        Assignment.shift_id == shift_id, Assignment.status == "assigned")))
+    assigned = set(
+        db.session.scalars(
+            select(Assignment.user_id).where(Assignment.shift_id == shift_id, Assignment.status == "assigned")
+        )
+    )
     assert assigned == set(queue_users[:5])  # the five who queued first, each once
     promoted = Counter(db.session.scalars(select(Notification.user_id).where(Notification.kind == "promoted")))
-    assert promoted == {user_id: 1 for user_id in queue_users[:5]}
+    assert promoted == dict.fromkeys(queue_users[:5], 1)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_opposite_moves_at_once_neither_deadlock_nor_lose_places(app, db, make_position, make_shift, make_user,
-                                                                 coordinator, now, local_time, backend):
+def test_opposite_moves_at_once_neither_deadlock_nor_lose_places(
+    app, db, make_position, make_shift, make_user, coordinator, now, local_time, backend
+):
     position = make_position()
     morning = make_shift(position, capacity=20, starts_at=local_time(2, 9))
     afternoon = make_shift(position, capacity=20, starts_at=local_time(2, 14))
-    from events.signup import move
+    from events.signup.services import move
 
-    pairs = [(sign_up(shift, make_user(), now=now).id, other.id)
-             for shift, other in [(morning, afternoon), (afternoon, morning)] for _ in range(10)]
+    pairs = [
+        (sign_up(shift, make_user(), now=now).id, other.id)
+        for shift, other in [(morning, afternoon), (afternoon, morning)]
+        for _ in range(10)
+    ]
     db.session.commit()
     coordinator_id = coordinator.id
 
     def job(assignment_id, to_shift_id):
         def prepare():
-            return (db.session.get(Assignment, assignment_id), db.session.get(Shift, to_shift_id),
-                    db.session.get(User, coordinator_id))
+            return (
+                db.session.get(Assignment, assignment_id),
+                db.session.get(Shift, to_shift_id),
+                db.session.get(User, coordinator_id),
+            )
 
         act = lambda assignment, to_shift, by: move(assignment, to_shift, by=by, now=now).status  # noqa: E731
         return prepare, act
@@ -130,5 +142,7 @@ def test_opposite_moves_at_once_neither_deadlock_nor_lose_places(app, db, make_p
     assert results == ["assigned"] * 20
     assert _status_counts(morning.id) == {"assigned": 10, "cancelled": 10}
     assert _status_counts(afternoon.id) == {"assigned": 10, "cancelled": 10}
-    assert (db.session.get(Shift, morning.id).assigned_count, db.session.get(Shift, afternoon.id).assigned_count) \
-        == (10, 10)
+    assert (db.session.get(Shift, morning.id).assigned_count, db.session.get(Shift, afternoon.id).assigned_count) == (
+        10,
+        10,
+    )

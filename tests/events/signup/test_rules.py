@@ -1,4 +1,5 @@
 """Each sign-up rule: the refusal, with its code and readable reason, beside the success it guards."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from app.errors import Conflict
 from app.timeutil import to_local
 from events.models import Assignment, EventStatus
-from events.signup import OVERRIDABLE_RULES, RULE_CODES, RuleViolation, SignupRefused, check_rules, sign_up
+from events.signup.services import OVERRIDABLE_RULES, RULE_CODES, RuleViolation, SignupRefused, check_rules, sign_up
 
 
 def refusal(shift, volunteer, now, **kw) -> SignupRefused:
@@ -24,10 +25,27 @@ def codes(shift, volunteer, now, **kw) -> list[str]:
 
 def test_public_contract():
     assert set(RULE_CODES) == {
-        "signup_not_open", "event_not_published", "shift_cancelled", "shift_started", "overlap", "missing_skill",
-        "missing_credential", "under_age", "too_many_no_shows", "shift_full", "already_signed_up"}
-    assert OVERRIDABLE_RULES == {"signup_not_open", "shift_started", "overlap", "missing_skill",
-                                 "missing_credential", "under_age", "too_many_no_shows"}
+        "signup_not_open",
+        "event_not_published",
+        "shift_cancelled",
+        "shift_started",
+        "overlap",
+        "missing_skill",
+        "missing_credential",
+        "under_age",
+        "too_many_no_shows",
+        "shift_full",
+        "already_signed_up",
+    }
+    assert {
+        "signup_not_open",
+        "shift_started",
+        "overlap",
+        "missing_skill",
+        "missing_credential",
+        "under_age",
+        "too_many_no_shows",
+    } == OVERRIDABLE_RULES
     assert issubclass(SignupRefused, Conflict) and SignupRefused.status == 409
     assert RuleViolation("overlap", "text").code == "overlap"
 
@@ -66,15 +84,18 @@ def test_cancelled_event_is_not_open(db, make_event, make_position, make_shift, 
     assert refusal(shift, volunteer, now).code == "event_not_published"
 
 
-@pytest.mark.parametrize("opens, closes, allowed", [
-    (-1, None, True),       # open, no closing time
-    (-1, +1, True),         # inside the window
-    (+1, +2, False),        # not yet open
-    (-2, -1, False),        # closed already
-    (None, None, True),     # no window at all
-    (0, +1, True),          # opens exactly now
-    (-1, 0, False),         # closes exactly now: [opens, closes)
-])
+@pytest.mark.parametrize(
+    "opens, closes, allowed",
+    [
+        (-1, None, True),  # open, no closing time
+        (-1, +1, True),  # inside the window
+        (+1, +2, False),  # not yet open
+        (-2, -1, False),  # closed already
+        (None, None, True),  # no window at all
+        (0, +1, True),  # opens exactly now
+        (-1, 0, False),  # closes exactly now: [opens, closes)
+    ],
+)
 def test_signup_window(make_event, make_position, make_shift, volunteer, now, opens, closes, allowed):
     hours = lambda h: None if h is None else now + timedelta(hours=h)  # noqa: E731
     shift = make_shift(make_position(make_event(signup_opens_at=hours(opens), signup_closes_at=hours(closes))))
@@ -148,7 +169,7 @@ def test_a_cancelled_shift_no_longer_overlaps(db, make_shift, volunteer, now, lo
     first = make_shift()
     sign_up(first, volunteer, now=now)
     db.session.commit()
-    from events.signup import cancel_assignment
+    from events.signup.services import cancel_assignment
 
     later = make_shift(starts_at=local_time(1, 10))
     assert refusal(later, volunteer, now).code == "overlap"
@@ -169,8 +190,9 @@ def test_missing_skill(db, make_position, make_shift, make_skill, volunteer, now
     assert sign_up(shift, volunteer, now=now).status == "assigned"
 
 
-def test_missing_or_expired_credential(db, make_position, make_shift, make_credential_type, grant_credential,
-                                       volunteer, make_user, now):
+def test_missing_or_expired_credential(
+    db, make_position, make_shift, make_credential_type, grant_credential, volunteer, make_user, now
+):
     first_aid = make_credential_type("急救培训合格", valid_days=365)
     shift = make_shift(make_position(credentials=[first_aid]))
 
@@ -212,9 +234,17 @@ def test_under_age_on_the_shift_date(db, make_position, make_shift, make_user, n
 def test_too_many_recent_no_shows(db, app, shift, make_shift, volunteer, now, local_time):
     def no_show(days_ago: int) -> None:
         past = make_shift(starts_at=now - timedelta(days=days_ago))
-        db.session.add(Assignment(shift_id=past.id, user_id=volunteer.id, starts_at=past.starts_at,
-                                  ends_at=past.ends_at, status="no_show", created_at=past.starts_at,
-                                  updated_at=past.starts_at))
+        db.session.add(
+            Assignment(
+                shift_id=past.id,
+                user_id=volunteer.id,
+                starts_at=past.starts_at,
+                ends_at=past.ends_at,
+                status="no_show",
+                created_at=past.starts_at,
+                updated_at=past.starts_at,
+            )
+        )
         db.session.commit()
 
     no_show(100)  # outside the 90-day window
@@ -239,8 +269,11 @@ def test_shift_full_offers_the_waitlist(db, make_shift, make_user, volunteer, no
     refused = refusal(shift, volunteer, now)
     assert refused.code == "shift_full"
     assert refused.details == {"waitlist_available": True}
-    assert refused.to_dict()["error"] == {"code": "shift_full", "message": refused.message,
-                                          "details": {"waitlist_available": True}}
+    assert refused.to_dict()["error"] == {
+        "code": "shift_full",
+        "message": refused.message,
+        "details": {"waitlist_available": True},
+    }
     db.session.rollback()
 
     waitlisted = sign_up(shift, volunteer, now=now, join_waitlist=True)
@@ -255,8 +288,9 @@ def test_join_waitlist_takes_a_free_place_when_there_is_one(shift, volunteer, no
     assert sign_up(shift, volunteer, now=now, join_waitlist=True).status == "assigned"
 
 
-def test_all_violations_are_reported_and_can_be_ignored(db, make_event, make_position, make_shift, make_skill,
-                                                         volunteer, now):
+def test_all_violations_are_reported_and_can_be_ignored(
+    db, make_event, make_position, make_shift, make_skill, volunteer, now
+):
     event = make_event(signup_opens_at=now + timedelta(days=1))
     shift = make_shift(make_position(event, skills=[make_skill("手语")], min_age=30), capacity=0)
     assert codes(shift, volunteer, now) == ["signup_not_open", "missing_skill", "under_age", "shift_full"]

@@ -1,4 +1,5 @@
 """Coordinators: assign, override with a reason, team quotas, unassign, move, bulk-assign, no-shows."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit import AuditLog
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.models import AuditLog, Role
+from app.permissions import Role
 from events.models import Assignment
-from events.signup import (
+from events.signup.services import (
     SignupRefused,
     assign,
     bulk_assign,
@@ -20,12 +22,14 @@ from events.signup import (
 )
 
 
-def test_coordinator_assigns_with_the_same_rules(db, shift, volunteer, coordinator, now, notifications,
-                                                 audit_actions):
+def test_coordinator_assigns_with_the_same_rules(db, shift, volunteer, coordinator, now, notifications, audit_actions):
     assignment = assign(shift, volunteer, by=coordinator, now=now)
     db.session.commit()
-    assert (assignment.status, assignment.source, assignment.created_by_id) == ("assigned", "coordinator",
-                                                                               coordinator.id)
+    assert (assignment.status, assignment.source, assignment.created_by_id) == (
+        "assigned",
+        "coordinator",
+        coordinator.id,
+    )
     assert assignment.override_rule == "" and assignment.override_reason == ""
     assert shift.assigned_count == 1
     assert [n.kind for n in notifications(volunteer)] == ["assigned"]
@@ -67,8 +71,9 @@ def test_a_coordinator_of_another_organization_cannot_assign(db, shift, voluntee
         mark_no_show(assignment, by=dongcheng, now=shift.starts_at)
 
 
-def test_override_needs_a_reason_and_is_recorded(db, make_position, make_shift, make_skill, volunteer, coordinator,
-                                                 now, audit_actions):
+def test_override_needs_a_reason_and_is_recorded(
+    db, make_position, make_shift, make_skill, volunteer, coordinator, now, audit_actions
+):
     shift = make_shift(make_position(skills=[make_skill("急救")]))
     with pytest.raises(SignupRefused) as refused:
         assign(shift, volunteer, by=coordinator, now=now)
@@ -79,14 +84,21 @@ def test_override_needs_a_reason_and_is_recorded(db, make_position, make_shift, 
     db.session.rollback()
     assert shift.assigned_count == 0
 
-    assignment = assign(shift, volunteer, by=coordinator, now=now, override_rules={"missing_skill", "overlap"},
-                        override_reason="持有红十字会急救证，资料待补录")
+    assignment = assign(
+        shift,
+        volunteer,
+        by=coordinator,
+        now=now,
+        override_rules={"missing_skill", "overlap"},
+        override_reason="持有红十字会急救证，资料待补录",
+    )
     db.session.commit()
     # only the rule actually broken is recorded as overridden
     assert (assignment.override_rule, assignment.override_reason) == ("missing_skill", "持有红十字会急救证，资料待补录")
     assert audit_actions(assignment) == ["assignment.assign"]
-    entry = db.session.scalar(select(AuditLog).where(AuditLog.target_type == "Assignment",
-                                                     AuditLog.target_id == assignment.id))
+    entry = db.session.scalar(
+        select(AuditLog).where(AuditLog.target_type == "Assignment", AuditLog.target_id == assignment.id)
+    )
     assert "missing_skill" in entry.note and "红十字会" in entry.note
     assert entry.after["override_rule"] == "missing_skill" and entry.actor_id == coordinator.id
 
@@ -96,35 +108,45 @@ def test_override_covers_only_the_named_rules(make_position, make_shift, make_sk
     with pytest.raises(SignupRefused) as refused:
         assign(shift, volunteer, by=coordinator, now=now, override_rules={"missing_skill"}, override_reason="特批")
     assert refused.value.code == "under_age"
-    assignment = assign(shift, volunteer, by=coordinator, now=now, override_rules={"missing_skill", "under_age"},
-                        override_reason="特批")
+    assignment = assign(
+        shift, volunteer, by=coordinator, now=now, override_rules={"missing_skill", "under_age"}, override_reason="特批"
+    )
     assert set(assignment.override_rule.split(",")) == {"missing_skill", "under_age"}
 
 
-@pytest.mark.parametrize("rule", ["shift_full", "already_signed_up", "event_not_published", "shift_cancelled",
-                                  "no_such_rule"])
+@pytest.mark.parametrize(
+    "rule", ["shift_full", "already_signed_up", "event_not_published", "shift_cancelled", "no_such_rule"]
+)
 def test_some_rules_are_never_overridable(shift, volunteer, coordinator, now, rule):
     with pytest.raises(ValidationFailed) as refused:
         assign(shift, volunteer, by=coordinator, now=now, override_rules={rule}, override_reason="领导同意")
     assert refused.value.code == "not_overridable" and rule in refused.value.message
 
 
-def test_capacity_is_never_overridden_and_assign_never_waitlists(db, make_shift, make_user, volunteer, coordinator,
-                                                                 now):
+def test_capacity_is_never_overridden_and_assign_never_waitlists(
+    db, make_shift, make_user, volunteer, coordinator, now
+):
     shift = make_shift(capacity=1)
     assign(shift, make_user(), by=coordinator, now=now)
     db.session.commit()
     with pytest.raises(SignupRefused) as refused:
-        assign(shift, volunteer, by=coordinator, now=now, override_rules={"overlap", "signup_not_open"},
-               override_reason="急需人手")
+        assign(
+            shift,
+            volunteer,
+            by=coordinator,
+            now=now,
+            override_rules={"overlap", "signup_not_open"},
+            override_reason="急需人手",
+        )
     assert refused.value.code == "shift_full" and refused.value.details == {}
     db.session.rollback()
     assert shift.assigned_count == 1
     assert db.session.scalar(select(Assignment.id).where(Assignment.user_id == volunteer.id)) is None
 
 
-def test_assigning_a_waitlisted_volunteer_gives_them_the_place(db, make_shift, make_user, volunteer, coordinator,
-                                                               now, statuses):
+def test_assigning_a_waitlisted_volunteer_gives_them_the_place(
+    db, make_shift, make_user, volunteer, coordinator, now, statuses
+):
     shift = make_shift(capacity=1)
     first = assign(shift, make_user(), by=coordinator, now=now)
     waiting = sign_up(shift, volunteer, now=now, join_waitlist=True)
@@ -142,8 +164,9 @@ def test_assigning_a_waitlisted_volunteer_gives_them_the_place(db, make_shift, m
     assert shift.assigned_count == 2
 
 
-def test_team_coordinator_fills_their_quota_with_their_own_members(db, shift, make_user, make_quota, orgs, now,
-                                                                  audit_actions):
+def test_team_coordinator_fills_their_quota_with_their_own_members(
+    db, shift, make_user, make_quota, orgs, now, audit_actions
+):
     team = orgs["dgut_team"]
     make_quota(shift.position, team, quantity=2)
     leader = make_user(organization=team, role=Role.COORDINATOR, role_org=team)
@@ -176,8 +199,7 @@ def test_team_coordinator_fills_their_quota_with_their_own_members(db, shift, ma
     assert audit_actions(first) == ["assignment.assign", "assignment.unassign"]
 
 
-def test_no_quota_for_the_position_means_no_team_assignments(shift, make_user, make_position, make_quota, orgs,
-                                                             now):
+def test_no_quota_for_the_position_means_no_team_assignments(shift, make_user, make_position, make_quota, orgs, now):
     team = orgs["dgut_team"]
     make_quota(make_position(shift.event), team)  # a quota for another position only
     leader = make_user(organization=team, role=Role.COORDINATOR, role_org=team)
@@ -198,8 +220,9 @@ def test_event_coordinator_assigning_to_a_quota(db, shift, coordinator, make_use
     assert (assignment.quota_organization_id, assignment.source) == (team.id, "coordinator")
 
 
-def test_unassign_needs_staff_and_a_reason_and_promotes(db, make_shift, make_user, volunteer, coordinator, now,
-                                                        notifications, statuses):
+def test_unassign_needs_staff_and_a_reason_and_promotes(
+    db, make_shift, make_user, volunteer, coordinator, now, notifications, statuses
+):
     shift = make_shift(capacity=1)
     assignment = sign_up(shift, volunteer, now=now)
     waiting = sign_up(shift, make_user(), now=now, join_waitlist=True)
@@ -219,8 +242,19 @@ def test_unassign_needs_staff_and_a_reason_and_promotes(db, make_shift, make_use
         unassign(assignment, by=coordinator, now=now, reason="再次")
 
 
-def test_move_between_shifts(db, make_position, make_shift, make_user, volunteer, coordinator, now, local_time,
-                             notifications, statuses, audit_actions):
+def test_move_between_shifts(
+    db,
+    make_position,
+    make_shift,
+    make_user,
+    volunteer,
+    coordinator,
+    now,
+    local_time,
+    notifications,
+    statuses,
+    audit_actions,
+):
     position = make_position()
     morning = make_shift(position, capacity=1)
     # overlaps the morning shift: allowed, because the volunteer leaves it
@@ -242,8 +276,9 @@ def test_move_between_shifts(db, make_position, make_shift, make_user, volunteer
     assert audit_actions(moved) == ["assignment.assign"]
 
 
-def test_move_is_refused_without_changing_anything(db, make_position, make_shift, make_user, make_skill, volunteer,
-                                                   coordinator, orgs, now, local_time):
+def test_move_is_refused_without_changing_anything(
+    db, make_position, make_shift, make_user, make_skill, volunteer, coordinator, orgs, now, local_time
+):
     here = make_shift()
     full = make_shift(capacity=1, starts_at=local_time(2, 9))
     skilled = make_shift(make_position(skills=[make_skill("手语")]), starts_at=local_time(3, 9))
@@ -267,8 +302,9 @@ def test_move_is_refused_without_changing_anything(db, make_position, make_shift
     assert assignment.status == "assigned"
     assert (here.assigned_count, full.assigned_count, skilled.assigned_count) == (1, 1, 0)
 
-    moved = move(assignment, skilled, by=coordinator, now=now, override_rules={"missing_skill"},
-                 override_reason="现场配手语翻译")
+    moved = move(
+        assignment, skilled, by=coordinator, now=now, override_rules={"missing_skill"}, override_reason="现场配手语翻译"
+    )
     assert moved.override_rule == "missing_skill"
 
 
@@ -284,7 +320,11 @@ def test_bulk_assign_reports_each_volunteer(db, make_shift, make_user, coordinat
     db.session.commit()
     assert [a.user_id for a in result.assigned] == [ok[0].id, ok[1].id, ok[2].id]
     assert [(user.id, violation.code) for user, violation in result.refused] == [
-        (busy.id, "overlap"), (ok[1].id, "already_signed_up"), (ok[3].id, "shift_full"), (ok[4].id, "shift_full")]
+        (busy.id, "overlap"),
+        (ok[1].id, "already_signed_up"),
+        (ok[3].id, "shift_full"),
+        (ok[4].id, "shift_full"),
+    ]
     assert all(violation.message for _, violation in result.refused)
     assert shift.assigned_count == 3
 
@@ -293,8 +333,14 @@ def test_bulk_assign_with_an_override(db, make_shift, make_user, coordinator, no
     shift = make_shift(capacity=5)
     busy = make_user()
     assign(make_shift(starts_at=local_time(1, 10)), busy, by=coordinator, now=now)
-    result = bulk_assign(shift, [busy, make_user()], by=coordinator, now=now, override_rules={"overlap"},
-                         override_reason="两岗位相邻，可兼顾")
+    result = bulk_assign(
+        shift,
+        [busy, make_user()],
+        by=coordinator,
+        now=now,
+        override_rules={"overlap"},
+        override_reason="两岗位相邻，可兼顾",
+    )
     assert len(result.assigned) == 2 and result.refused == []
     assert [a.override_rule for a in result.assigned] == ["overlap", ""]
     with pytest.raises(ValidationFailed):
@@ -324,8 +370,9 @@ def test_mark_no_show(db, shift, volunteer, coordinator, now, notifications, aud
 def test_no_shows_feed_the_limit(db, make_event, make_position, make_shift, volunteer, coordinator, now):
     for days_ago in (30, 20, 10):
         past = make_shift(starts_at=now - timedelta(days=days_ago))
-        late = assign(past, volunteer, by=coordinator, now=now, override_rules={"shift_started"},
-                      override_reason="补录历史排班")
+        late = assign(
+            past, volunteer, by=coordinator, now=now, override_rules={"shift_started"}, override_reason="补录历史排班"
+        )
         mark_no_show(late, by=coordinator, now=now)
     db.session.commit()
     upcoming = make_shift()
@@ -334,8 +381,14 @@ def test_no_shows_feed_the_limit(db, make_event, make_position, make_shift, volu
     assert refused.value.code == "too_many_no_shows"
     db.session.rollback()
     # a coordinator may still take them, with a reason
-    assignment = assign(upcoming, volunteer, by=coordinator, now=now, override_rules={"too_many_no_shows"},
-                        override_reason="已电话确认会到")
+    assignment = assign(
+        upcoming,
+        volunteer,
+        by=coordinator,
+        now=now,
+        override_rules={"too_many_no_shows"},
+        override_reason="已电话确认会到",
+    )
     assert assignment.override_rule == "too_many_no_shows"
     # once the no-shows leave the window, sign-up works again
     later = make_shift(make_position(make_event(signup_closes_at=None)), starts_at=now + timedelta(days=70))

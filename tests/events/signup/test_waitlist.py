@@ -1,4 +1,5 @@
 """The waitlist (joined when full, promoted in order and told) and cancellation before and after the cut-off."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from events.signup import cancel_assignment, promote_waitlist, sign_up
-from events.waitlist import waitlist, waitlist_position
+from events.signup.services import cancel_assignment, promote_waitlist, sign_up
+from events.signup.waitlist import waitlist, waitlist_position
 
 
 @pytest.fixture
@@ -15,8 +16,9 @@ def full_shift(db, make_shift, make_user, now, local_time):
     """A shift in three days with 2 places, both taken, and three volunteers waitlisted a minute apart."""
     shift = make_shift(capacity=2, starts_at=local_time(3, 9))
     taken = [sign_up(shift, make_user(name=f"在岗{i}"), now=now) for i in range(2)]
-    queued = [sign_up(shift, make_user(name=f"候补{i}"), now=now + timedelta(minutes=i), join_waitlist=True)
-              for i in range(3)]
+    queued = [
+        sign_up(shift, make_user(name=f"候补{i}"), now=now + timedelta(minutes=i), join_waitlist=True) for i in range(3)
+    ]
     db.session.commit()
     assert [a.status for a in queued] == ["waitlisted"] * 3
     return shift, taken, queued
@@ -31,8 +33,13 @@ def test_raised_capacity_promotes_the_two_oldest(db, full_shift, now, notificati
     promoted = promote_waitlist(shift, now=now)
     db.session.commit()
     assert [a.user_id for a in promoted] == [first.id, second.id]
-    assert statuses(shift) == {taken[0].user_id: "assigned", taken[1].user_id: "assigned",
-                               first.id: "assigned", second.id: "assigned", third.id: "waitlisted"}
+    assert statuses(shift) == {
+        taken[0].user_id: "assigned",
+        taken[1].user_id: "assigned",
+        first.id: "assigned",
+        second.id: "assigned",
+        third.id: "waitlisted",
+    }
     assert shift.assigned_count == 4
     assert [n.kind for n in notifications(first)] == ["waitlisted", "promoted"]
     assert [n.kind for n in notifications(second)] == ["waitlisted", "promoted"]
@@ -71,8 +78,9 @@ def test_order_is_by_time_joined_not_by_record(db, make_shift, make_user, now):
     assert [a.id for a in promote_waitlist(shift, now=now)] == [early.id]
 
 
-def test_a_volunteer_who_took_an_overlapping_shift_is_skipped(db, full_shift, make_shift, now, local_time,
-                                                              notifications, statuses):
+def test_a_volunteer_who_took_an_overlapping_shift_is_skipped(
+    db, full_shift, make_shift, now, local_time, notifications, statuses
+):
     shift, taken, queued = full_shift
     first, second, third = (a.user for a in queued)
     # waiting does not block other shifts; taking one that overlaps makes the promotion skip them
@@ -87,7 +95,7 @@ def test_a_volunteer_who_took_an_overlapping_shift_is_skipped(db, full_shift, ma
 
 
 def test_no_promotion_into_a_started_shift(db, full_shift, coordinator, statuses):
-    shift, taken, queued = full_shift
+    shift, taken, _queued = full_shift
     after_start = shift.starts_at + timedelta(minutes=10)
     cancel_assignment(taken[0], by=coordinator, now=after_start, reason="临时身体不适")
     db.session.commit()
@@ -109,8 +117,9 @@ def test_cancel_before_the_cut_off_frees_the_place(db, make_shift, volunteer, no
     assert sign_up(shift, volunteer, now=now + timedelta(minutes=59)).status == "assigned"
 
 
-def test_cancel_after_the_cut_off_is_refused_for_the_volunteer(db, make_shift, volunteer, coordinator, now,
-                                                               notifications):
+def test_cancel_after_the_cut_off_is_refused_for_the_volunteer(
+    db, make_shift, volunteer, coordinator, now, notifications
+):
     shift = make_shift(starts_at=now + timedelta(hours=25))
     assignment = sign_up(shift, volunteer, now=now)
     db.session.commit()
@@ -163,7 +172,7 @@ def test_others_cannot_cancel_and_nothing_is_cancelled_twice(db, shift, voluntee
 
 def test_the_promotion_notice_reads_well(db, full_shift, now, notifications):
     from app.timeutil import to_local
-    from events.notifications import render
+    from notifications.services import render
 
     shift, taken, queued = full_shift
     cancel_assignment(taken[0], by=taken[0].user, now=now)

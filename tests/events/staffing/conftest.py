@@ -1,6 +1,7 @@
 """Fixtures for the staffing board, team quotas and roster tests: logged-in clients, a way to put volunteers
 on shifts through the real sign-up services, and readers of the result. The people (volunteer, coordinator,
 outsider) come from tests/conftest.py, the events factories from tests/events/conftest.py."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,8 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from events import signup
 from events.models import Assignment
+from events.signup import services as signup
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def as_user(make_client, login):
 
 @pytest.fixture
 def place(db, coordinator, now):
-    """place(shift, volunteer, **kw) -> Assignment: the coordinator assigns through events.signup, committed."""
+    """place(shift, volunteer, **kw) -> Assignment: the coordinator assigns through events.signup.services, committed."""
 
     def put(shift, volunteer, **kw):
         assignment = signup.assign(shift, volunteer, by=kw.pop("by", coordinator), now=kw.pop("now", now), **kw)
@@ -48,8 +49,11 @@ def live(db):
 
     def read(shift) -> dict[int, str]:
         db.session.expire_all()
-        rows = db.session.execute(select(Assignment.user_id, Assignment.status).where(
-            Assignment.shift_id == shift.id, Assignment.status.in_(("assigned", "waitlisted")))).all()
+        rows = db.session.execute(
+            select(Assignment.user_id, Assignment.status).where(
+                Assignment.shift_id == shift.id, Assignment.status.in_(("assigned", "waitlisted"))
+            )
+        ).all()
         return dict(rows)
 
     return read
@@ -60,8 +64,9 @@ def board_cell():
     """board_cell(html, shift_id) -> (coverage class, "filled/needed") of a shift's cell on the board, or None."""
 
     def read(html: str, shift_id: int) -> tuple[str, str] | None:
-        found = re.search(rf'<a class="cell ([a-z]+)" id="shift-{shift_id}"[^>]*><span class="count">(\d+/\d+)</span>',
-                          html)
+        found = re.search(
+            rf'<a class="cell ([a-z]+)" id="shift-{shift_id}"[^>]*><span class="count">(\d+/\d+)</span>', html
+        )
         return (found.group(1), found.group(2)) if found else None
 
     return read

@@ -1,5 +1,6 @@
 """Assigning from the shift panel: single and bulk, refusals with every reason, overrides with a
 reason, move, unassign and no-show, and who may do it."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -27,15 +28,20 @@ def test_coordinator_finds_and_assigns_a_volunteer(db, shift, coordinator, volun
     assert response.status_code == 302
     assert live(shift) == {volunteer.id: "assigned"}
     assignment = db.session.scalar(select(Assignment).where(Assignment.shift_id == shift.id))
-    assert (assignment.source, assignment.created_by_id, assignment.override_rule) == ("coordinator", coordinator.id, "")
+    assert (assignment.source, assignment.created_by_id, assignment.override_rule) == (
+        "coordinator",
+        coordinator.id,
+        "",
+    )
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f'id="assignment-{assignment.id}"' in html and "1 volunteers assigned." in html
     board = client.get(f"/events/{shift.event_id}/staffing").get_data(as_text=True)
     assert board_cell(board, shift.id) == ("low", "1/3")
 
 
-def test_bulk_assign_shows_each_reason_for_each_refusal(db, make_position, make_shift, make_skill, make_user,
-                                                        coordinator, as_user, live):
+def test_bulk_assign_shows_each_reason_for_each_refusal(
+    db, make_position, make_shift, make_skill, make_user, coordinator, as_user, live
+):
     first_aid = make_skill("急救")
     position = make_position(skills=[first_aid], min_age=18)
     shift = make_shift(position, capacity=5)
@@ -61,8 +67,9 @@ def test_all_refused_answers_409(make_position, make_shift, make_skill, make_use
     assert live(shift) == {}
 
 
-def test_override_needs_a_reason_and_is_recorded(db, make_position, make_shift, make_skill, make_user, coordinator,
-                                                 as_user, live):
+def test_override_needs_a_reason_and_is_recorded(
+    db, make_position, make_shift, make_skill, make_user, coordinator, as_user, live
+):
     shift = make_shift(make_position(skills=[make_skill("急救")]))
     unskilled = make_user()
     client = as_user(coordinator)
@@ -70,8 +77,13 @@ def test_override_needs_a_reason_and_is_recorded(db, make_position, make_shift, 
     assert response.status_code == 422
     assert "Give a reason for overriding the sign-up rules." in response.get_data(as_text=True)
     assert live(shift) == {}
-    response = assign(client, shift, [unskilled.id], override_rules=["missing_skill"],
-                      override_reason="持有红十字会急救证，系统未录入")
+    response = assign(
+        client,
+        shift,
+        [unskilled.id],
+        override_rules=["missing_skill"],
+        override_reason="持有红十字会急救证，系统未录入",
+    )
     assert response.status_code == 302
     assignment = db.session.scalar(select(Assignment).where(Assignment.shift_id == shift.id))
     assert assignment.override_rule == "missing_skill"
@@ -80,8 +92,9 @@ def test_override_needs_a_reason_and_is_recorded(db, make_position, make_shift, 
 
 
 def test_capacity_is_never_overridable(shift, make_user, coordinator, as_user, live):
-    response = assign(as_user(coordinator), shift, [make_user().id], override_rules=["shift_full"],
-                      override_reason="VIP")
+    response = assign(
+        as_user(coordinator), shift, [make_user().id], override_rules=["shift_full"], override_reason="VIP"
+    )
     assert response.status_code == 422
     assert live(shift) == {}
 
@@ -114,8 +127,9 @@ def test_volunteer_and_other_coordinator_cannot_assign(shift, volunteer, outside
     assert live(shift) == {}
 
 
-def test_move_updates_both_shifts(db, make_position, make_shift, local_time, volunteer, coordinator, as_user, place,
-                                  board_cell):
+def test_move_updates_both_shifts(
+    db, make_position, make_shift, local_time, volunteer, coordinator, as_user, place, board_cell
+):
     position = make_position()
     morning = make_shift(position, starts_at=local_time(1, 9), capacity=2)
     afternoon = make_shift(position, starts_at=local_time(1, 14), capacity=2)
@@ -132,8 +146,9 @@ def test_move_updates_both_shifts(db, make_position, make_shift, local_time, vol
     assert assignment.status == "cancelled"
 
 
-def test_move_refusal_shows_reasons_and_override_works(db, make_event, make_position, make_shift, local_time,
-                                                       volunteer, coordinator, as_user, place, live):
+def test_move_refusal_shows_reasons_and_override_works(
+    db, make_event, make_position, make_shift, local_time, volunteer, coordinator, as_user, place, live
+):
     event = make_event()
     guide, desk = make_position(event), make_position(event)
     current = make_shift(guide, starts_at=local_time(1, 9))
@@ -149,9 +164,11 @@ def test_move_refusal_shows_reasons_and_override_works(db, make_event, make_posi
     assert "Not moved" in html and "Overlaps another shift already taken" in html and 'data-code="overlap"' in html
     response = client.post(url, data={"to_shift_id": target.id, "override_rules": "overlap"})
     assert response.status_code == 422 and "Give a reason for overriding the sign-up rules." in response.get_data(
-        as_text=True)
-    response = client.post(url, data={"to_shift_id": target.id, "override_rules": "overlap",
-                                      "override_reason": "两个岗位相邻，可兼顾"})
+        as_text=True
+    )
+    response = client.post(
+        url, data={"to_shift_id": target.id, "override_rules": "overlap", "override_reason": "两个岗位相邻，可兼顾"}
+    )
     assert response.status_code == 302
     assert live(target) == {volunteer.id: "assigned"} and live(current) == {}
     assert client.post(url, data={"to_shift_id": 999999}).status_code == 422
@@ -162,12 +179,15 @@ def test_other_coordinator_cannot_move(shift, volunteer, outsider, make_shift, a
     other = make_shift(shift.position, starts_at=shift.ends_at)
     client = as_user(outsider)
     assert client.get(f"/events/staffing/assignments/{assignment.id}/move").status_code == 403
-    assert client.post(f"/events/staffing/assignments/{assignment.id}/move",
-                       data={"to_shift_id": other.id}).status_code == 403
+    assert (
+        client.post(f"/events/staffing/assignments/{assignment.id}/move", data={"to_shift_id": other.id}).status_code
+        == 403
+    )
 
 
-def test_unassign_needs_a_reason_and_frees_the_place(db, shift, volunteer, make_user, coordinator, outsider, as_user,
-                                                     place, live, board_cell):
+def test_unassign_needs_a_reason_and_frees_the_place(
+    db, shift, volunteer, make_user, coordinator, outsider, as_user, place, live, board_cell
+):
     assignment = place(shift, volunteer)
     place(shift, make_user())
     client = as_user(coordinator)
@@ -186,7 +206,7 @@ def test_unassign_needs_a_reason_and_frees_the_place(db, shift, volunteer, make_
 
 
 def test_shift_page_lists_assigned_and_waitlisted(db, make_shift, make_user, coordinator, as_user, place, now):
-    from events import signup
+    from events.signup import services as signup
 
     shift = make_shift(capacity=1)
     first = place(shift, make_user(name="已排班的人"))
@@ -194,8 +214,11 @@ def test_shift_page_lists_assigned_and_waitlisted(db, make_shift, make_user, coo
     db.session.commit()
     html = as_user(coordinator).get(f"/events/staffing/shifts/{shift.id}").get_data(as_text=True)
     assert "已排班的人" in html and "候补的人" in html
-    assert html.index(f'id="assignment-{first.id}"') < html.index('id="waitlisted"') < html.index(
-        f'id="assignment-{waiting.id}"')
+    assert (
+        html.index(f'id="assignment-{first.id}"')
+        < html.index('id="waitlisted"')
+        < html.index(f'id="assignment-{waiting.id}"')
+    )
 
 
 def test_mark_no_show(db, make_shift, volunteer, coordinator, outsider, as_user, place, now):

@@ -1,17 +1,27 @@
 """The staffing board: counts, coverage classes, filters, access, and a bounded number of queries."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import event as sa_event
 
 from app.timeutil import to_local
-from events import signup
-from events.staffing import build_board, coverage_class
+from events.signup import services as signup
+from events.staffing.services import build_board, coverage_class
 
 
-@pytest.mark.parametrize("filled, capacity, expected", [
-    (0, 4, "empty"), (1, 4, "low"), (2, 4, "ok"), (3, 4, "ok"), (4, 4, "full"), (0, 0, "full"), (1, 3, "low"),
-])
+@pytest.mark.parametrize(
+    "filled, capacity, expected",
+    [
+        (0, 4, "empty"),
+        (1, 4, "low"),
+        (2, 4, "ok"),
+        (3, 4, "ok"),
+        (4, 4, "full"),
+        (0, 0, "full"),
+        (1, 3, "low"),
+    ],
+)
 def test_coverage_class(filled, capacity, expected):
     assert coverage_class(filled, capacity) == expected
 
@@ -101,8 +111,9 @@ def test_an_ancestor_coordinator_opens_the_board(staffed, make_user, orgs, as_us
     assert as_user(city_coordinator).get(f"/events/{staffed[0].id}/staffing").status_code == 200
 
 
-def test_board_runs_a_fixed_number_of_queries(db, make_event, make_position, make_shift, local_time, coordinator,
-                                              as_user):
+def test_board_runs_a_fixed_number_of_queries(
+    db, make_event, make_position, make_shift, local_time, coordinator, as_user
+):
     """No N+1: the board of 3 shifts and of 36 shifts issue the same number of statements."""
     client = as_user(coordinator)
 
@@ -126,7 +137,7 @@ def test_board_runs_a_fixed_number_of_queries(db, make_event, make_position, mak
     make_shift(make_position(small), capacity=3)
     make_shift(make_position(small), starts_at=local_time(2, 9), capacity=3)
     large = make_event()
-    for p in range(6):
+    for _p in range(6):
         position = make_position(large)
         for d in range(1, 4):
             make_shift(position, starts_at=local_time(d, 9), capacity=5)

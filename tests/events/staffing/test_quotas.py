@@ -1,14 +1,16 @@
 """Team quotas: the event coordinator sets them and sees each team's fill; the team's coordinator
 fills only their quota, only with their own members."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
+from app.audit import AuditLog
 from app.errors import Conflict
-from app.models import AuditLog, Role
+from app.permissions import Role
 from events.models import Assignment, TeamQuota
-from events.quotas import fill_quota
+from events.staffing.quotas import fill_quota
 
 
 @pytest.fixture
@@ -36,8 +38,10 @@ def members(make_user, team):
 
 
 def set_quota(client, event, position, org, quantity):
-    return client.post(f"/events/{event.id}/staffing/quotas",
-                       data={"position_id": position.id, "organization_id": org.id, "quantity": quantity})
+    return client.post(
+        f"/events/{event.id}/staffing/quotas",
+        data={"position_id": position.id, "organization_id": org.id, "quantity": quantity},
+    )
 
 
 def test_event_coordinator_sets_changes_and_removes_a_quota(db, setup, team, coordinator, as_user):
@@ -53,8 +57,9 @@ def test_event_coordinator_sets_changes_and_removes_a_quota(db, setup, team, coo
     assert f'id="quota-{quota.id}"' in page and "3 per shift" in page
     assert client.post(f"/events/staffing/quotas/{quota.id}/remove").status_code == 302
     assert db.session.scalar(select(TeamQuota)) is None
-    actions = list(db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("quota.%"))
-                                      .order_by(AuditLog.id)))
+    actions = list(
+        db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("quota.%")).order_by(AuditLog.id))
+    )
     assert actions == ["quota.set", "quota.set", "quota.remove"]
 
 
@@ -69,8 +74,9 @@ def test_bad_quotas_are_refused_beside_the_field(db, setup, team, coordinator, a
     assert db.session.scalar(select(TeamQuota)) is None
 
 
-def test_only_the_event_coordinator_manages_quotas(db, setup, team, volunteer, outsider, team_coordinator,
-                                                   make_quota, as_user):
+def test_only_the_event_coordinator_manages_quotas(
+    db, setup, team, volunteer, outsider, team_coordinator, make_quota, as_user
+):
     event, guide, _m, _a = setup
     quota = make_quota(guide, team, 2)
     for user in (volunteer, outsider, team_coordinator):
@@ -83,12 +89,15 @@ def test_only_the_event_coordinator_manages_quotas(db, setup, team, volunteer, o
 
 
 def fill(client, quota, shift, ids):
-    return client.post(f"/events/staffing/quotas/{quota.id}/shifts/{shift.id}/fill?quota={quota.id}&shift={shift.id}",
-                       data={"volunteer_ids": ids})
+    return client.post(
+        f"/events/staffing/quotas/{quota.id}/shifts/{shift.id}/fill?quota={quota.id}&shift={shift.id}",
+        data={"volunteer_ids": ids},
+    )
 
 
-def test_team_coordinator_fills_the_quota_with_own_members_only(db, setup, team, team_coordinator, members,
-                                                                volunteer, coordinator, make_quota, as_user, live):
+def test_team_coordinator_fills_the_quota_with_own_members_only(
+    db, setup, team, team_coordinator, members, volunteer, coordinator, make_quota, as_user, live
+):
     event, guide, morning, afternoon = setup
     quota = make_quota(guide, team, 2)
     client = as_user(team_coordinator)
@@ -100,8 +109,11 @@ def test_team_coordinator_fills_the_quota_with_own_members_only(db, setup, team,
 
     assert fill(client, quota, morning, [volunteer.id]).status_code == 422
     assert fill(client, quota, morning, [members[0].id, members[1].id]).status_code == 302
-    rows = db.session.execute(select(Assignment.user_id, Assignment.source, Assignment.quota_organization_id)
-                              .where(Assignment.shift_id == morning.id)).all()
+    rows = db.session.execute(
+        select(Assignment.user_id, Assignment.source, Assignment.quota_organization_id).where(
+            Assignment.shift_id == morning.id
+        )
+    ).all()
     assert sorted(rows) == sorted((m.id, "team", team.id) for m in members[:2])
 
     response = fill(client, quota, morning, [members[2].id])
@@ -118,8 +130,9 @@ def test_team_coordinator_fills_the_quota_with_own_members_only(db, setup, team,
     assert "Filled 3 of 4 places" in overview
 
 
-def test_team_coordinator_cannot_exceed_in_one_request(db, setup, team, team_coordinator, members, make_quota, now,
-                                                       live):
+def test_team_coordinator_cannot_exceed_in_one_request(
+    db, setup, team, team_coordinator, members, make_quota, now, live
+):
     _event, guide, morning, _a = setup
     quota = make_quota(guide, team, 2)
     with pytest.raises(Conflict) as caught:
@@ -129,8 +142,9 @@ def test_team_coordinator_cannot_exceed_in_one_request(db, setup, team, team_coo
     assert live(morning) == {}
 
 
-def test_team_page_and_fill_are_for_the_team_coordinator_only(db, setup, team, members, volunteer, outsider,
-                                                              coordinator, make_quota, as_user, team_coordinator):
+def test_team_page_and_fill_are_for_the_team_coordinator_only(
+    db, setup, team, members, volunteer, outsider, coordinator, make_quota, as_user, team_coordinator
+):
     event, guide, morning, _a = setup
     quota = make_quota(guide, team, 2)
     for user in (volunteer, outsider, coordinator):
@@ -142,8 +156,9 @@ def test_team_page_and_fill_are_for_the_team_coordinator_only(db, setup, team, m
     assert client.get(f"/events/staffing/shifts/{morning.id}").status_code == 403
 
 
-def test_team_member_refused_by_a_rule_shows_the_reason(db, make_event, make_position, make_shift, make_skill, team,
-                                                        team_coordinator, members, make_quota, as_user, live):
+def test_team_member_refused_by_a_rule_shows_the_reason(
+    db, make_event, make_position, make_shift, make_skill, team, team_coordinator, members, make_quota, as_user, live
+):
     position = make_position(make_event(), skills=[make_skill("摄影")])
     shift = make_shift(position)
     quota = make_quota(position, team, 3)

@@ -1,4 +1,5 @@
 """The roster export (.xlsx, opened with openpyxl) and the printable sign-in sheet."""
+
 from __future__ import annotations
 
 from io import BytesIO
@@ -7,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 
 from app.timeutil import to_local
-from events import signup
-from events.roster import ROSTER_HEADERS
+from events.manage.roster import ROSTER_HEADERS
+from events.signup import services as signup
 
 
 @pytest.fixture
@@ -52,8 +53,16 @@ def test_roster_export_has_the_header_and_one_row_per_assignment(db, roster_even
     wang = people["wang"]
     first = rows[1]
     assert first[0] == "引导" and first[1].date() == start1.date()
-    assert first[2:] == (start1.strftime("%H:%M"), end1.strftime("%H:%M"), "东门广场", "王小红",
-                         wang.volunteer_number, "13811112222", "南城街道志愿服务队", "已排班")
+    assert first[2:] == (
+        start1.strftime("%H:%M"),
+        end1.strftime("%H:%M"),
+        "东门广场",
+        "王小红",
+        wang.volunteer_number,
+        "13811112222",
+        "南城街道志愿服务队",
+        "已排班",
+    )
     by_name = {row[5]: row for row in rows[1:]}
     assert set(by_name) == {"王小红", "赵大伟", "钱多多"}
     assert by_name["赵大伟"][8] == "南城阳光社区团支部" and by_name["赵大伟"][9] == "已排班"
@@ -62,7 +71,7 @@ def test_roster_export_has_the_header_and_one_row_per_assignment(db, roster_even
 
 
 def test_roster_export_by_day_and_by_position(roster_event, coordinator, as_user):
-    event, guide, desk, day1, day2, _people, _gone = roster_event
+    event, guide, _desk, _day1, day2, _people, _gone = roster_event
     client = as_user(coordinator)
     day = to_local(day2.starts_at).date().isoformat()
     rows = download(client, event, f"?day={day}")
@@ -81,7 +90,7 @@ def test_roster_and_sheet_are_for_the_event_coordinator_only(roster_event, volun
 
 
 def test_sign_in_sheet_lists_the_assigned_volunteers(roster_event, coordinator, as_user):
-    event, _guide, _desk, day1, day2, people, _gone = roster_event
+    event, _guide, _desk, _day1, day2, _people, _gone = roster_event
     response = as_user(coordinator).get(f"/events/{event.id}/staffing/sign-in-sheet")
     assert response.status_code == 200
     html = response.get_data(as_text=True)

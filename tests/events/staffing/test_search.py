@@ -1,9 +1,10 @@
 """Volunteer search on the shift panel: by name, mobile, skill and team, within the coordinator's scope."""
+
 from __future__ import annotations
 
 import pytest
 
-from events.staffing import search_volunteers
+from events.staffing.services import search_volunteers
 
 
 @pytest.fixture
@@ -12,8 +13,9 @@ def people(make_user, make_skill, orgs):
     return {
         "zhang": make_user(name="张晓华", mobile="13912345678", skills=[english]),
         "li": make_user(name="李明", mobile="13687654321", organization=orgs["nancheng_branch"], skills=[first_aid]),
-        "far": make_user(name="张晓丰", mobile="13912340000", organization=orgs["dongcheng_team"],
-                         skills=[english, first_aid]),
+        "far": make_user(
+            name="张晓丰", mobile="13912340000", organization=orgs["dongcheng_team"], skills=[english, first_aid]
+        ),
         "english": english,
         "first_aid": first_aid,
     }
@@ -65,8 +67,10 @@ def test_a_city_coordinator_sees_every_town(make_event, make_shift, make_positio
 def test_search_is_paginated(db, make_user, coordinator, make_shift, as_user):
     for n in range(5):
         make_user(name=f"分页{n}")
-    first, second = search_volunteers(coordinator, text="分页", per_page=3), search_volunteers(
-        coordinator, text="分页", page=2, per_page=3)
+    first, second = (
+        search_volunteers(coordinator, text="分页", per_page=3),
+        search_volunteers(coordinator, text="分页", page=2, per_page=3),
+    )
     assert (first.total, len(first.items), len(second.items)) == (5, 3, 2)
     assert not {u.id for u in first.items} & {u.id for u in second.items}
     shift = make_shift()

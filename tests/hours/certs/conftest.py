@@ -5,6 +5,7 @@ event, closes an attendance of exactly that time and takes it through the ledger
 services: recorded → submitted (by the city coordinator) → verified or rejected (by the
 city reviewer). Only the status asked for is reached, so pending and rejected hours exist too.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Role
+from app.permissions import Role
 from app.timeutil import LOCAL_TZ
 from checkin.models import Attendance, AttendanceStatus
 from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
@@ -39,18 +40,22 @@ def cast(make_user, orgs):
         "volunteer": make_user(name="张三桐", organization=orgs["nancheng_team"]),
         "other_volunteer": make_user(name="李四", organization=orgs["nancheng_team"]),
         "dongcheng_volunteer": make_user(name="王五", organization=orgs["dongcheng_team"]),
-        "coordinator": make_user(name="陈协调", organization=orgs["nancheng"], role=Role.COORDINATOR,
-                                 role_org=orgs["nancheng"]),
-        "reviewer": make_user(name="周审核", organization=orgs["nancheng"], role=Role.REVIEWER,
-                              role_org=orgs["nancheng"]),
-        "dongcheng_reviewer": make_user(name="吴东审", organization=orgs["dongcheng"], role=Role.REVIEWER,
-                                        role_org=orgs["dongcheng"]),
-        "dongcheng_coordinator": make_user(name="郑东协", organization=orgs["dongcheng"], role=Role.COORDINATOR,
-                                           role_org=orgs["dongcheng"]),
-        "city_coordinator": make_user(name="郑市协", organization=orgs["city"], role=Role.COORDINATOR,
-                                      role_org=orgs["city"]),
-        "city_reviewer": make_user(name="黄市审", organization=orgs["city"], role=Role.REVIEWER,
-                                   role_org=orgs["city"]),
+        "coordinator": make_user(
+            name="陈协调", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"]
+        ),
+        "reviewer": make_user(
+            name="周审核", organization=orgs["nancheng"], role=Role.REVIEWER, role_org=orgs["nancheng"]
+        ),
+        "dongcheng_reviewer": make_user(
+            name="吴东审", organization=orgs["dongcheng"], role=Role.REVIEWER, role_org=orgs["dongcheng"]
+        ),
+        "dongcheng_coordinator": make_user(
+            name="郑东协", organization=orgs["dongcheng"], role=Role.COORDINATOR, role_org=orgs["dongcheng"]
+        ),
+        "city_coordinator": make_user(
+            name="郑市协", organization=orgs["city"], role=Role.COORDINATOR, role_org=orgs["city"]
+        ),
+        "city_reviewer": make_user(name="黄市审", organization=orgs["city"], role=Role.REVIEWER, role_org=orgs["city"]),
     }
 
 
@@ -58,12 +63,23 @@ def cast(make_user, orgs):
 def make_event(db, orgs):
     """make_event(day, organization=..., kind=..., brand_tag=..., title=...) -> Event over the local day, committed."""
 
-    def make(day: datetime, *, organization=None, kind: str = EventKind.COMMUNITY.value, brand_tag: str = "",
-             title: str | None = None) -> Event:
-        event = Event(title=title or f"社区服务{next(_sequence)}", kind=kind, brand_tag=brand_tag,
-                      organization_id=(organization or orgs["nancheng"]).id,
-                      starts_at=day.replace(hour=6), ends_at=day.replace(hour=22),
-                      status=EventStatus.PUBLISHED.value)
+    def make(
+        day: datetime,
+        *,
+        organization=None,
+        kind: str = EventKind.COMMUNITY.value,
+        brand_tag: str = "",
+        title: str | None = None,
+    ) -> Event:
+        event = Event(
+            title=title or f"社区服务{next(_sequence)}",
+            kind=kind,
+            brand_tag=brand_tag,
+            organization_id=(organization or orgs["nancheng"]).id,
+            starts_at=day.replace(hour=6),
+            ends_at=day.replace(hour=22),
+            status=EventStatus.PUBLISHED.value,
+        )
         db.session.add(event)
         db.session.commit()
         return event
@@ -74,11 +90,20 @@ def make_event(db, orgs):
 @pytest.fixture
 def credit(db, cast, now):
     """credit(volunteer, event, start, minutes, status="verified", position="引导") -> the line's first HourEntry."""
-    from hours import verification
-    from hours.recording import record_attendance
+    from hours.ledger.recording import record_attendance
+    from hours.review import verification
 
-    def give(volunteer, event: Event, start: datetime, minutes: int, *, status: str = "verified",
-             position: str = "引导", submitter=None, verifier=None):
+    def give(
+        volunteer,
+        event: Event,
+        start: datetime,
+        minutes: int,
+        *,
+        status: str = "verified",
+        position: str = "引导",
+        submitter=None,
+        verifier=None,
+    ):
         end = start + timedelta(minutes=minutes)
         spot = db.session.scalar(select(Position).where(Position.event_id == event.id, Position.name == position))
         if spot is None:
@@ -88,22 +113,33 @@ def credit(db, cast, now):
         shift = Shift(event_id=event.id, position_id=spot.id, starts_at=start, ends_at=end, capacity=10)
         db.session.add(shift)
         db.session.flush()
-        assignment = Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=start, ends_at=end,
-                                status="completed")
+        assignment = Assignment(
+            shift_id=shift.id, user_id=volunteer.id, starts_at=start, ends_at=end, status="completed"
+        )
         db.session.add(assignment)
         db.session.flush()
-        attendance = Attendance(user_id=volunteer.id, event_id=event.id, shift_id=shift.id,
-                                assignment_id=assignment.id, checked_in_at=start, checked_out_at=end,
-                                status=AttendanceStatus.CLOSED.value, check_in_method="kiosk",
-                                check_out_method="kiosk", created_at=start, updated_at=end)
+        attendance = Attendance(
+            user_id=volunteer.id,
+            event_id=event.id,
+            shift_id=shift.id,
+            assignment_id=assignment.id,
+            checked_in_at=start,
+            checked_out_at=end,
+            status=AttendanceStatus.CLOSED.value,
+            check_in_method="kiosk",
+            check_out_method="kiosk",
+            created_at=start,
+            updated_at=end,
+        )
         db.session.add(attendance)
         db.session.flush()
         entries = record_attendance(attendance, now=now)
         assert len(entries) == 1 and entries[0].minutes == minutes
         entry = entries[0]
         if status != "recorded":
-            submitted = verification.submit_entries(event, by=submitter or cast["city_coordinator"], now=now,
-                                                    entry_ids=[entry.id])
+            submitted = verification.submit_entries(
+                event, by=submitter or cast["city_coordinator"], now=now, entry_ids=[entry.id]
+            )
             assert submitted == 1
         if status == "verified":
             verification.verify_entry(entry, by=verifier or cast["city_reviewer"], now=now)

@@ -1,4 +1,5 @@
 """Certificates 志愿服务证明: issuing (only verified hours), the PDF, revocation and the public check."""
+
 from __future__ import annotations
 
 import io
@@ -8,10 +9,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from app.security import decrypt_id_number
-from hours import certificates
-from hours.certificate_models import Certificate
+from hours.certificates import services as certificates
+from hours.certificates.models import Certificate
 
 from .conftest import local
 
@@ -25,8 +26,7 @@ def hours_of_volunteer(cast, make_event, credit, orgs):
     river = make_event(local(2026, 3, 7), kind="river_patrol", title="东莞运河护河行动")
     expo = make_event(local(2026, 4, 18), kind="expo", title="漫博会", organization=orgs["dongcheng"])
     credit(volunteer, river, local(2026, 3, 7, 9), 90, position="巡河")
-    credit(volunteer, expo, local(2026, 4, 18, 9), 120, position="引导",
-           submitter=cast["dongcheng_coordinator"])
+    credit(volunteer, expo, local(2026, 4, 18, 9), 120, position="引导", submitter=cast["dongcheng_coordinator"])
     credit(volunteer, make_event(local(2026, 5, 1)), local(2026, 5, 1, 9), 60, status="submitted")
     credit(volunteer, make_event(local(2026, 5, 2)), local(2026, 5, 2, 9), 45, status="rejected")
     credit(volunteer, make_event(local(2026, 5, 3)), local(2026, 5, 3, 9), 30, status="recorded")
@@ -71,8 +71,9 @@ def test_pdf_is_valid_and_carries_serial_total_and_chinese(db, client_of, hours_
     assert certificate.serial in text
     assert "3.5" in text
     assert "张三桐" in text and "东莞运河护河行动" in text  # Chinese set in the embedded font
-    fonts = {str(font["/BaseFont"]) for page in reader.pages
-             for font in page["/Resources"]["/Font"].get_object().values()}
+    fonts = {
+        str(font["/BaseFont"]) for page in reader.pages for font in page["/Resources"]["/Font"].get_object().values()
+    }
     assert any("CertificateCJK" in name or "WenQuanYi" in name for name in fonts), fonts
     assert "60" not in re.findall(r"\b\d+\b", text.split("Total")[0])  # the pending hour is not listed
     full_id = decrypt_id_number(hours_of_volunteer.id_number_encrypted)
@@ -204,21 +205,23 @@ def test_serial_numbers_are_unique_and_self_checking(db, app, now):
     assert certificates.normalize_serial(f"{year}-{number}-{tail[:-1]}{other_check}") is None
 
 
-@pytest.mark.parametrize("name, masked", [("张三桐", "张*桐"), ("张三", "张*"), ("欧阳娜娜", "欧**娜"), ("李", "*"),
-                                          ("", "*")])
+@pytest.mark.parametrize(
+    "name, masked", [("张三桐", "张*桐"), ("张三", "张*"), ("欧阳娜娜", "欧**娜"), ("李", "*"), ("", "*")]
+)
 def test_mask_name(name, masked):
     assert certificates.mask_name(name) == masked
 
 
 def test_correction_after_issue_leaves_the_certificate_as_issued(db, client_of, cast, hours_of_volunteer, now):
-    from hours.ledger import correct_entry, verified_minutes
-    from hours.models import HourEntry
-    from hours.verification import verify_entry
+    from hours.ledger.models import HourEntry
+    from hours.ledger.services import correct_entry, verified_minutes
+    from hours.review.verification import verify_entry
 
     client = client_of(hours_of_volunteer)
     certificate = db.session.get(Certificate, _issue(client))
-    entry = db.session.scalar(select(HourEntry).where(HourEntry.volunteer_id == hours_of_volunteer.id,
-                                                      HourEntry.minutes == 90))
+    entry = db.session.scalar(
+        select(HourEntry).where(HourEntry.volunteer_id == hours_of_volunteer.id, HourEntry.minutes == 90)
+    )
     correction = correct_entry(entry, minutes=30, by=cast["reviewer"], now=now, reason="签退时间有误")
     verify_entry(correction, by=cast["city_reviewer"], now=now)
     db.session.commit()

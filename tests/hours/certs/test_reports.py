@@ -1,4 +1,5 @@
 """Hours reports: the numbers of a small known data set, the chart data, the .xlsx export, and refusals."""
+
 from __future__ import annotations
 
 import io
@@ -8,7 +9,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from hours.reports import build_report
+from hours.reports.services import build_report
 
 from .conftest import local
 
@@ -25,8 +26,9 @@ def data(cast, orgs, make_event, credit):
     vol, other, east = cast["volunteer"], cast["other_volunteer"], cast["dongcheng_volunteer"]
     community = make_event(local(2026, 1, 10), brand_tag="阳光助残")
     expo = make_event(local(2026, 2, 14), kind="expo")
-    patrol = make_event(local(2026, 3, 21), kind="river_patrol", brand_tag="青春情暖",
-                        organization=orgs["nancheng_team"])
+    patrol = make_event(
+        local(2026, 3, 21), kind="river_patrol", brand_tag="青春情暖", organization=orgs["nancheng_team"]
+    )
     east_event = make_event(local(2026, 2, 20), organization=orgs["dongcheng"], brand_tag="阳光助残")
     credit(vol, community, local(2026, 1, 10, 9), 90)
     credit(other, community, local(2026, 1, 10, 9), 60)
@@ -53,8 +55,14 @@ def test_report_numbers_of_a_known_data_set(db, orgs, data):
     assert dict(report.by_kind) == {"community": 150, "expo": 120, "river_patrol": 180}
     assert [kind for kind, _m in report.by_kind] == ["river_patrol", "community", "expo"]
     assert report.by_brand == [("青春情暖", 180), ("阳光助残", 150), ("", 120)]
-    assert report.monthly == [("2026-01", 150), ("2026-02", 120), ("2026-03", 180), ("2026-04", 0),
-                              ("2026-05", 0), ("2026-06", 0)]
+    assert report.monthly == [
+        ("2026-01", 150),
+        ("2026-02", 120),
+        ("2026-03", 180),
+        ("2026-04", 0),
+        ("2026-05", 0),
+        ("2026-06", 0),
+    ]
     assert [(v["name"], v["minutes"]) for v in report.top_volunteers] == [("李四", 240), ("张三桐", 210)]
 
 
@@ -95,12 +103,19 @@ def test_xlsx_export_has_the_right_rows(client_of, orgs, data):
     summary = {row[0]: row[1] for row in rows["Summary"]}
     assert summary["Organization"] == "南城街道" and summary["Verified hours"] == 7.5
     assert summary["Active volunteers"] == 2
-    assert rows["By kind"] == [("Event kind", "Hours"), ("River patrol", 3), ("Community service", 2.5),
-                               ("Large event / expo", 2)]
+    assert rows["By kind"] == [
+        ("Event kind", "Hours"),
+        ("River patrol", 3),
+        ("Community service", 2.5),
+        ("Large event / expo", 2),
+    ]
     assert rows["By brand"] == [("Brand", "Hours"), ("青春情暖", 3), ("阳光助残", 2.5), ("No brand", 2)]
     assert rows["By month"][1:4] == [("2026-01", 2.5), ("2026-02", 2), ("2026-03", 3)]
-    assert [row[:2] + row[4:] for row in rows["Top volunteers"]] == [("Rank", "Name", "Hours"), (1, "李四", 4),
-                                                                    (2, "张三桐", 3.5)]
+    assert [row[:2] + row[4:] for row in rows["Top volunteers"]] == [
+        ("Rank", "Name", "Hours"),
+        (1, "李四", 4),
+        (2, "张三桐", 3.5),
+    ]
 
 
 def test_report_refusals(client_of, orgs, data):
@@ -139,8 +154,11 @@ def test_year_chart_partial_for_the_hours_page(app):
     from flask import render_template_string
 
     with app.test_request_context("/hours/?lang=en"):
-        html = render_template_string('{% include "hours/_year_chart.html" %}{% include "hours/_chart_scripts.html" %}',
-                                      year=2025, has_role=lambda *roles: False)
+        html = render_template_string(
+            '{% include "hours/_year_chart.html" %}{% include "hours/_chart_scripts.html" %}',
+            year=2025,
+            has_role=lambda *roles: False,
+        )
     assert 'data-chart-src="/hours/my-year.json?year=2025"' in html
     assert "vendor/chart.js/chart.umd.min.js" in html and "js/charts.js" in html and "<script>" not in html
 

@@ -1,4 +1,5 @@
 """The public certificate check is rate-limited per client address."""
+
 from __future__ import annotations
 
 import pytest

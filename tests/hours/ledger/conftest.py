@@ -3,6 +3,7 @@
 Attendances are created with checkin.models (the check-in services may change under us);
 `people` gives the usual cast around 南城街道 (orgs["nancheng"]).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -10,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from app.models import Role
+from app.permissions import Role
 from app.timeutil import LOCAL_TZ
 from checkin.models import Attendance, AttendanceStatus
 from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
@@ -44,8 +45,9 @@ def people(make_user, orgs):
         "reviewer": make_user(name="周审核", role=Role.REVIEWER, role_org=orgs["nancheng"]),
         "city_reviewer": make_user(name="黄市审", role=Role.REVIEWER, role_org=orgs["city"]),
         "city_coordinator": make_user(name="郑市协", role=Role.COORDINATOR, role_org=orgs["city"]),
-        "dongcheng_reviewer": make_user(name="吴东审", organization=orgs["dongcheng_team"],
-                                        role=Role.REVIEWER, role_org=orgs["dongcheng"]),
+        "dongcheng_reviewer": make_user(
+            name="吴东审", organization=orgs["dongcheng_team"], role=Role.REVIEWER, role_org=orgs["dongcheng"]
+        ),
     }
 
 
@@ -53,11 +55,19 @@ def people(make_user, orgs):
 def make_event(db, orgs):
     """make_event(starts_at, ends_at, organization=orgs["nancheng"], kind="community") -> Event, committed."""
 
-    def make(starts_at: datetime, ends_at: datetime, *, organization=None, kind: str = EventKind.COMMUNITY.value,
-             **fields) -> Event:
+    def make(
+        starts_at: datetime, ends_at: datetime, *, organization=None, kind: str = EventKind.COMMUNITY.value, **fields
+    ) -> Event:
         n = next(_sequence)
-        event = Event(title=f"护河行动{n}", kind=kind, organization_id=(organization or orgs["nancheng"]).id,
-                      starts_at=starts_at, ends_at=ends_at, status=EventStatus.PUBLISHED.value, **fields)
+        event = Event(
+            title=f"护河行动{n}",
+            kind=kind,
+            organization_id=(organization or orgs["nancheng"]).id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=EventStatus.PUBLISHED.value,
+            **fields,
+        )
         db.session.add(event)
         db.session.commit()
         return event
@@ -85,20 +95,41 @@ def make_shift(db):
 def make_attendance(db):
     """make_attendance(volunteer, shift, checked_in_at, checked_out_at=None, status=closed, **fields) -> Attendance."""
 
-    def make(volunteer, shift: Shift, checked_in_at: datetime, checked_out_at: datetime | None = None, *,
-             status: str | None = None, **fields) -> Attendance:
-        assignment = Assignment(shift_id=shift.id, user_id=volunteer.id, starts_at=shift.starts_at,
-                                ends_at=shift.ends_at, status="completed")
+    def make(
+        volunteer,
+        shift: Shift,
+        checked_in_at: datetime,
+        checked_out_at: datetime | None = None,
+        *,
+        status: str | None = None,
+        **fields,
+    ) -> Attendance:
+        assignment = Assignment(
+            shift_id=shift.id,
+            user_id=volunteer.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status="completed",
+        )
         db.session.add(assignment)
         db.session.flush()
         if status is None:
             status = AttendanceStatus.CLOSED.value if checked_out_at else AttendanceStatus.OPEN.value
         changed = checked_out_at or checked_in_at
-        attendance = Attendance(user_id=volunteer.id, event_id=shift.event_id, shift_id=shift.id,
-                                assignment_id=assignment.id, checked_in_at=checked_in_at,
-                                checked_out_at=checked_out_at, status=status, check_in_method="kiosk",
-                                check_out_method="kiosk" if checked_out_at else None,
-                                created_at=checked_in_at, updated_at=changed, **fields)
+        attendance = Attendance(
+            user_id=volunteer.id,
+            event_id=shift.event_id,
+            shift_id=shift.id,
+            assignment_id=assignment.id,
+            checked_in_at=checked_in_at,
+            checked_out_at=checked_out_at,
+            status=status,
+            check_in_method="kiosk",
+            check_out_method="kiosk" if checked_out_at else None,
+            created_at=checked_in_at,
+            updated_at=changed,
+            **fields,
+        )
         db.session.add(attendance)
         db.session.commit()
         return attendance

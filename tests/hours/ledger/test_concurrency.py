@@ -4,6 +4,7 @@ Threads with their own app context, session and connection start together (threa
 On PostgreSQL the races are real (READ COMMITTED, row locks); on SQLite the writes queue on the
 database lock, which the same assertions must survive.
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,12 +13,12 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict
 from app.extensions import db as _db
-from app.models import User
 from checkin.models import Attendance
-from hours import ledger
-from hours.models import HourEntry, HourEntryEvent, HourSummary
-from hours.verification import submit_entries, verify_entry
+from hours.ledger import services as ledger
+from hours.ledger.models import HourEntry, HourEntryEvent, HourSummary
+from hours.review.verification import submit_entries, verify_entry
 from tests.hours.ledger.conftest import local
+from volunteers.accounts.models import User
 
 THREADS = 8
 
@@ -51,8 +52,9 @@ def run_together(app, jobs):
 
 def test_concurrent_verifications_count_once(app, db, people, service, make_attendance, now):
     _event, shift = service
-    entry, = ledger.record_attendance(
-        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now)
+    (entry,) = ledger.record_attendance(
+        make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)), now=now
+    )
     submit_entries(entry.event, by=people["coordinator"], now=now)
     db.session.commit()
     entry_id = entry.id
@@ -69,8 +71,10 @@ def test_concurrent_verifications_count_once(app, db, people, service, make_atte
     assert sum(r is None for r in results) == 1
     db.session.expire_all()
     assert db.session.get(HourSummary, (people["volunteer"].id, 2026)).scan_minutes == 180
-    assert db.session.scalar(select(func.count()).select_from(HourEntryEvent)
-                             .where(HourEntryEvent.status == "verified")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(HourEntryEvent).where(HourEntryEvent.status == "verified"))
+        == 1
+    )
 
 
 def test_concurrent_collections_record_an_attendance_once(app, db, people, service, make_attendance, now):

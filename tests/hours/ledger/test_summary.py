@@ -1,11 +1,13 @@
 """The stored summary and entry states: kept in step, rebuilt from the ledger, checked against it."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select, text
 
-from hours import ledger, summary
-from hours.models import HourEntryState, HourSummary
-from hours.verification import reject_entry, submit_entries, verify_entry
+from hours.ledger import services as ledger
+from hours.ledger import summary
+from hours.ledger.models import HourEntryState, HourSummary
+from hours.review.verification import reject_entry, submit_entries, verify_entry
 from tests.hours.ledger.conftest import local
 
 
@@ -15,9 +17,11 @@ def _ledger_with_history(db, people, make_event, make_shift, make_attendance, no
     night = make_shift(event, local(2025, 12, 31, 22), local(2026, 1, 1, 2))
     day = make_shift(event, local(2025, 12, 31, 20), local(2025, 12, 31, 23))
     crossing = ledger.record_attendance(
-        make_attendance(people["volunteer"], night, local(2025, 12, 31, 22), local(2026, 1, 1, 2)), now=now)
-    rejected, = ledger.record_attendance(
-        make_attendance(people["other_volunteer"], day, local(2025, 12, 31, 20), local(2025, 12, 31, 23)), now=now)
+        make_attendance(people["volunteer"], night, local(2025, 12, 31, 22), local(2026, 1, 1, 2)), now=now
+    )
+    (rejected,) = ledger.record_attendance(
+        make_attendance(people["other_volunteer"], day, local(2025, 12, 31, 20), local(2025, 12, 31, 23)), now=now
+    )
     submit_entries(event, by=people["coordinator"], now=now)
     for entry in crossing:
         verify_entry(entry, by=people["reviewer"], now=now)
@@ -25,37 +29,50 @@ def _ledger_with_history(db, people, make_event, make_shift, make_attendance, no
     correction = ledger.correct_entry(crossing[1], minutes=100, by=people["coordinator"], now=now, reason="提前离开")
     verify_entry(correction, by=people["reviewer"], now=now)
     ledger.record_attendance(  # left pending
-        make_attendance(people["other_volunteer"], night, local(2025, 12, 31, 22), local(2026, 1, 1, 0)), now=now)
+        make_attendance(people["other_volunteer"], night, local(2025, 12, 31, 22), local(2026, 1, 1, 0)), now=now
+    )
     db.session.commit()
 
 
-def test_summary_is_kept_in_step_and_the_rebuild_equals_the_sums(db, people, make_event, make_shift,
-                                                                  make_attendance, now):
+def test_summary_is_kept_in_step_and_the_rebuild_equals_the_sums(
+    db, people, make_event, make_shift, make_attendance, now
+):
     _ledger_with_history(db, people, make_event, make_shift, make_attendance, now)
-    before = {(s.volunteer_id, s.service_year): (s.scan_minutes, s.backfill_minutes)
-              for s in db.session.scalars(select(HourSummary))}
+    before = {
+        (s.volunteer_id, s.service_year): (s.scan_minutes, s.backfill_minutes)
+        for s in db.session.scalars(select(HourSummary))
+    }
     assert before == {(people["volunteer"].id, 2025): (120, 0), (people["volunteer"].id, 2026): (100, 0)}
     assert summary.differences() == []
     counts = summary.rebuild(now=now)
     assert (counts["states_written"], counts["summaries_written"]) == (0, 0)  # nothing differed
     counts = summary.rebuild(now=now, full=True)
     db.session.commit()
-    after = {(s.volunteer_id, s.service_year): (s.scan_minutes, s.backfill_minutes)
-             for s in db.session.scalars(select(HourSummary))}
+    after = {
+        (s.volunteer_id, s.service_year): (s.scan_minutes, s.backfill_minutes)
+        for s in db.session.scalars(select(HourSummary))
+    }
     assert after == before
-    assert counts["states"] == counts["states_written"] == db.session.scalar(
-        select(func.count()).select_from(HourEntryState))
+    assert (
+        counts["states"]
+        == counts["states_written"]
+        == db.session.scalar(select(func.count()).select_from(HourEntryState))
+    )
     assert summary.differences() == []
     # The sums straight from the ledger rows, independent of the derived tables.
-    raw = db.session.execute(text(
-        "SELECT e.volunteer_id, e.service_year, SUM(e.minutes) FROM hour_entries e "
-        "WHERE (SELECT ev.status FROM hour_entry_events ev WHERE ev.entry_id = e.id ORDER BY ev.id DESC LIMIT 1)"
-        " = 'verified' GROUP BY e.volunteer_id, e.service_year")).all()
+    raw = db.session.execute(
+        text(
+            "SELECT e.volunteer_id, e.service_year, SUM(e.minutes) FROM hour_entries e "
+            "WHERE (SELECT ev.status FROM hour_entry_events ev WHERE ev.entry_id = e.id ORDER BY ev.id DESC LIMIT 1)"
+            " = 'verified' GROUP BY e.volunteer_id, e.service_year"
+        )
+    ).all()
     assert {(v, y): (m, 0) for v, y, m in raw} == after
 
 
-def test_check_summary_reports_differences_and_rebuild_repairs_them(app, db, people, make_event, make_shift,
-                                                                     make_attendance, now):
+def test_check_summary_reports_differences_and_rebuild_repairs_them(
+    app, db, people, make_event, make_shift, make_attendance, now
+):
     _ledger_with_history(db, people, make_event, make_shift, make_attendance, now)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["hours", "check-summary"])
@@ -68,10 +85,15 @@ def test_check_summary_reports_differences_and_rebuild_repairs_them(app, db, peo
     assert result.exit_code == 1
     assert "summary scan=107 backfill=0, ledger says scan=100" in result.output
     assert "state status is 'verified', ledger says 'rejected'" in result.output
-    db.session.execute(text("DELETE FROM hour_entry_states WHERE entry_id = (SELECT min(entry_id) FROM "
-                            "hour_entry_states)"))
-    db.session.execute(text("INSERT INTO hour_summaries (volunteer_id, service_year, scan_minutes, backfill_minutes, "
-                            f"updated_at) VALUES ({people['coordinator'].id}, 2026, 60, 0, '2026-01-01 00:00:00')"))
+    db.session.execute(
+        text("DELETE FROM hour_entry_states WHERE entry_id = (SELECT min(entry_id) FROM hour_entry_states)")
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO hour_summaries (volunteer_id, service_year, scan_minutes, backfill_minutes, "
+            f"updated_at) VALUES ({people['coordinator'].id}, 2026, 60, 0, '2026-01-01 00:00:00')"
+        )
+    )
     db.session.commit()
     assert "no state row" in runner.invoke(args=["hours", "check-summary"]).output
     result = runner.invoke(args=["hours", "rebuild-summary"])

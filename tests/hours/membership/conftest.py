@@ -1,5 +1,6 @@
 """Fixtures for the membership prerequisite: people around a branch of 南城街道, and service and classes
 attended, turned into ledger entries through the ledger's own services (record, submit, verify)."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,12 +9,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from flask_babel import force_locale
 
-from app.models import Role
+from app.permissions import Role
 from app.timeutil import LOCAL_TZ, utcnow
 from checkin.models import Attendance
 from events.models import Assignment, Event, Position, Shift
-from hours.ledger import record_attendance
-from hours.verification import reject_entry, submit_entries, verify_entry
+from hours.ledger.services import record_attendance
+from hours.review.verification import reject_entry, submit_entries, verify_entry
 
 ACTIVIST = "入团积极分子"
 _sequence = itertools.count(1)
@@ -36,16 +37,23 @@ def people(make_user, orgs):
     """The staff around 南城阳光社区团支部 (and an outsider of 东城街道), and a volunteer who is not an applicant."""
     return {
         # submits the service hours of 南城街道志愿服务队's events
-        "team_coordinator": make_user(name="黄队长", organization=orgs["nancheng_team"], role=Role.COORDINATOR,
-                                      role_org=orgs["nancheng_team"]),
+        "team_coordinator": make_user(
+            name="黄队长", organization=orgs["nancheng_team"], role=Role.COORDINATOR, role_org=orgs["nancheng_team"]
+        ),
         # verifies them
-        "reviewer": make_user(name="审核员", organization=orgs["nancheng"], role=Role.REVIEWER,
-                              role_org=orgs["nancheng"]),
-        "branch": make_user(name="支部书记", organization=orgs["nancheng_branch"], role=Role.COORDINATOR,
-                            role_org=orgs["nancheng_branch"]),
+        "reviewer": make_user(
+            name="审核员", organization=orgs["nancheng"], role=Role.REVIEWER, role_org=orgs["nancheng"]
+        ),
+        "branch": make_user(
+            name="支部书记",
+            organization=orgs["nancheng_branch"],
+            role=Role.COORDINATOR,
+            role_org=orgs["nancheng_branch"],
+        ),
         "admin": make_user(name="管理员", organization=orgs["nancheng"], role=Role.ADMIN, role_org=orgs["nancheng"]),
-        "outsider": make_user(name="东城审核员", organization=orgs["dongcheng"], role=Role.REVIEWER,
-                              role_org=orgs["dongcheng"]),
+        "outsider": make_user(
+            name="东城审核员", organization=orgs["dongcheng"], role=Role.REVIEWER, role_org=orgs["dongcheng"]
+        ),
         "volunteer": make_user(name="普通志愿者", organization=orgs["nancheng_branch"]),
     }
 
@@ -55,8 +63,12 @@ def make_applicant(make_user, orgs):
     """make_applicant(activist_since=..., organization=..., name=...) -> an applicant (入团积极分子)."""
 
     def make(activist_since: date | None = date(2024, 1, 10), organization=None, **fields):
-        return make_user(political_status=ACTIVIST, activist_since=activist_since,
-                         organization=organization or orgs["nancheng_branch"], **fields)
+        return make_user(
+            political_status=ACTIVIST,
+            activist_since=activist_since,
+            organization=organization or orgs["nancheng_branch"],
+            **fields,
+        )
 
     return make
 
@@ -71,20 +83,41 @@ def serve(db, orgs, people):
     Returns the attendance.
     """
 
-    def make(volunteer, *, start: datetime, minutes: int, kind: str = "community", status: str = "verified",
-             checked_in: datetime | None = None, checked_out: datetime | None = None) -> Attendance:
+    def make(
+        volunteer,
+        *,
+        start: datetime,
+        minutes: int,
+        kind: str = "community",
+        status: str = "verified",
+        checked_in: datetime | None = None,
+        checked_out: datetime | None = None,
+    ) -> Attendance:
         end = start + timedelta(minutes=minutes)
-        event = Event(title=f"{'团前教育' if kind == 'theory_class' else '社区服务'}{next(_sequence)}", kind=kind,
-                      organization_id=orgs["nancheng_team"].id, starts_at=start, ends_at=end, status="published")
+        event = Event(
+            title=f"{'团前教育' if kind == 'theory_class' else '社区服务'}{next(_sequence)}",
+            kind=kind,
+            organization_id=orgs["nancheng_team"].id,
+            starts_at=start,
+            ends_at=end,
+            status="published",
+        )
         position = Position(event=event, name="学员" if kind == "theory_class" else "引导")
         shift = Shift(event=event, position=position, starts_at=start, ends_at=end, capacity=50, assigned_count=1)
         assignment = Assignment(shift=shift, user_id=volunteer.id, starts_at=start, ends_at=end, status="completed")
         db.session.add_all([event, position, shift, assignment])
         db.session.flush()
-        attendance = Attendance(user_id=volunteer.id, event_id=event.id, shift_id=shift.id,
-                                assignment_id=assignment.id, checked_in_at=checked_in or start,
-                                checked_out_at=checked_out or end, status="closed", check_in_method="kiosk",
-                                check_out_method="kiosk")
+        attendance = Attendance(
+            user_id=volunteer.id,
+            event_id=event.id,
+            shift_id=shift.id,
+            assignment_id=assignment.id,
+            checked_in_at=checked_in or start,
+            checked_out_at=checked_out or end,
+            status="closed",
+            check_in_method="kiosk",
+            check_out_method="kiosk",
+        )
         db.session.add(attendance)
         db.session.commit()
         now = utcnow()
@@ -112,10 +145,16 @@ def this_year():
 def make_ready(serve, this_year, people):
     """make_ready(applicant, evaluated=True, evaluator=None) -> the applicant, given 12 class hours, 20 verified
     service hours this calendar year and a passed evaluation (recorded by `evaluator`, 南城街道's reviewer)."""
-    from hours.membership_decisions import record_evaluation
+    from hours.membership.decisions import record_evaluation
 
-    def make(applicant, *, evaluated: bool = True, service_minutes: int = 20 * 60, theory_minutes: int = 12 * 45,
-             evaluator=None):
+    def make(
+        applicant,
+        *,
+        evaluated: bool = True,
+        service_minutes: int = 20 * 60,
+        theory_minutes: int = 12 * 45,
+        evaluator=None,
+    ):
         if theory_minutes:
             serve(applicant, start=local(this_year, 1, 1, 8), minutes=theory_minutes, kind="theory_class")
         if service_minutes:
@@ -123,6 +162,7 @@ def make_ready(serve, this_year, people):
         if evaluated:
             record_evaluation(applicant, passed=True, note="", by=evaluator or people["reviewer"], now=utcnow())
         from app.extensions import db
+
         db.session.commit()
         return applicant
 

@@ -1,4 +1,5 @@
 """Each of the four conditions on its own, met and missing, computed by the services with an injected `now`."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,9 +7,9 @@ from datetime import date
 import pytest
 
 from app.timeutil import utcnow
-from hours.ledger import collect_closed_attendances, verified_minutes
-from hours.membership import add_months, progress_of, service_period, whole_months
-from hours.membership_decisions import describe_missing, record_evaluation
+from hours.ledger.services import collect_closed_attendances, verified_minutes
+from hours.membership.decisions import describe_missing, record_evaluation
+from hours.membership.progress import add_months, progress_of, service_period, whole_months
 from tests.hours.membership.conftest import local
 
 
@@ -18,16 +19,20 @@ def missing_of(applicant, now):
 
 # ---- 1. months since becoming an activist ------------------------------------------------------
 
-@pytest.mark.parametrize("since, today, months", [
-    (date(2025, 1, 15), date(2025, 4, 14), 2),
-    (date(2025, 1, 15), date(2025, 4, 15), 3),
-    (date(2025, 1, 31), date(2025, 4, 29), 2),
-    (date(2025, 1, 31), date(2025, 4, 30), 3),   # no 31 April: the month ends on the 30th
-    (date(2024, 11, 30), date(2025, 2, 27), 2),
-    (date(2024, 11, 30), date(2025, 2, 28), 3),  # across the year end, into a short February
-    (date(2025, 5, 1), date(2025, 4, 30), 0),    # not yet an activist
-    (None, date(2025, 4, 30), 0),
-])
+
+@pytest.mark.parametrize(
+    "since, today, months",
+    [
+        (date(2025, 1, 15), date(2025, 4, 14), 2),
+        (date(2025, 1, 15), date(2025, 4, 15), 3),
+        (date(2025, 1, 31), date(2025, 4, 29), 2),
+        (date(2025, 1, 31), date(2025, 4, 30), 3),  # no 31 April: the month ends on the 30th
+        (date(2024, 11, 30), date(2025, 2, 27), 2),
+        (date(2024, 11, 30), date(2025, 2, 28), 3),  # across the year end, into a short February
+        (date(2025, 5, 1), date(2025, 4, 30), 0),  # not yet an activist
+        (None, date(2025, 4, 30), 0),
+    ],
+)
 def test_whole_months_counts_calendar_months(since, today, months):
     assert whole_months(since, today) == months
 
@@ -43,8 +48,9 @@ def test_months_condition_on_the_boundary_day(make_applicant):
     assert "months" in day_before.missing
     assert day_before.months == 2
     assert day_before.months_reached_on == date(2025, 4, 30)
-    assert "2 of 3 months since becoming an activist; the 3 months are complete on 2025-04-30." in \
-        describe_missing(day_before)
+    assert "2 of 3 months since becoming an activist; the 3 months are complete on 2025-04-30." in describe_missing(
+        day_before
+    )
     on_the_day = progress_of(applicant, now=local(2025, 4, 30, 0, 1))
     assert "months" not in on_the_day.missing
     assert on_the_day.conditions["months"].met
@@ -75,6 +81,7 @@ def test_minimum_months_is_configuration(app, make_applicant):
 
 # ---- 2. theory class hours ----------------------------------------------------------------------
 
+
 def test_theory_hours_met_at_twelve_class_hours(make_applicant, serve):
     applicant = make_applicant()
     serve(applicant, start=local(2025, 3, 1, 9), minutes=6 * 45, kind="theory_class")
@@ -91,10 +98,22 @@ def test_theory_hours_met_at_twelve_class_hours(make_applicant, serve):
 def test_class_time_is_clipped_to_the_class(make_applicant, serve):
     """Arriving early or staying late is not class time; arriving late loses what was missed."""
     applicant = make_applicant()
-    serve(applicant, start=local(2025, 3, 1, 9), minutes=540, kind="theory_class",
-          checked_in=local(2025, 3, 1, 8, 0), checked_out=local(2025, 3, 1, 19, 0))
-    serve(applicant, start=local(2025, 3, 2, 9), minutes=120, kind="theory_class",
-          checked_in=local(2025, 3, 2, 9, 30), checked_out=local(2025, 3, 2, 11, 0))
+    serve(
+        applicant,
+        start=local(2025, 3, 1, 9),
+        minutes=540,
+        kind="theory_class",
+        checked_in=local(2025, 3, 1, 8, 0),
+        checked_out=local(2025, 3, 1, 19, 0),
+    )
+    serve(
+        applicant,
+        start=local(2025, 3, 2, 9),
+        minutes=120,
+        kind="theory_class",
+        checked_in=local(2025, 3, 2, 9, 30),
+        checked_out=local(2025, 3, 2, 11, 0),
+    )
     assert progress_of(applicant, now=local(2025, 6, 1)).theory_minutes == 540 + 90
 
 
@@ -105,8 +124,13 @@ def test_each_class_counts_whole_minutes(make_applicant, serve):
     applicant = make_applicant()
     for day in (1, 2):
         start = local(2025, 3, day, 9)
-        serve(applicant, start=start, minutes=60, kind="theory_class",
-              checked_out=start + timedelta(minutes=30, seconds=30))
+        serve(
+            applicant,
+            start=start,
+            minutes=60,
+            kind="theory_class",
+            checked_out=start + timedelta(minutes=30, seconds=30),
+        )
     assert progress_of(applicant, now=local(2025, 6, 1)).theory_minutes == 60
 
 
@@ -143,6 +167,7 @@ def test_theory_class_time_is_not_service_time(make_applicant, serve):
 
 
 # ---- 3. verified service hours in the year ---------------------------------------------------
+
 
 def test_service_hours_met_at_twenty_verified_hours(make_applicant, serve):
     applicant = make_applicant()
@@ -181,12 +206,12 @@ def test_school_year_basis_starts_on_1_september(app, make_applicant, serve):
     app.config["MEMBERSHIP_YEAR_BASIS"] = "school"
     applicant = make_applicant()
     serve(applicant, start=local(2025, 8, 20, 8), minutes=20 * 60)  # school year 2024-2025
-    serve(applicant, start=local(2025, 9, 2, 8), minutes=10 * 60)   # school year 2025-2026
+    serve(applicant, start=local(2025, 9, 2, 8), minutes=10 * 60)  # school year 2025-2026
     autumn = progress_of(applicant, now=local(2025, 10, 1))
     assert autumn.period.label == "2025–2026"
     assert autumn.service_minutes == 10 * 60
     assert "service" in autumn.missing
-    serve(applicant, start=local(2026, 1, 5, 8), minutes=10 * 60)   # school year 2025-2026
+    serve(applicant, start=local(2026, 1, 5, 8), minutes=10 * 60)  # school year 2025-2026
     spring = progress_of(applicant, now=local(2026, 3, 1))
     assert spring.service_minutes == 20 * 60  # across the calendar year end, inside one school year
     assert "service" not in spring.missing
@@ -211,6 +236,7 @@ def test_unknown_year_basis_is_a_configuration_error(app, make_applicant):
 
 
 # ---- 4. ideology evaluation ------------------------------------------------------------------
+
 
 def test_evaluation_condition_follows_the_latest_result(db, make_applicant, people):
     applicant = make_applicant()

@@ -1,4 +1,5 @@
 """Recording the ideology evaluation and the committee's verification of eligibility, through the pages."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,23 +7,32 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from app.timeutil import local_today, utcnow
-from hours.membership_decisions import verify_eligibility
-from hours.membership_models import EligibilityVerification, IdeologyEvaluation
+from hours.membership.decisions import verify_eligibility
+from hours.membership.models import EligibilityVerification, IdeologyEvaluation
 
 
 def evaluations(db, applicant):
     db.session.expire_all()
-    return list(db.session.scalars(select(IdeologyEvaluation).where(IdeologyEvaluation.applicant_id == applicant.id)
-                                   .order_by(IdeologyEvaluation.id)))
+    return list(
+        db.session.scalars(
+            select(IdeologyEvaluation)
+            .where(IdeologyEvaluation.applicant_id == applicant.id)
+            .order_by(IdeologyEvaluation.id)
+        )
+    )
 
 
 def verifications(db, applicant):
     db.session.expire_all()
-    return list(db.session.scalars(select(EligibilityVerification)
-                                   .where(EligibilityVerification.applicant_id == applicant.id)
-                                   .order_by(EligibilityVerification.id)))
+    return list(
+        db.session.scalars(
+            select(EligibilityVerification)
+            .where(EligibilityVerification.applicant_id == applicant.id)
+            .order_by(EligibilityVerification.id)
+        )
+    )
 
 
 def audit_actions(db, action):
@@ -31,12 +41,14 @@ def audit_actions(db, action):
 
 # ---- the ideology evaluation ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["branch", "reviewer", "admin"])
 def test_staff_over_the_affiliation_record_the_evaluation(db, make_applicant, people, login, client, who):
     applicant = make_applicant()
     login(people[who])
-    response = client.post(f"/hours/membership/applicants/{applicant.id}/evaluation",
-                           data={"result": "passed", "note": "表现良好"})
+    response = client.post(
+        f"/hours/membership/applicants/{applicant.id}/evaluation", data={"result": "passed", "note": "表现良好"}
+    )
     assert response.status_code == 302
     [evaluation] = evaluations(db, applicant)
     assert evaluation.passed and evaluation.recorded_by_id == people[who].id and evaluation.note == "表现良好"
@@ -60,17 +72,21 @@ def test_a_failed_evaluation_needs_a_note(db, make_applicant, people, login, cli
     response = client.post(f"/hours/membership/applicants/{applicant.id}/evaluation", data={"result": "failed"})
     assert response.status_code == 422
     assert "Say why the evaluation was not passed." in response.get_data(as_text=True)
-    assert client.post(f"/hours/membership/applicants/{applicant.id}/evaluation",
-                       data={"result": "maybe"}).status_code == 422
+    assert (
+        client.post(f"/hours/membership/applicants/{applicant.id}/evaluation", data={"result": "maybe"}).status_code
+        == 422
+    )
     assert evaluations(db, applicant) == []
 
 
 def test_nobody_evaluates_themselves(db, make_applicant, people, login, client, orgs):
-    from app.models import Role, RoleGrant
+    from app.permissions import Role
+    from volunteers.organizations.models import RoleGrant
 
     applicant = make_applicant()
-    db.session.add(RoleGrant(user_id=applicant.id, organization_id=orgs["nancheng_branch"].id,
-                             role=Role.COORDINATOR.value))
+    db.session.add(
+        RoleGrant(user_id=applicant.id, organization_id=orgs["nancheng_branch"].id, role=Role.COORDINATOR.value)
+    )
     db.session.commit()
     login(applicant)
     response = client.post(f"/hours/membership/applicants/{applicant.id}/evaluation", data={"result": "passed"})
@@ -80,19 +96,20 @@ def test_nobody_evaluates_themselves(db, make_applicant, people, login, client, 
 
 def test_non_applicants_are_not_evaluated(db, people, login, client):
     login(people["branch"])
-    response = client.post(f"/hours/membership/applicants/{people['volunteer'].id}/evaluation",
-                           data={"result": "passed"})
+    response = client.post(
+        f"/hours/membership/applicants/{people['volunteer'].id}/evaluation", data={"result": "passed"}
+    )
     assert response.status_code == 422
     assert "is not a membership applicant" in response.get_data(as_text=True)
 
 
 # ---- the committee's verification of eligibility ---------------------------------------------
 
+
 def test_approval_refused_with_what_is_missing(db, make_applicant, make_ready, people, login, client):
     applicant = make_ready(make_applicant(), service_minutes=19 * 60)
     login(people["reviewer"])
-    response = client.post(f"/hours/membership/applicants/{applicant.id}/verification",
-                           data={"decision": "approved"})
+    response = client.post(f"/hours/membership/applicants/{applicant.id}/verification", data={"decision": "approved"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Not all conditions are met" in html
@@ -114,8 +131,9 @@ def test_service_refuses_approval_naming_each_missing_condition(make_applicant, 
 def test_approval_when_all_four_hold(db, make_applicant, make_ready, people, login, client, orgs):
     applicant = make_ready(make_applicant())
     login(people["reviewer"])
-    response = client.post(f"/hours/membership/applicants/{applicant.id}/verification",
-                           data={"decision": "approved", "note": "材料齐全"})
+    response = client.post(
+        f"/hours/membership/applicants/{applicant.id}/verification", data={"decision": "approved", "note": "材料齐全"}
+    )
     assert response.status_code == 302
     [decision] = verifications(db, applicant)
     assert decision.approved and decision.verified_by_id == people["reviewer"].id
@@ -130,19 +148,30 @@ def test_approval_when_all_four_hold(db, make_applicant, make_ready, people, log
     assert "Eligibility verified by a committee" in page
 
 
-def test_branch_and_committee_each_record_their_own(db, make_applicant, make_ready, people, login, client,
-                                                    orgs, make_client):
+def test_branch_and_committee_each_record_their_own(
+    db, make_applicant, make_ready, people, login, client, orgs, make_client
+):
     applicant = make_ready(make_applicant())
     login(people["branch"])
-    assert client.post(f"/hours/membership/applicants/{applicant.id}/verification",
-                       data={"decision": "approved"}).status_code == 302
+    assert (
+        client.post(
+            f"/hours/membership/applicants/{applicant.id}/verification", data={"decision": "approved"}
+        ).status_code
+        == 302
+    )
     again = client.post(f"/hours/membership/applicants/{applicant.id}/verification", data={"decision": "approved"})
     assert again.status_code == 409
     committee = login(people["reviewer"], target=make_client())
-    assert committee.post(f"/hours/membership/applicants/{applicant.id}/verification",
-                          data={"decision": "approved"}).status_code == 302
-    assert [v.organization_id for v in verifications(db, applicant)] == [orgs["nancheng_branch"].id,
-                                                                        orgs["nancheng"].id]
+    assert (
+        committee.post(
+            f"/hours/membership/applicants/{applicant.id}/verification", data={"decision": "approved"}
+        ).status_code
+        == 302
+    )
+    assert [v.organization_id for v in verifications(db, applicant)] == [
+        orgs["nancheng_branch"].id,
+        orgs["nancheng"].id,
+    ]
 
 
 def test_not_approving_needs_a_reason_and_is_recorded(db, make_applicant, people, login, client):
@@ -159,8 +188,7 @@ def test_not_approving_needs_a_reason_and_is_recorded(db, make_applicant, people
 def test_verification_refused_outside_the_subtree(db, make_applicant, make_ready, people, login, client, who):
     applicant = make_ready(make_applicant())
     login(people[who])
-    response = client.post(f"/hours/membership/applicants/{applicant.id}/verification",
-                           data={"decision": "approved"})
+    response = client.post(f"/hours/membership/applicants/{applicant.id}/verification", data={"decision": "approved"})
     assert response.status_code == 403
     assert verifications(db, applicant) == []
     assert client.get(f"/hours/membership/applicants/{applicant.id}").status_code == 403

@@ -1,4 +1,5 @@
 """Excel exports: the committee's applicant list, and newly approved members for the national League system."""
+
 from __future__ import annotations
 
 import io
@@ -8,11 +9,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.audit import AuditLog
 from app.security import decrypt_id_number
 from app.timeutil import local_today, utcnow
-from hours.membership_decisions import verify_eligibility
-from hours.membership_export import LEAGUE_HEADERS
+from hours.membership.decisions import verify_eligibility
+from hours.membership.export import LEAGUE_HEADERS
 
 
 def sheet_rows(response):
@@ -30,7 +31,7 @@ def test_applicant_list_export_opens_with_the_filtered_rows(make_applicant, make
     rows = sheet_rows(client.get("/hours/membership/applicants.xlsx"))
     header, body = rows[0], rows[1:]
     assert header[:3] == ["Name", "Volunteer number", "Organization"]
-    by_name = {row[0]: dict(zip(header, row)) for row in body}
+    by_name = {row[0]: dict(zip(header, row, strict=False)) for row in body}
     assert set(by_name) == {"全达标", "缺时长", "刚申请"}
     assert by_name["全达标"]["Meets all conditions"] == "Yes"
     assert by_name["全达标"]["Theory class hours"] == 12 and by_name["全达标"]["Verified service hours"] == 20
@@ -56,8 +57,9 @@ def approved(db, make_applicant, make_ready, people, orgs):
     make_ready(make_applicant(name="未审核"))
     for applicant in (first, second):
         verify_eligibility(applicant, approved=True, note="", by=people["reviewer"], now=now)
-    elsewhere = make_ready(make_applicant(name="东城新团", organization=orgs["dongcheng_team"]),
-                           evaluator=people["outsider"])
+    elsewhere = make_ready(
+        make_applicant(name="东城新团", organization=orgs["dongcheng_team"]), evaluator=people["outsider"]
+    )
     verify_eligibility(elsewhere, approved=True, note="", by=people["outsider"], now=now)
     db.session.commit()
     return {"first": first, "second": second, "elsewhere": elsewhere}
@@ -71,7 +73,7 @@ def test_league_export_for_an_administrator_has_full_id_numbers(db, approved, pe
     login(people["admin"])
     rows = sheet_rows(export(client, local_today(utcnow())))
     assert tuple(rows[0]) == LEAGUE_HEADERS
-    records = {row[0]: dict(zip(LEAGUE_HEADERS, row)) for row in rows[1:]}
+    records = {row[0]: dict(zip(LEAGUE_HEADERS, row, strict=False)) for row in rows[1:]}
     assert set(records) == {"李新团", "赵新团"}  # not the unapproved one, not 东城街道's
     first = approved["first"]
     record = records["李新团"]
@@ -94,7 +96,7 @@ def test_league_export_for_an_administrator_has_full_id_numbers(db, approved, pe
 def test_league_export_for_a_reviewer_masks_id_numbers(db, approved, people, login, client):
     login(people["reviewer"])
     rows = sheet_rows(export(client, local_today(utcnow())))
-    records = {row[0]: dict(zip(LEAGUE_HEADERS, row)) for row in rows[1:]}
+    records = {row[0]: dict(zip(LEAGUE_HEADERS, row, strict=False)) for row in rows[1:]}
     assert set(records) == {"李新团", "赵新团"}
     full = decrypt_id_number(approved["first"].id_number_encrypted)
     assert records["李新团"]["身份证号"] == approved["first"].masked_id_number

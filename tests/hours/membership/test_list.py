@@ -1,4 +1,5 @@
 """The committee list: filters, subtree limits, who may read it, and a fixed number of queries."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,8 @@ from sqlalchemy import event
 
 from app.extensions import db as _db
 from app.timeutil import local_today, utcnow
-from hours.membership import eligibility_list, progress_for_subtrees
-from hours.membership_decisions import record_evaluation
+from hours.membership.decisions import record_evaluation
+from hours.membership.progress import eligibility_list, progress_for_subtrees
 
 
 @pytest.fixture
@@ -22,8 +23,7 @@ def cohort(make_applicant, make_ready, people, orgs):
         "no_service": make_ready(make_applicant(name="缺时长"), service_minutes=0),
         "no_theory": make_ready(make_applicant(name="缺学时"), theory_minutes=0),
         "no_months": make_ready(make_applicant(name="缺月数", activist_since=recent)),
-        "no_evaluation": make_ready(make_applicant(name="缺考评", organization=orgs["nancheng_team"]),
-                                    evaluated=False),
+        "no_evaluation": make_ready(make_applicant(name="缺考评", organization=orgs["nancheng_team"]), evaluated=False),
     }
     dongcheng = make_applicant(name="东城达标", organization=orgs["dongcheng_team"])
     cohort["elsewhere"] = dongcheng
@@ -34,15 +34,18 @@ def names(rows):
     return {p.name for p in rows}
 
 
-@pytest.mark.parametrize("status, expected", [
-    (None, {"全达标", "缺时长", "缺学时", "缺月数", "缺考评"}),
-    ("ready", {"全达标"}),
-    ("missing_service", {"缺时长"}),
-    ("missing_theory", {"缺学时"}),
-    ("missing_months", {"缺月数"}),
-    ("missing_evaluation", {"缺考评"}),
-    ("approved", set()),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (None, {"全达标", "缺时长", "缺学时", "缺月数", "缺考评"}),
+        ("ready", {"全达标"}),
+        ("missing_service", {"缺时长"}),
+        ("missing_theory", {"缺学时"}),
+        ("missing_months", {"缺月数"}),
+        ("missing_evaluation", {"缺考评"}),
+        ("approved", set()),
+    ],
+)
 def test_filters(cohort, people, status, expected):
     rows, counts = eligibility_list(people["reviewer"], now=utcnow(), status=status)
     assert names(rows) == expected
@@ -141,7 +144,7 @@ def test_evaluation_recorded_after_listing_changes_the_counts(make_applicant, ma
 
 
 def test_approved_filter_and_disabled_accounts(make_applicant, make_ready, people):
-    from hours.membership_decisions import verify_eligibility
+    from hours.membership.decisions import verify_eligibility
 
     approved = make_ready(make_applicant(name="已通过"))
     verify_eligibility(approved, approved=True, note="", by=people["reviewer"], now=utcnow())

@@ -1,4 +1,5 @@
 """The applicant's own progress page: progress bars without inline styles, what is missing, nobody else's."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,8 @@ def bars(html):
     """{condition: (value, max)} of the page's <progress> bars, read from the condition items."""
     found = {}
     for code, value, maximum in re.findall(
-            r'data-condition="(\w+)".*?<progress class="condition-bar" value="([\d.]+)" max="([\d.]+)"', html, re.S):
+        r'data-condition="(\w+)".*?<progress class="condition-bar" value="([\d.]+)" max="([\d.]+)"', html, re.S
+    ):
         found[code] = (float(value), float(maximum))
     return found
 
@@ -24,8 +26,12 @@ def test_applicant_sees_progress_bars_and_what_is_missing(make_applicant, serve,
     response = client.get("/hours/membership")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert bars(html) == {"months": (3.0, 3.0), "theory": (6.0, 12.0), "service": (15.0, 20.0),
-                          "evaluation": (0.0, 1.0)}
+    assert bars(html) == {
+        "months": (3.0, 3.0),
+        "theory": (6.0, 12.0),
+        "service": (15.0, 20.0),
+        "evaluation": (0.0, 1.0),
+    }
     assert 'data-condition="months" data-met="yes"' in html
     assert 'data-condition="service" data-met="no"' in html
     assert "6.0 more theory class hours needed (6.0 of 12)." in html

@@ -1,23 +1,24 @@
 """Patrol shift generation: the next four weeks in local time, idempotent (twice, and in parallel on PostgreSQL)."""
+
 from __future__ import annotations
 
 import os
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.scheduler import registered_jobs
+from app.scheduling.scheduler import registered_jobs
 from events.models import Event, EventKind, EventStatus, Position, Shift
-from patrols.models import PatrolShift
-from patrols.schedules import generate_patrol_shifts
+from patrols.segments.models import PatrolShift
+from patrols.segments.schedules import generate_patrol_shifts
 from patrols.tasks import generate_patrols
 from tests.patrols.core.conftest import local
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_saturday_patrols_land_on_the_next_four_saturdays_at_01_utc(make_segment, make_schedule, patrol_shifts):
@@ -27,11 +28,18 @@ def test_saturday_patrols_land_on_the_next_four_saturdays_at_01_utc(make_segment
 
     shifts = patrol_shifts(segment)
 
-    assert [day for day, _shift in shifts] == [date(2026, 1, 31), date(2026, 2, 7), date(2026, 2, 14),
-                                              date(2026, 2, 21)]
+    assert [day for day, _shift in shifts] == [
+        date(2026, 1, 31),
+        date(2026, 2, 7),
+        date(2026, 2, 14),
+        date(2026, 2, 21),
+    ]
     assert [s.starts_at for _d, s in shifts] == [
-        datetime(2026, 1, 31, 1, tzinfo=UTC), datetime(2026, 2, 7, 1, tzinfo=UTC),
-        datetime(2026, 2, 14, 1, tzinfo=UTC), datetime(2026, 2, 21, 1, tzinfo=UTC)]
+        datetime(2026, 1, 31, 1, tzinfo=UTC),
+        datetime(2026, 2, 7, 1, tzinfo=UTC),
+        datetime(2026, 2, 14, 1, tzinfo=UTC),
+        datetime(2026, 2, 21, 1, tzinfo=UTC),
+    ]
     assert all(s.ends_at - s.starts_at == timedelta(hours=2) for _d, s in shifts)
     assert {(s.capacity, s.assigned_count, s.meeting_point) for _d, s in shifts} == {(4, 0, "元美桥")}
     assert {(s.event_id, s.position_id) for _d, s in shifts} == {(segment.event_id, segment.position_id)}
@@ -53,8 +61,9 @@ def test_the_segment_has_one_published_patrol_event_organized_by_the_team(db, ma
     assert event.starts_at <= now and event.ends_at == last_end  # the event's time holds every patrol
 
 
-def test_every_day_across_a_month_end_and_an_early_start_on_the_previous_utc_day(make_segment, make_schedule,
-                                                                                patrol_shifts):
+def test_every_day_across_a_month_end_and_an_early_start_on_the_previous_utc_day(
+    make_segment, make_schedule, patrol_shifts
+):
     now = local(2026, 1, 30, 10)  # Friday; today's 07:00 patrol is already over
     segment = make_segment(now=now)
     make_schedule(segment, now=now, weekdays=range(7), starts=time(7), ends=time(8, 30))
@@ -100,7 +109,7 @@ def test_a_week_later_the_job_adds_only_the_new_fourth_week(db, make_segment, ma
     make_schedule(segment, now=now)
 
     result = generate_patrols(now + timedelta(days=7))
-    again = generate_patrols(now + timedelta(days=7))           # same hour: the run guard answers None
+    again = generate_patrols(now + timedelta(days=7))  # same hour: the run guard answers None
     forced = generate_patrols(now + timedelta(days=7), force=True)  # forced: runs, creates nothing twice
 
     assert result == {"created": 1} and again is None and forced == {"created": 0}
@@ -119,8 +128,9 @@ def test_the_cli_runs_the_job_by_hand(app, make_segment, make_schedule, patrol_s
     segment = make_segment(now=now)
     make_schedule(segment, now=now)
 
-    out = app.test_cli_runner().invoke(args=["scheduler", "run-once", "patrol_shifts", "--at",
-                                             (now + timedelta(days=14)).isoformat()])
+    out = app.test_cli_runner().invoke(
+        args=["scheduler", "run-once", "patrol_shifts", "--at", (now + timedelta(days=14)).isoformat()]
+    )
 
     assert out.exit_code == 0 and "'created': 2" in out.output
     assert len(patrol_shifts(segment)) == 6
@@ -173,9 +183,10 @@ def test_parallel_runs_on_postgresql_create_each_patrol_once(app, db, make_segme
 
 
 def test_a_reactivated_segment_gets_its_patrols_back_and_a_cancelled_event_gets_none(
-        db, make_segment, make_schedule, patrol_shifts, segment_data, coordinator):
-    from events.manage import cancel_event
-    from patrols.segments import update_segment
+    db, make_segment, make_schedule, patrol_shifts, segment_data, coordinator
+):
+    from events.manage.services import cancel_event
+    from patrols.segments.services import update_segment
 
     now = local(2026, 1, 27, 10)
     segment = make_segment(now=now)

@@ -1,4 +1,5 @@
 """Geometry with known answers: lengths, point-to-line distance, the enclosing circle, the sketch, point parsing."""
+
 from __future__ import annotations
 
 import math
@@ -6,7 +7,7 @@ import math
 import pytest
 
 from app.errors import ValidationFailed
-from patrols.geometry import (
+from patrols.segments.geometry import (
     EARTH_RADIUS_M,
     distance_to_polyline_m,
     enclosing_circle,
@@ -14,7 +15,7 @@ from patrols.geometry import (
     polyline_length_m,
     sketch,
 )
-from patrols.segments import parse_points
+from patrols.segments.services import parse_points
 
 DEGREE_M = EARTH_RADIUS_M * math.pi / 180  # one degree of latitude: about 111,195 m
 LINE = [(23.0200, 113.7500), (23.0200, 113.7600), (23.0300, 113.7700)]
@@ -93,15 +94,18 @@ def test_points_are_parsed_one_per_line():
     assert parse_points(text) == LINE
 
 
-@pytest.mark.parametrize("text, message", [
-    ("23.02,113.75", "at least two points"),
-    ("", "at least two points"),
-    ("23.02,113.75\nriver bank", "Line 2: write latitude,longitude"),
-    ("23.02,113.75\n23.02;113.76;5", "Line 2: write latitude,longitude"),
-    ("95,113.75\n23.02,113.76", "Line 1: the latitude must be between -90 and 90"),
-    ("23.02,113.75\n23.02,190", "Line 2: the longitude must be between -180 and 180"),
-    ("nan,113.75\n23.02,113.76", "Line 1: write latitude,longitude"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("23.02,113.75", "at least two points"),
+        ("", "at least two points"),
+        ("23.02,113.75\nriver bank", "Line 2: write latitude,longitude"),
+        ("23.02,113.75\n23.02;113.76;5", "Line 2: write latitude,longitude"),
+        ("95,113.75\n23.02,113.76", "Line 1: the latitude must be between -90 and 90"),
+        ("23.02,113.75\n23.02,190", "Line 2: the longitude must be between -180 and 180"),
+        ("nan,113.75\n23.02,113.76", "Line 1: write latitude,longitude"),
+    ],
+)
 def test_bad_points_are_refused_with_the_line(text, message):
     with pytest.raises(ValidationFailed) as refused:
         parse_points(text)

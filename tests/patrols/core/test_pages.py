@@ -1,4 +1,5 @@
 """River-patrol pages through the test client: list, detail with sketch and sign-up, team page, forms, access."""
+
 from __future__ import annotations
 
 from datetime import time
@@ -8,16 +9,25 @@ from sqlalchemy import select
 
 from app.timeutil import utcnow
 from events.models import Assignment, Event, EventKind, EventStatus
-from patrols.models import PatrolSchedule, RiverSegment
+from patrols.segments.models import PatrolSchedule, RiverSegment
 
 POINTS = "23.0200,113.7500\n23.0200,113.7600\n23.0300,113.7700"
 
 
 def _form(orgs, chief=None, **changes) -> dict:
-    data = {"river_name": "寒溪河", "name": "东城段", "town_id": str(orgs["nancheng"].id),
-            "team_id": str(orgs["nancheng_team"].id), "chief_mobile": chief.mobile if chief else "",
-            "points": POINTS, "checkin_distance_m": "150", "geofence_mode": "flag", "allow_walk_ins": "y",
-            "description": "", "is_active": "y"}
+    data = {
+        "river_name": "寒溪河",
+        "name": "东城段",
+        "town_id": str(orgs["nancheng"].id),
+        "team_id": str(orgs["nancheng_team"].id),
+        "chief_mobile": chief.mobile if chief else "",
+        "points": POINTS,
+        "checkin_distance_m": "150",
+        "geofence_mode": "flag",
+        "allow_walk_ins": "y",
+        "description": "",
+        "is_active": "y",
+    }
     data.update(changes)
     return data
 
@@ -32,23 +42,36 @@ def test_a_coordinator_creates_a_segment_with_its_patrol_event(client, login, db
     segment = db.session.scalar(select(RiverSegment))
     assert response.headers["Location"].endswith(f"/patrols/segments/{segment.id}")
     assert (segment.river_name, segment.name, segment.chief_id, segment.checkin_distance_m, segment.geofence_mode) == (
-        "寒溪河", "东城段", chief.id, 150, "flag")
+        "寒溪河",
+        "东城段",
+        chief.id,
+        150,
+        "flag",
+    )
     assert segment.points == [[23.02, 113.75], [23.02, 113.76], [23.03, 113.77]] and 2500 < segment.length_m < 2600
     event = db.session.get(Event, segment.event_id)
     assert (event.kind, event.status, event.organization_id, event.allow_walk_ins, event.geofence_mode) == (
-        EventKind.RIVER_PATROL.value, EventStatus.DRAFT.value, orgs["nancheng_team"].id, True, "flag")
+        EventKind.RIVER_PATROL.value,
+        EventStatus.DRAFT.value,
+        orgs["nancheng_team"].id,
+        True,
+        "flag",
+    )
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"points": "23.02,113.75"}, "Enter at least two points"),
-    ({"points": "23.02,113.75\nsomewhere"}, "Line 2: write latitude,longitude"),
-    ({"points": "23.02,113.75\n91,113.76"}, "Line 2: the latitude must be between -90 and 90."),
-    ({"checkin_distance_m": "0"}, "The distance must be between 10 and 5000 metres."),
-    ({"chief_mobile": "13000000000"}, "No active volunteer has this mobile number."),
-    ({"team_id": ""}, "This field is required."),
-    ({"points": "23.02,113.75\n23.02,113.75"}, "The points must not all be the same place."),
-    ({"points": "23.0,113.0\n23.9,113.9"}, "The segment is too long for one patrol"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"points": "23.02,113.75"}, "Enter at least two points"),
+        ({"points": "23.02,113.75\nsomewhere"}, "Line 2: write latitude,longitude"),
+        ({"points": "23.02,113.75\n91,113.76"}, "Line 2: the latitude must be between -90 and 90."),
+        ({"checkin_distance_m": "0"}, "The distance must be between 10 and 5000 metres."),
+        ({"chief_mobile": "13000000000"}, "No active volunteer has this mobile number."),
+        ({"team_id": ""}, "This field is required."),
+        ({"points": "23.02,113.75\n23.02,113.75"}, "The points must not all be the same place."),
+        ({"points": "23.0,113.0\n23.9,113.9"}, "The segment is too long for one patrol"),
+    ],
+)
 def test_bad_input_is_shown_beside_the_field(client, login, db, coordinator, orgs, changes, message):
     login(coordinator)
 
@@ -102,8 +125,10 @@ def test_the_teams_coordinator_edits_and_the_event_follows(client, login, make_s
     login(team_coordinator)
     assert client.get(f"/patrols/segments/{segment.id}/edit").status_code == 200
 
-    response = client.post(f"/patrols/segments/{segment.id}/edit",
-                           data=_form(orgs, name="新南城段", geofence_mode="refuse", allow_walk_ins=""))
+    response = client.post(
+        f"/patrols/segments/{segment.id}/edit",
+        data=_form(orgs, name="新南城段", geofence_mode="refuse", allow_walk_ins=""),
+    )
 
     assert response.status_code == 302
     db.session.expire_all()
@@ -112,8 +137,9 @@ def test_the_teams_coordinator_edits_and_the_event_follows(client, login, make_s
     assert "新南城段" in event.title and event.geofence_mode == "refuse" and event.allow_walk_ins is False
 
 
-def test_the_segment_page_shows_the_sketch_schedule_and_upcoming_patrols(client, login, make_segment, make_schedule,
-                                                                        volunteer, chief):
+def test_the_segment_page_shows_the_sketch_schedule_and_upcoming_patrols(
+    client, login, make_segment, make_schedule, volunteer, chief
+):
     now = utcnow()
     segment = make_segment(now=now)
     make_schedule(segment, now=now, weekdays=range(7), starts=time(23), ends=time(23, 59))
@@ -129,8 +155,9 @@ def test_the_segment_page_shows_the_sketch_schedule_and_upcoming_patrols(client,
     assert "Patrol check-in" not in html and "Edit segment" not in html
 
 
-def test_a_volunteer_signs_up_for_a_patrol_from_the_segment_page(client, login, make_segment, make_schedule, db,
-                                                                volunteer, patrol_shifts):
+def test_a_volunteer_signs_up_for_a_patrol_from_the_segment_page(
+    client, login, make_segment, make_schedule, db, volunteer, patrol_shifts
+):
     now = utcnow()
     segment = make_segment(now=now)
     make_schedule(segment, now=now, weekdays=range(7), starts=time(23), ends=time(23, 59))
@@ -145,8 +172,9 @@ def test_a_volunteer_signs_up_for_a_patrol_from_the_segment_page(client, login, 
     assert "You are signed up" in client.get(f"/patrols/segments/{segment.id}").text
 
 
-def test_the_river_chief_opens_the_patrols_check_in(client, login, make_segment, make_schedule, chief, volunteer,
-                                                   make_client):
+def test_the_river_chief_opens_the_patrols_check_in(
+    client, login, make_segment, make_schedule, chief, volunteer, make_client
+):
     now = utcnow()
     segment = make_segment(now=now)
     make_schedule(segment, now=now, weekdays=range(7), starts=time(23), ends=time(23, 59))
@@ -200,8 +228,16 @@ def test_pages_need_a_login(client, make_segment):
 def test_schedules_through_the_forms(client, login, make_segment, coordinator, outsider, make_client, db):
     segment = make_segment()
     login(coordinator)
-    form = {"weekdays": ["5", "6"], "starts_local": "09:00", "ends_local": "11:00", "headcount": "4",
-            "valid_from": utcnow().date().isoformat(), "valid_until": "", "meeting_point": "簪花桥", "is_active": "y"}
+    form = {
+        "weekdays": ["5", "6"],
+        "starts_local": "09:00",
+        "ends_local": "11:00",
+        "headcount": "4",
+        "valid_from": utcnow().date().isoformat(),
+        "valid_until": "",
+        "meeting_point": "簪花桥",
+        "is_active": "y",
+    }
 
     assert client.get(f"/patrols/segments/{segment.id}/schedules/new").status_code == 200
     bad = client.post(f"/patrols/segments/{segment.id}/schedules/new", data={**form, "weekdays": []})

@@ -1,5 +1,6 @@
 """Patrol check-in and check-out must lie near the segment's line (refused or flagged per segment), and patrol
 attendance becomes ledger minutes like any other shift."""
+
 from __future__ import annotations
 
 import math
@@ -9,17 +10,17 @@ import pytest
 from sqlalchemy import select
 
 from checkin.models import Attendance, AttendanceStatus
-from checkin.services import ScanRefused, manual_check, scan_badge, scan_kiosk
+from checkin.scanning.services import ScanRefused, manual_check, scan_badge, scan_kiosk
 from checkin.tokens import badge_token, kiosk_token
-from events import signup
 from events.models import Event
-from hours.ledger import collect_closed_attendances
-from hours.models import HourEntry
-from patrols.geometry import EARTH_RADIUS_M, distance_to_polyline_m, haversine_m
+from events.signup import services as signup
+from hours.ledger.models import HourEntry
+from hours.ledger.services import collect_closed_attendances
+from patrols.segments.geometry import EARTH_RADIUS_M, distance_to_polyline_m, haversine_m
 from tests.patrols.core.conftest import LINE, local
 
 CREATED = local(2026, 1, 27, 10)
-START = local(2026, 1, 31, 9)   # the first Saturday patrol, 09:00-11:00 Beijing time
+START = local(2026, 1, 31, 9)  # the first Saturday patrol, 09:00-11:00 Beijing time
 END = local(2026, 1, 31, 11)
 DEGREE_M = EARTH_RADIUS_M * math.pi / 180
 #: 50 m north of the middle of the first piece: near the line, ~500 m from the start, ~1.9 km from the end
@@ -132,11 +133,16 @@ def test_the_river_chief_scans_badges_from_the_river(db, patrol, volunteer, chie
     event = db.session.get(Event, segment.event_id)
 
     with pytest.raises(ScanRefused):
-        scan_badge(badge_token(volunteer.id, now=START), event, by=chief, now=START, latitude=FAR[0],
-                   longitude=FAR[1])
+        scan_badge(badge_token(volunteer.id, now=START), event, by=chief, now=START, latitude=FAR[0], longitude=FAR[1])
     db.session.commit()
-    result = scan_badge(badge_token(volunteer.id, now=START + timedelta(minutes=1)), event, by=chief,
-                        now=START + timedelta(minutes=1), latitude=NEAR[0], longitude=NEAR[1])
+    result = scan_badge(
+        badge_token(volunteer.id, now=START + timedelta(minutes=1)),
+        event,
+        by=chief,
+        now=START + timedelta(minutes=1),
+        latitude=NEAR[0],
+        longitude=NEAR[1],
+    )
     db.session.commit()
 
     assert result.action == "check_in" and result.attendance.checked_in_by_id == chief.id
@@ -152,13 +158,18 @@ def test_a_manual_check_in_by_the_chief_needs_no_position(db, patrol, volunteer,
 
 
 def test_only_patrol_shifts_are_fenced_by_the_segment(db, patrol, coordinator, orgs):
-    from checkin.geofence import fence_for
-    from events import manage
-    from events.manage_shifts import ShiftData, create_shift
+    from checkin.scanning.geofence import fence_for
+    from events.manage import services as manage
+    from events.manage.shifts import ShiftData, create_shift
 
     _segment, shift = patrol()
-    event = manage.create_event(manage.EventData(title="社区服务", kind="community", organization_id=orgs["nancheng"].id,
-                                                 starts_at=START, ends_at=END), by=coordinator, now=CREATED)
+    event = manage.create_event(
+        manage.EventData(
+            title="社区服务", kind="community", organization_id=orgs["nancheng"].id, starts_at=START, ends_at=END
+        ),
+        by=coordinator,
+        now=CREATED,
+    )
     position = manage.create_position(event, manage.PositionData(name="引导"), by=coordinator, now=CREATED)
     other = create_shift(position, ShiftData(starts_at=START, ends_at=END, capacity=2), by=coordinator, now=CREATED)
 

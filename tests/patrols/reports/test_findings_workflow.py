@@ -1,4 +1,5 @@
 """Findings move reported → forwarded → resolved, each step with who, when, to whom and a note, audited."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,17 +7,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit import AuditLog
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.models import AuditLog
-from patrols import reports
-from patrols.report_models import PatrolFinding
+from patrols.reports import services as reports
+from patrols.reports.models import PatrolFinding
 
 
 @pytest.fixture
 def finding(db, people, patrol, now):
     """A rubbish finding reported by the river chief an hour ago."""
-    report = reports.file_report(patrol, summary="", uploads=[], by=people["chief"], now=now - timedelta(hours=1),
-                                 finding=reports.FindingData("rubbish", "岸边堆放建筑垃圾", 23.0203, 113.7561))
+    report = reports.file_report(
+        patrol,
+        summary="",
+        uploads=[],
+        by=people["chief"],
+        now=now - timedelta(hours=1),
+        finding=reports.FindingData("rubbish", "岸边堆放建筑垃圾", 23.0203, 113.7561),
+    )
     db.session.commit()
     return report.findings[0]
 
@@ -28,13 +35,22 @@ def _audit(db, action):
 def test_forward_then_resolve_over_http_stamps_who_and_when(db, client, make_client, login, people, finding):
     login(people["chief"])
     url = f"/patrols/findings/{finding.id}"
-    forwarded = client.post(f"{url}/forward", data={f"forward-{finding.id}-forwarded_to": "南城街道河长办",
-                                                    f"forward-{finding.id}-note": "已电话告知值班人员"})
+    forwarded = client.post(
+        f"{url}/forward",
+        data={
+            f"forward-{finding.id}-forwarded_to": "南城街道河长办",
+            f"forward-{finding.id}-note": "已电话告知值班人员",
+        },
+    )
     assert forwarded.status_code == 302
     db.session.expire_all()
     finding = db.session.get(PatrolFinding, finding.id)
     assert (finding.status, finding.forwarded_by_id, finding.forwarded_to, finding.forward_note) == (
-        "forwarded", people["chief"].id, "南城街道河长办", "已电话告知值班人员")
+        "forwarded",
+        people["chief"].id,
+        "南城街道河长办",
+        "已电话告知值班人员",
+    )
     assert finding.forwarded_at is not None and finding.resolved_at is None
     client = login(people["town_coordinator"], target=make_client())
     resolved = client.post(f"{url}/resolve", data={f"resolve-{finding.id}-note": "街道环卫已清运"})
@@ -42,17 +58,27 @@ def test_forward_then_resolve_over_http_stamps_who_and_when(db, client, make_cli
     db.session.expire_all()
     finding = db.session.get(PatrolFinding, finding.id)
     assert (finding.status, finding.resolved_by_id, finding.resolution_note) == (
-        "resolved", people["town_coordinator"].id, "街道环卫已清运")
+        "resolved",
+        people["town_coordinator"].id,
+        "街道环卫已清运",
+    )
     assert finding.forwarded_at <= finding.resolved_at
     page = client.get(f"/patrols/reports/{finding.report_id}").get_data(as_text=True)
     assert "Forwarded to 南城街道河长办 by 周河长" in page and "Resolved by 黄镇协" in page
     assert "Reported by 周河长" in page
-    forward, = _audit(db, "patrol_finding.forward")
-    resolve, = _audit(db, "patrol_finding.resolve")
+    (forward,) = _audit(db, "patrol_finding.forward")
+    (resolve,) = _audit(db, "patrol_finding.resolve")
     assert (forward.actor_id, forward.before["status"], forward.after["status"]) == (
-        people["chief"].id, "reported", "forwarded")
+        people["chief"].id,
+        "reported",
+        "forwarded",
+    )
     assert (resolve.actor_id, resolve.before["status"], resolve.after["status"], resolve.note) == (
-        people["town_coordinator"].id, "forwarded", "resolved", "街道环卫已清运")
+        people["town_coordinator"].id,
+        "forwarded",
+        "resolved",
+        "街道环卫已清运",
+    )
     assert resolve.organization_id == finding.segment.team_id
 
 
@@ -60,7 +86,10 @@ def test_a_finding_dealt_with_on_the_spot_is_resolved_at_once(db, people, findin
     reports.resolve_finding(finding, note="队员当场清理，装袋带走", by=people["team_coordinator"], now=now)
     db.session.commit()
     assert (finding.status, finding.forwarded_at, finding.resolved_by_id) == (
-        "resolved", None, people["team_coordinator"].id)
+        "resolved",
+        None,
+        people["team_coordinator"].id,
+    )
 
 
 def test_steps_out_of_order_and_missing_words_are_refused(db, people, finding, now):
@@ -85,8 +114,11 @@ def test_steps_out_of_order_and_missing_words_are_refused(db, people, finding, n
 
 def test_a_concurrent_step_loses_cleanly(db, people, finding, now):
     """Someone forwarded the finding after this request loaded it: the guarded UPDATE refuses the second step."""
-    db.session.execute(PatrolFinding.__table__.update().where(PatrolFinding.id == finding.id).values(
-        status="forwarded", forwarded_at=now, forwarded_by_id=people["chief"].id, forwarded_to="河长办"))
+    db.session.execute(
+        PatrolFinding.__table__.update()
+        .where(PatrolFinding.id == finding.id)
+        .values(status="forwarded", forwarded_at=now, forwarded_by_id=people["chief"].id, forwarded_to="河长办")
+    )
     assert finding.status == "reported"  # what this request still believes
     with pytest.raises(Conflict) as refused:
         reports.forward_finding(finding, to="水务局", note="", by=people["team_coordinator"], now=now)
@@ -95,19 +127,28 @@ def test_a_concurrent_step_loses_cleanly(db, people, finding, now):
     db.session.rollback()
 
 
-@pytest.mark.parametrize("who", ["patroller", "teammate", "town_reviewer", "other_team_volunteer",
-                                 "outside_coordinator", "branch_coordinator"])
-def test_only_the_chief_and_coordinators_over_the_team_follow_findings_up(db, client, login, people, finding,
-                                                                         put_on_patrol, patrol, now, who):
+@pytest.mark.parametrize(
+    "who",
+    ["patroller", "teammate", "town_reviewer", "other_team_volunteer", "outside_coordinator", "branch_coordinator"],
+)
+def test_only_the_chief_and_coordinators_over_the_team_follow_findings_up(
+    db, client, login, people, finding, put_on_patrol, patrol, now, who
+):
     put_on_patrol(people["patroller"], patrol)
     with pytest.raises(PermissionDenied):
         reports.forward_finding(finding, to="河长办", note="", by=people[who], now=now)
     db.session.rollback()
     login(people[who])
-    assert client.post(f"/patrols/findings/{finding.id}/forward",
-                       data={f"forward-{finding.id}-forwarded_to": "河长办"}).status_code == 403
-    assert client.post(f"/patrols/findings/{finding.id}/resolve",
-                       data={f"resolve-{finding.id}-note": "好了"}).status_code == 403
+    assert (
+        client.post(
+            f"/patrols/findings/{finding.id}/forward", data={f"forward-{finding.id}-forwarded_to": "河长办"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/patrols/findings/{finding.id}/resolve", data={f"resolve-{finding.id}-note": "好了"}).status_code
+        == 403
+    )
     db.session.expire_all()
     assert db.session.get(PatrolFinding, finding.id).status == "reported"
 
@@ -125,12 +166,22 @@ def test_editing_a_reported_finding_keeps_who_and_when(db, client, login, people
     login(people["patroller"])
     page = client.get(f"/patrols/findings/{finding.id}/edit")
     assert page.status_code == 200 and "岸边堆放建筑垃圾" in page.get_data(as_text=True)
-    response = client.post(f"/patrols/findings/{finding.id}/edit", data={
-        "category": "damaged_facility", "description": "护栏断了两段", "latitude": "23.0203", "longitude": "113.7561"})
+    response = client.post(
+        f"/patrols/findings/{finding.id}/edit",
+        data={
+            "category": "damaged_facility",
+            "description": "护栏断了两段",
+            "latitude": "23.0203",
+            "longitude": "113.7561",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     finding = db.session.get(PatrolFinding, finding.id)
     assert (finding.category, finding.reported_by_id, finding.updated_by_id) == (
-        "damaged_facility", people["chief"].id, people["patroller"].id)
-    edit, = _audit(db, "patrol_finding.edit")
+        "damaged_facility",
+        people["chief"].id,
+        people["patroller"].id,
+    )
+    (edit,) = _audit(db, "patrol_finding.edit")
     assert edit.before["category"] == "rubbish" and edit.after["category"] == "damaged_facility"

@@ -1,4 +1,5 @@
 """Photo checks as pure functions: decoded type, size and pixel limits, orientation, metadata, resizing."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +8,7 @@ import pytest
 from PIL import Image
 
 from app.errors import ValidationFailed
-from patrols.photos import prepare_photo
+from patrols.reports.photos import prepare_photo
 from tests.patrols.reports.conftest import exif_with_gps, jpeg_bytes
 
 
@@ -36,11 +37,14 @@ def test_a_small_photo_keeps_its_size_and_a_transparent_png_becomes_a_white_jpeg
     assert stored.getpixel((10, 10)) == (255, 255, 255)
 
 
-@pytest.mark.parametrize("data, name, code, words", [
-    (b"This is the river report, typed on a phone.\n" * 20, "report.jpg", "photo_not_image", "is not a photo"),
-    (b"GIF89a" + b"\x00" * 100, "still.gif", "photo_not_image", "is not a photo"),
-    (b"", "empty.jpg", "photo_empty", "is empty"),
-])
+@pytest.mark.parametrize(
+    "data, name, code, words",
+    [
+        (b"This is the river report, typed on a phone.\n" * 20, "report.jpg", "photo_not_image", "is not a photo"),
+        (b"GIF89a" + b"\x00" * 100, "still.gif", "photo_not_image", "is not a photo"),
+        (b"", "empty.jpg", "photo_empty", "is empty"),
+    ],
+)
 def test_files_that_are_not_photos_are_refused_by_their_content(data, name, code, words):
     with pytest.raises(ValidationFailed) as refused:
         prepare_photo(data, name)

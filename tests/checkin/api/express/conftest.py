@@ -4,6 +4,7 @@ test Redis database, warmed tokens and scans sent at once.
 A token is "warmed" by one request first: a token whose use was not recorded lately goes the normal way,
 which records it; the lane takes only tokens whose use was recorded lately.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -75,7 +76,7 @@ def post_together(express_scanner, make_client, document):
 
     def post(bodies: list[dict], meanwhile=None) -> list:
         answers = start_together([sender(body) for body in bodies] + ([meanwhile] if meanwhile else []))
-        answers = answers[:len(bodies)]
+        answers = answers[: len(bodies)]
         assert not [a for a in answers if isinstance(a, Exception) or a.status_code != 200], answers
         return answers
 

@@ -4,6 +4,7 @@ The lane's counter (api.express.LANE) tells which lane answered a request: `lane
 lane answered and how many it passed to the normal path; why it passed one is the lane's own business and is
 not asserted. `through` sends a block's requests either way, to compare the two lanes.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -23,13 +24,19 @@ def limited(**settings) -> list:
     """Indirect `app_overrides` parameters: these scan limits counted in memory, and in Redis (production's storage,
     where the lane counts the limits itself)."""
     redis = pytest.mark.skipif(not redis_answers(), reason="needs Redis at 127.0.0.1:6379")
-    return [pytest.param(settings, id="memory"),
-            pytest.param({**settings, "RATELIMIT_STORAGE_URI": REDIS_URL}, id="redis", marks=redis)]
+    return [
+        pytest.param(settings, id="memory"),
+        pytest.param({**settings, "RATELIMIT_STORAGE_URI": REDIS_URL}, id="redis", marks=redis),
+    ]
 
 
 def lane_counts() -> dict[str, float]:
-    return {sample.labels["outcome"]: sample.value for metric in LANE.collect() for sample in metric.samples
-            if sample.name.endswith("_total")}
+    return {
+        sample.labels["outcome"]: sample.value
+        for metric in LANE.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
 
 
 @contextmanager
@@ -83,8 +90,10 @@ def scan_one(api, scan_body, scan: dict, **kw) -> dict:
 def rows(db, table: str, **where) -> list[dict]:
     """Every column of the table's rows matching column = value, read with SQL (naive UTC times), by id."""
     condition = " AND ".join(f"{name} = :{name}" for name in where)
-    return [dict(row) for row in db.session.execute(
-        text(f"SELECT * FROM {table} WHERE {condition} ORDER BY id"), where).mappings()]
+    return [
+        dict(row)
+        for row in db.session.execute(text(f"SELECT * FROM {table} WHERE {condition} ORDER BY id"), where).mappings()
+    ]
 
 
 def remaining(response) -> int:

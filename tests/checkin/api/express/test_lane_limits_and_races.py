@@ -6,6 +6,7 @@ whichever lane answers it, and that the lane answers with rate limiting turned o
 check-in as they count one that went the normal way. The lane never runs on SQLite, so the module is skipped
 there.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,30 +19,50 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from app.extensions import limiter
-from app.models import Role
+from app.permissions import Role
 from app.timeutil import utcnow
-from tests.checkin.api.express.lane_support import (FORGED, REDIS_URL, THREADS, lane, limited, live, remaining,
-                                                    results, rows, through)
+from tests.checkin.api.express.lane_support import (
+    FORGED,
+    REDIS_URL,
+    THREADS,
+    lane,
+    limited,
+    live,
+    remaining,
+    results,
+    rows,
+    through,
+)
 from tests.conftest import is_postgres
 
-pytestmark = [pytest.mark.postgres, pytest.mark.skipif(
-    not is_postgres(),
-    reason="the express lane runs on PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://...")]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not is_postgres(),
+        reason="the express lane runs on PostgreSQL only: set TEST_DATABASE_URL=postgresql+psycopg://...",
+    ),
+]
 
 
 # -- 1. rate limits count each request once, whichever lane answers it ---------------------------------
 
+
 @pytest.mark.parametrize("app_overrides", limited(API_SCAN_RATE_LIMIT_PER_USER="4 per minute"), indirect=True)
-def test_the_rate_limit_counts_requests_of_both_lanes(app, express_scanner, scan_body, badge, make_user, assign, shift,
-                                                      attendances, scan_log):
+def test_the_rate_limit_counts_requests_of_both_lanes(
+    app, express_scanner, scan_body, badge, make_user, assign, shift, attendances, scan_log
+):
     assert isinstance(limiter.storage, RedisStorage) == (app.config["RATELIMIT_STORAGE_URI"] == REDIS_URL)
     first, second, late = (make_user(name=name) for name in ("甲", "乙", "迟到者"))
     for person in (first, second, late):
         assign(shift, person)
-    steps = [(1, live(badge(first), "c1")), (0, live(badge(first), "c2")),  # a check-in, then its repeat
-             (1, live(badge(second), "c3")), (0, live(FORGED, "c4"))]       # (1: the lane answers)
+    steps = [
+        (1, live(badge(first), "c1")),
+        (0, live(badge(first), "c2")),  # a check-in, then its repeat
+        (1, live(badge(second), "c3")),
+        (0, live(FORGED, "c4")),
+    ]  # (1: the lane answers)
     resets = set()
-    for left, (express, scan) in zip((3, 2, 1, 0), steps):
+    for left, (express, scan) in zip((3, 2, 1, 0), steps, strict=False):
         with lane(express=express, passed=1 - express):
             response = express_scanner.post("/scans", json=scan_body(scan), expect=200)
         assert (response.headers["X-RateLimit-Limit"], remaining(response)) == ("4", left), scan
@@ -62,21 +83,30 @@ def test_the_rate_limit_counts_requests_of_both_lanes(app, express_scanner, scan
 
 
 @pytest.mark.parametrize("lane_name", ["express", "normal"])
-@pytest.mark.parametrize("app_overrides", limited(API_SCAN_RATE_LIMIT_PER_USER="3 per minute",
-                                                  API_SCAN_RATE_LIMIT_PER_ADDRESS="5 per minute"), indirect=True)
-def test_a_throttled_scanner_leaves_its_address_limit_to_colleagues(app, warm, express_scanner, token_api, make_user,
-                                                                    orgs, scan_body, badge, assign, shift, lane_name):
+@pytest.mark.parametrize(
+    "app_overrides",
+    limited(API_SCAN_RATE_LIMIT_PER_USER="3 per minute", API_SCAN_RATE_LIMIT_PER_ADDRESS="5 per minute"),
+    indirect=True,
+)
+def test_a_throttled_scanner_leaves_its_address_limit_to_colleagues(
+    app, warm, express_scanner, token_api, make_user, orgs, scan_body, badge, assign, shift, lane_name
+):
     """Two coordinators behind one address (a mobile network): the requests refused by the first one's own limit
     do not count against the address (Flask-Limiter stops at the first limit breached), so the second one still
     has the rest of the address's limit, whichever lane answers."""
-    colleague = warm(token_api(make_user(name="第二协调", organization=orgs["nancheng"], role=Role.COORDINATOR,
-                                         role_org=orgs["nancheng"])))
+    colleague = warm(
+        token_api(
+            make_user(name="第二协调", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"])
+        )
+    )
     people = [make_user(name=f"排队{n}") for n in range(7)]
     for person in people:
         assign(shift, person)
     with through(app, lane_name, express=7):  # 3 + 2 check-ins and the lane's two 429s
-        statuses = [express_scanner.post("/scans", json=scan_body(live(badge(person), f"a{n}"))).status_code
-                    for n, person in enumerate(people[:5])]
+        statuses = [
+            express_scanner.post("/scans", json=scan_body(live(badge(person), f"a{n}"))).status_code
+            for n, person in enumerate(people[:5])
+        ]
         assert statuses == [200, 200, 200, 429, 429]
         # the address has counted 3 requests: the colleague may send 2 more
         for n, person in enumerate(people[5:]):
@@ -87,8 +117,20 @@ def test_a_throttled_scanner_leaves_its_address_limit_to_colleagues(app, warm, e
 @pytest.mark.parametrize("lane_name", ["express", "normal"])
 @pytest.mark.parametrize("app_overrides", limited(API_SCAN_RATE_LIMIT_PER_USER="4 per minute"), indirect=True)
 def test_a_scan_id_reused_for_two_volunteers_at_once_counts_once_per_request(
-        app, db, express_scanner, post_together, scan_body, badge, make_user, assign, shift, event, attendances,
-        scan_log, lane_name):
+    app,
+    db,
+    express_scanner,
+    post_together,
+    scan_body,
+    badge,
+    make_user,
+    assign,
+    shift,
+    event,
+    attendances,
+    scan_log,
+    lane_name,
+):
     """Two volunteers scanned with the same (device, client id) at the same moment (a scanner app reusing its ids):
     the second write breaks the unique index, and the normal path answers it with the first scan's result. Each
     request counts once against the rate limit, whichever lane took it first."""
@@ -105,10 +147,12 @@ def test_a_scan_id_reused_for_two_volunteers_at_once_counts_once_per_request(
     assert remaining(after) == 4 - 3  # the two requests and this one
 
 
-@pytest.mark.parametrize("app_overrides", [pytest.param({"RATELIMIT_ENABLED": False}, id="rate-limiting-off")],
-                         indirect=True)
-def test_the_lane_answers_with_rate_limiting_off(monkeypatch, express_scanner, scan_body, badge, volunteer, shift,
-                                                 assignment, attendances):
+@pytest.mark.parametrize(
+    "app_overrides", [pytest.param({"RATELIMIT_ENABLED": False}, id="rate-limiting-off")], indirect=True
+)
+def test_the_lane_answers_with_rate_limiting_off(
+    monkeypatch, express_scanner, scan_body, badge, volunteer, shift, assignment, attendances
+):
     """A site whose proxy limits requests may turn Flask-Limiter off: the lane still answers, without rate-limit
     headers (it once asked the disabled limiter for its storage, which asserts: a 500). The process-wide limiter
     is on again for the next test's app: Limiter.init_app takes RATELIMIT_ENABLED from each app's config, and
@@ -122,9 +166,13 @@ def test_the_lane_answers_with_rate_limiting_off(monkeypatch, express_scanner, s
         response = express_scanner.post("/scans", json=scan_body(live(badge(volunteer))), expect=200)
     [result] = results(response)
     assert (result["ok"], result["action"], result["result"], result["shift"]["id"]) == (
-        True, "check_in", "ok", shift.id)
+        True,
+        "check_in",
+        "ok",
+        shift.id,
+    )
     assert [attendance.id for attendance in attendances(volunteer)] == [result["attendance_id"]]
-    assert not [name for name in response.headers.keys() if name.startswith("X-RateLimit")]
+    assert not [name for name in response.headers if name.startswith("X-RateLimit")]
 
 
 @contextmanager
@@ -136,8 +184,12 @@ def event_row_held(db, event):
         holder.execute(text("SELECT id FROM events WHERE id = :id FOR UPDATE"), {"id": event.id})
 
         def waiting() -> int:
-            count = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                         "AND wait_event_type = 'Lock'")).scalar()
+            count = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
             watcher.rollback()  # pg_stat_activity is read once per transaction
             return count
 
@@ -156,8 +208,10 @@ def event_row_held(db, event):
 
 # -- 2. concurrency: real threads on PostgreSQL -----------------------------------------------------------
 
-def test_parallel_scans_of_one_volunteer_check_in_once(post_together, scan_body, badge, volunteer, assignment,
-                                                       attendances, scan_log):
+
+def test_parallel_scans_of_one_volunteer_check_in_once(
+    post_together, scan_body, badge, volunteer, assignment, attendances, scan_log
+):
     """Serialized on the volunteer's lock, the first scan checks in through the lane; the lane leaves every other
     one to the normal path, which answers a repeat."""
     token = badge(volunteer, utcnow())
@@ -169,8 +223,9 @@ def test_parallel_scans_of_one_volunteer_check_in_once(post_together, scan_body,
     assert attendance.status == "open" and len(scan_log(user_id=volunteer.id)) == THREADS
 
 
-def test_parallel_resends_of_one_scan_apply_it_once(post_together, scan_body, badge, volunteer, assignment,
-                                                    attendances, scan_log):
+def test_parallel_resends_of_one_scan_apply_it_once(
+    post_together, scan_body, badge, volunteer, assignment, attendances, scan_log
+):
     resends = 12
     with lane(express=1, passed=resends - 1):
         answers = post_together([scan_body(live(badge(volunteer, utcnow()), "flaky-1"))] * resends)
@@ -179,8 +234,9 @@ def test_parallel_resends_of_one_scan_apply_it_once(post_together, scan_body, ba
     assert len(attendances(volunteer)) == 1 and len(scan_log(client_scan_id="flaky-1")) == 1
 
 
-def test_parallel_scans_of_different_volunteers_all_go_the_lane(db, post_together, scan_body, badge, make_user,
-                                                                make_position, make_shift, event, assign, now):
+def test_parallel_scans_of_different_volunteers_all_go_the_lane(
+    db, post_together, scan_body, badge, make_user, make_position, make_shift, event, assign, now
+):
     """Each request locks its own volunteer and writes its own rows: nothing makes one wait for or break another,
     so the lane answers every one."""
     shift = make_shift(make_position(event, name="入口"), starts_at=now - timedelta(hours=1), capacity=THREADS)
@@ -197,19 +253,23 @@ def test_parallel_scans_of_different_volunteers_all_go_the_lane(db, post_togethe
 
 # -- 3. metrics and the access log ----------------------------------------------------------------------
 
+
 def counters() -> tuple[float, float, float]:
     """(check-ins by badge, badge scans ok, POST /scans answered 200) as Prometheus reports them."""
+
     def value(name, labels):
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
-    return (value("volunteers_checkins_total", {"method": "badge"}),
-            value("volunteers_scans_total", {"method": "badge", "result": "ok"}),
-            value("volunteers_http_requests_total", {"method": "POST", "endpoint": "api.create_scans",
-                                                     "status": "200"}))
+    return (
+        value("volunteers_checkins_total", {"method": "badge"}),
+        value("volunteers_scans_total", {"method": "badge", "result": "ok"}),
+        value("volunteers_http_requests_total", {"method": "POST", "endpoint": "api.create_scans", "status": "200"}),
+    )
 
 
-def test_metrics_and_the_access_log_count_an_express_check_in_alike(app, express_scanner, scan_body, badge,
-                                                                    make_user, assign, shift, coordinator, captured):
+def test_metrics_and_the_access_log_count_an_express_check_in_alike(
+    app, express_scanner, scan_body, badge, make_user, assign, shift, coordinator, captured
+):
     twins = {"express": make_user(name="计数甲"), "normal": make_user(name="计数乙")}
     for twin in twins.values():
         assign(shift, twin)
@@ -218,8 +278,15 @@ def test_metrics_and_the_access_log_count_an_express_check_in_alike(app, express
         with through(app, lane_name, express=1):
             response = express_scanner.post("/scans", json=scan_body(live(badge(twin), lane_name)), expect=200)
         assert results(response)[0]["action"] == "check_in"
-        assert [b - a for a, b in zip(before, counters())] == [1, 1, 1], lane_name
-        [access] = [line for line in captured() if line["logger"] == "app.access"
-                    and line["request_id"] == response.headers["X-Request-ID"]]
+        assert [b - a for a, b in zip(before, counters(), strict=False)] == [1, 1, 1], lane_name
+        [access] = [
+            line
+            for line in captured()
+            if line["logger"] == "app.access" and line["request_id"] == response.headers["X-Request-ID"]
+        ]
         assert (access["path"], access["status"], access["endpoint"], access["user_id"]) == (
-            "/api/v1/scans", 200, "api.create_scans", coordinator.id), lane_name
+            "/api/v1/scans",
+            200,
+            "api.create_scans",
+            coordinator.id,
+        ), lane_name

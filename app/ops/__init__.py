@@ -1,0 +1,1 @@
+"""Operations: structured logs, request ids, metrics and readiness, backup and restore."""

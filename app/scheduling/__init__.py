@@ -1,0 +1,1 @@
+"""The scheduler process, its single-holder lock and the once-per-period guard of jobs."""

@@ -1,0 +1,1 @@
+"""The coordinator's side of check-in: the badge scanner, manual check-in, fixes and the live dashboard."""

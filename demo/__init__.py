@@ -1,0 +1,1 @@
+"""Demo data for `make run`: `flask demo load` and `flask demo reset`."""

@@ -1,0 +1,1 @@
+"""The private calendar feed (.ics) of a volunteer's shifts."""

@@ -1,0 +1,1 @@
+"""Coordinators build events: events, positions, shifts, bulk shifts, rosters."""

@@ -1,0 +1,1 @@
+"""Volunteers find events and take shifts: browse, sign-up rules, places, the waitlist."""

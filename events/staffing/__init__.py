@@ -1,0 +1,1 @@
+"""Staffing an event: the board, a shift's volunteers, search and assign, team quotas."""

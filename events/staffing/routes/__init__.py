@@ -1,0 +1,1 @@
+"""Pages of staffing: the board and shift pages (board.py), team quotas (quotas.py)."""

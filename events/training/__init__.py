@@ -1,0 +1,1 @@
+"""Training credentials (培训资质) that positions require."""

@@ -1,0 +1,1 @@
+"""Back-filled hours (补录): service recorded on paper, entered with an evidence file."""

@@ -1,0 +1,1 @@
+"""The append-only ledger of service hours, its derived tables and the volunteer's own pages."""

@@ -1,0 +1,1 @@
+"""Review and verification of hours, disputes, corrections and the hours audit trail."""

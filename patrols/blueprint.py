@@ -1,0 +1,5 @@
+"""The blueprint of the river-patrol pages (/patrols/...)."""
+
+from flask import Blueprint
+
+bp = Blueprint("patrols", __name__, url_prefix="/patrols")

@@ -1,0 +1,1 @@
+"""River segments, their recurring patrol schedules, generated patrol shifts and the patrol geofence."""

@@ -1,0 +1,1 @@
+"""Account pages (account.py) and the activation page of imported volunteers (activation.py)."""

@@ -1,0 +1,245 @@
+"""Account pages: home, registration, login, logout, profile, password."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
+
+from app.errors import ValidationFailed
+from app.extensions import client_address, db, limiter
+from app.permissions import can_edit_volunteer, can_reveal_id_number, can_view_volunteer
+from app.timeutil import utcnow
+from app.web.pages import is_safe_redirect
+from volunteers.accounts import services
+from volunteers.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, RegistrationForm
+from volunteers.accounts.models import User
+from volunteers.blueprint import bp
+
+
+def _fill_choices(form) -> None:
+    form.organization_id.choices = services.organization_choices()
+    form.skills.choices = services.skill_choices("skill")
+    form.languages.choices = services.skill_choices("language")
+
+
+def _profile_data(form) -> services.ProfileData:
+    return services.ProfileData(
+        name=form.name.data,
+        political_status=form.political_status.data,
+        activist_since=form.activist_since.data,
+        organization_id=form.organization_id.data,
+        emergency_contact_name=form.emergency_contact_name.data,
+        emergency_contact_mobile=form.emergency_contact_mobile.data,
+        skill_ids=list(form.skills.data or []) + list(form.languages.data or []),
+        guardian_name=form.guardian_name.data or "",
+        guardian_mobile=form.guardian_mobile.data or "",
+        guardian_consent=bool(form.guardian_consent.data),
+    )
+
+
+def _attach_error(form, exc: ValidationFailed) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*list(field.errors), exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+@bp.get("/")
+def home():
+    """Landing page: what the volunteer can do next."""
+    return render_template("volunteers/home.html")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    """Self-registration of a volunteer."""
+    if current_user.is_authenticated:
+        return redirect(url_for("volunteers.profile"))
+    form = RegistrationForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            user = services.register_volunteer(
+                mobile=form.mobile.data,
+                id_number=form.parsed_id,
+                password=form.password.data,
+                profile=_profile_data(form),
+                now=utcnow(),
+                ip_address=client_address(),
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome! Your volunteer number is %(number)s.", number=user.volunteer_number), "success")
+            return redirect(url_for("volunteers.profile"))
+    return render_template("volunteers/register.html", form=form), 200 if request.method == "GET" else 422
+
+
+def _login_account_key() -> str:
+    return "login-account:" + (request.form.get("mobile") or "").strip()[:20]
+
+
+def _login_failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-account",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-address",
+)
+def login():
+    """Log in with mobile number and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("volunteers.profile"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.mobile.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next")
+            return redirect(target if is_safe_redirect(target) else url_for("volunteers.profile"))
+        form.password.errors = [_("Wrong mobile number or password.")]
+        pending = services.find_by_mobile(form.mobile.data or "")
+        if pending is not None and pending.password_hash is None:
+            form.mobile.errors = [
+                Markup('{} <a href="{}">{}</a>').format(
+                    _("This account was imported and is not activated yet."),
+                    url_for("volunteers.activate"),
+                    _("Activate it now"),
+                )
+            ]
+    status = 200 if request.method == "GET" else 401
+    return render_template("volunteers/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out; every session of this user ends, including copied cookies."""
+    services.end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("volunteers.login"))
+
+
+@bp.get("/me")
+@login_required
+def profile():
+    """The logged-in volunteer's own profile."""
+    return _render_profile(current_user)
+
+
+@bp.get("/volunteers/<int:user_id>")
+@login_required
+def show_volunteer(user_id: int):
+    """A volunteer's profile, for the volunteer and for staff above their organization."""
+    volunteer = db.get_or_404(User, user_id)
+    if not can_view_volunteer(current_user, volunteer):
+        abort(403)
+    return _render_profile(volunteer)
+
+
+def _render_profile(volunteer: User):
+    return render_template(
+        "volunteers/profile.html",
+        volunteer=volunteer,
+        own=volunteer.id == current_user.id,
+        id_number=services.reveal_id_number(volunteer, by=current_user, now=utcnow())
+        if volunteer.id == current_user.id
+        else None,
+        can_edit=can_edit_volunteer(current_user, volunteer),
+        can_reveal=can_reveal_id_number(current_user, volunteer) and volunteer.id != current_user.id,
+    )
+
+
+@bp.post("/volunteers/<int:user_id>/id-number")
+@login_required
+def reveal_id_number(user_id: int):
+    """Show an administrator the whole ID number once; the look is recorded."""
+    volunteer = db.get_or_404(User, user_id)
+    if not can_reveal_id_number(current_user, volunteer):
+        abort(403)
+    id_number = services.reveal_id_number(volunteer, by=current_user, now=utcnow(), ip_address=client_address())
+    db.session.commit()
+    return render_template(
+        "volunteers/profile.html",
+        volunteer=volunteer,
+        own=False,
+        id_number=id_number,
+        can_edit=can_edit_volunteer(current_user, volunteer),
+        can_reveal=False,
+    )
+
+
+@bp.route("/volunteers/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_profile(user_id: int):
+    """Edit a profile (the volunteer, or an administrator above their organization)."""
+    volunteer = db.get_or_404(User, user_id)
+    if not can_edit_volunteer(current_user, volunteer):
+        abort(403)
+    form = ProfileForm(obj=volunteer if request.method == "GET" else None)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.skills.data = [s.id for s in volunteer.skills if s.kind == "skill"]
+        form.languages.data = [s.id for s in volunteer.skills if s.kind == "language"]
+        form.guardian_consent.data = volunteer.guardian_consent_at is not None
+    if form.validate_on_submit():
+        try:
+            services.update_profile(volunteer, _profile_data(form), by=current_user, now=utcnow())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Profile saved."), "success")
+            if volunteer.id == current_user.id:
+                return redirect(url_for("volunteers.profile"))
+            return redirect(url_for("volunteers.show_volunteer", user_id=volunteer.id))
+    status = 200 if request.method == "GET" else 422
+    return render_template("volunteers/edit_profile.html", form=form, volunteer=volunteer), status
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password; every other session of this user ends."""
+    form = ChangePasswordForm()
+    form.mobile = current_user.mobile
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+                now=utcnow(),
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        else:
+            db.session.commit()
+            # This session carries the new token; others are gone. Pass the real object, not the proxy.
+            login_user(current_user._get_current_object())
+            flash(_("Password changed. Other devices have been logged out."), "success")
+            return redirect(url_for("volunteers.profile"))
+    status = 200 if request.method == "GET" else 422
+    return render_template("volunteers/change_password.html", form=form), status

@@ -1,0 +1,1 @@
+"""Administration pages: the start page, role grants and the audit trail."""

@@ -1,0 +1,169 @@
+"""Reading the audit trail: what an administrator may see of it, and how each entry reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, distinct, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.audit import AuditLog
+from app.extensions import db
+from app.permissions import subtree_filter
+from app.security import mask_id_number
+from app.timeutil import LOCAL_TZ
+from volunteers.accounts.models import User
+from volunteers.accounts.roles import administered_paths, role_label
+from volunteers.organizations.models import Organization
+
+ACTION_LABELS = {
+    "volunteer.register": _l("Registered"),
+    "volunteer.update_profile": _l("Edited a profile"),
+    "account.change_password": _l("Changed the password"),
+    "id_number.reveal": _l("Revealed an ID number"),
+    "role.grant": _l("Granted a role"),
+    "role.revoke": _l("Revoked a role"),
+}
+
+# Defence in depth: whatever an entry holds, a whole resident ID number is never shown on this page.
+_ID_LIKE = re.compile(r"\d{17}[\dXx]")
+
+
+def action_label(action: str) -> str:
+    """The readable name of an audit action code (the code itself when unknown)."""
+    return str(ACTION_LABELS.get(action, action))
+
+
+def _scope(admin: User):
+    """SQL condition: entries of organizations inside the administrator's subtrees.
+
+    Entries tied to no organization are shown to administrators of the city committee (the root).
+    """
+    paths = administered_paths(admin)
+    condition = subtree_filter(Organization.path, paths)
+    if any(path.count("/") == 2 for path in paths):
+        condition = or_(condition, AuditLog.organization_id.is_(None))
+    return condition
+
+
+def _day_start_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def entries_query(
+    admin: User,
+    *,
+    action: str | None = None,
+    actor_mobile: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Select:
+    """Audit entries the administrator may read, newest first; dates are local (Asia/Shanghai) and inclusive."""
+    query = (
+        select(AuditLog)
+        .outerjoin(Organization, Organization.id == AuditLog.organization_id)
+        .where(_scope(admin))
+        .options(joinedload(AuditLog.actor))
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    )
+    if action:
+        query = query.where(AuditLog.action == action)
+    if actor_mobile:
+        query = query.where(AuditLog.actor_id.in_(select(User.id).where(User.mobile == actor_mobile.strip())))
+    if date_from:
+        query = query.where(AuditLog.at >= _day_start_utc(date_from))
+    if date_to:
+        query = query.where(AuditLog.at < _day_start_utc(date_to + timedelta(days=1)))
+    return query
+
+
+def action_choices(admin: User) -> list[tuple[str, str]]:
+    """(code, label) of the known actions and of every action recorded in the administrator's scope."""
+    recorded = db.session.scalars(
+        select(distinct(AuditLog.action))
+        .outerjoin(Organization, Organization.id == AuditLog.organization_id)
+        .where(_scope(admin))
+    ).all()
+    codes = sorted(set(ACTION_LABELS) | set(recorded))
+    return [(code, action_label(code)) for code in codes]
+
+
+@dataclass
+class AuditRow:
+    """One entry as the audit page shows it."""
+
+    entry: AuditLog
+    action: str
+    actor: str
+    target: str
+    organization: str
+    changes: list[str] = field(default_factory=list)
+
+
+def _clean(value) -> str:
+    text = "—" if value is None or value == "" else str(value)
+    return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)
+
+
+def _person(user: User | None) -> str:
+    return f"{user.name} ({user.volunteer_number})" if user is not None else "—"
+
+
+def _describe_target(entry: AuditLog, users: dict[int, User]) -> str:
+    if entry.target_type == "RoleGrant":
+        snapshot = entry.after or entry.before or {}
+        return _clean(
+            f"{snapshot.get('user_name', '')} ({snapshot.get('volunteer_number', '')}): "
+            f"{role_label(snapshot.get('role', ''))} @ {snapshot.get('organization', '')}"
+        )
+    if entry.target_type == "User" and entry.target_id in users:
+        return _person(users[entry.target_id])
+    if entry.target_type:
+        return f"{entry.target_type} #{entry.target_id}"
+    return "—"
+
+
+def _describe_changes(entry: AuditLog) -> list[str]:
+    if entry.target_type == "RoleGrant":
+        return []  # the target column already reads the grant
+    before, after = entry.before or {}, entry.after or {}
+    lines = []
+    for key in list(dict.fromkeys([*before, *after])):
+        if key in before and key in after:
+            lines.append(f"{key}: {_clean(before[key])} → {_clean(after[key])}")
+        elif key in after:
+            lines.append(f"{key}: {_clean(after[key])}")
+        else:
+            lines.append(f"{key}: {_clean(before[key])} → —")
+    if entry.note:
+        lines.append(_clean(entry.note))
+    return lines
+
+
+def describe(entries: list[AuditLog]) -> list[AuditRow]:
+    """Readable rows for a page of entries (targets and organizations loaded in two queries)."""
+    user_ids = {e.target_id for e in entries if e.target_type == "User" and e.target_id is not None}
+    org_ids = {e.organization_id for e in entries if e.organization_id is not None}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    orgs = (
+        {o.id: o for o in db.session.scalars(select(Organization).where(Organization.id.in_(org_ids)))}
+        if org_ids
+        else {}
+    )
+    rows = []
+    for entry in entries:
+        actor = entry.actor
+        rows.append(
+            AuditRow(
+                entry=entry,
+                action=action_label(entry.action),
+                actor=f"{actor.name} ({actor.mobile})" if actor is not None else "—",
+                target=_describe_target(entry, users),
+                organization=orgs[entry.organization_id].display_name if entry.organization_id in orgs else "—",
+                changes=_describe_changes(entry),
+            )
+        )
+    return rows

@@ -1,0 +1,32 @@
+"""The volunteers area as the application composes it (app/areas.py)."""
+
+from flask import Flask
+
+from app import permissions
+from app.areas import Area
+from volunteers.accounts import login, roles
+from volunteers.accounts import models as account_models
+from volunteers.accounts.routes import account as account_routes
+from volunteers.accounts.routes import activation as activation_routes
+from volunteers.admin import routes as admin_routes
+from volunteers.blueprint import admin_bp, bp
+from volunteers.imports import models as import_models
+from volunteers.imports import routes as import_routes
+from volunteers.organizations import models as organization_models
+
+permissions.provide("role_grants", roles.role_grants)
+
+#: every module whose views use the blueprints, imported so that they are registered
+ROUTES = (account_routes, activation_routes, admin_routes, import_routes)
+
+
+def _setup(app: Flask) -> None:
+    login.install()
+
+
+AREA = Area(
+    name="volunteers",
+    setup=_setup,
+    blueprints=(bp, admin_bp),
+    models=(organization_models, account_models, import_models),
+)

@@ -1,0 +1,1 @@
+"""Bulk import of volunteers from .xlsx: template, checks, background jobs, results."""

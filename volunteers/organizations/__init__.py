@@ -1,0 +1,1 @@
+"""The organization tree and the roles held at its nodes."""

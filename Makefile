@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# pytest-xdist workers for `make test` (SQLite: each test has its own database file)
+TEST_WORKERS ?= 2
 export FLASK_APP := composition:create_app
 
-.PHONY: run test test-pg test-browser venv translations migrate demo extract-messages run-prod clean
+.PHONY: run test test-pg test-browser lint venv translations migrate demo extract-messages run-prod clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +34,16 @@ run: translations demo
 run-prod: translations
 	bash scripts/run_prod.sh
 
+## Lint, format, types and layers: ruff, ruff format --check, mypy, import-linter (settings in pyproject.toml)
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	PYTHONPATH=. $(BIN)/lint-imports
+
 ## Run the whole test suite (browser tests need Debian's chromium; see .ci/run)
 test: translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## The suite against PostgreSQL: TEST_DATABASE_URL=postgresql+psycopg://... make test-pg
 test-pg: translations

@@ -8,7 +8,9 @@ else gets 401 JSON, never a redirect to the login page.
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from typing import TypeVar
+
+from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,15 +24,17 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: endpoints anyone may call (the OpenAPI document)
 PUBLIC_ENDPOINTS: set[str] = set()
 
+_T = TypeVar("_T")
 
-def unauthorized(code: str, message: str):
+
+def unauthorized(code: str, message: str) -> Response:
     response = jsonify(error={"code": code, "message": message})
     response.status_code = 401
     response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
 
 
-def authenticate():
+def authenticate() -> Response | None:
     """Before every API request: resolve the caller, or answer 401."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -64,7 +68,7 @@ def write_rate_limit() -> str:
     return current_app.config.get("API_WRITE_RATE_LIMIT", "300 per minute")
 
 
-def load(model, object_id: int, message: str):
+def load(model: type[_T], object_id: int, message: str) -> _T:
     """The row with this id, or 404 (ids beyond a 32-bit key never exist)."""
     item = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
     if item is None:
@@ -72,7 +76,7 @@ def load(model, object_id: int, message: str):
     return item
 
 
-def referenced(model, object_id: int, message: str, *, field: str, code: str):
+def referenced(model: type[_T], object_id: int, message: str, *, field: str, code: str) -> _T:
     """An object a request body or query names by id, or 404 naming the field."""
     item = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
     if item is None:

@@ -48,19 +48,23 @@ import logging
 import os
 import threading
 import time
+from datetime import datetime
 from types import SimpleNamespace
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask_limiter import RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_qualified_name
-from limits.storage import RedisStorage
+from limits.storage import RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
 from prometheus_client import Counter
-from redis import RedisError
+from redis import Redis, RedisError
+from redis.connection import ConnectionInterface
 from redis.exceptions import NoScriptError
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from api.schemas import DATE_TIME, MAX_ID
 from api.tokens import TOKEN_PREFIX, TOUCH_INTERVAL, hash_token
@@ -72,9 +76,13 @@ from checkin.metrics import CHECKINS, SCANS
 from checkin.refusals import ScanRefused
 from checkin.scanning.engine import ScanResult, check_in_message
 from checkin.scanning.geofence import may_fence
+from checkin.scanning.results import scan_answer
 from checkin.scanning.services import DEVICE_ID
 from checkin.scanning.shift_choice import choose_open
-from checkin.tokens import parse_badge_token
+from checkin.tokens import BadgeClaim, parse_badge_token
+
+if TYPE_CHECKING:
+    from psycopg import Cursor
 
 ENDPOINT = "api.create_scans"
 #: a live scan's body is small; bigger ones (and chunked ones) take the normal path, which limits them
@@ -158,11 +166,11 @@ class Caller(SimpleNamespace):
 
 def enabled() -> bool:
     """The lane is on (config CHECKIN_EXPRESS_LANE) and the database is PostgreSQL (the lane's pool exists)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy; Flask types it as the Flask app it stands for
     return bool(app.config.get("CHECKIN_EXPRESS_LANE", True)) and "express_engine" in app.extensions
 
 
-def _live_scan(body) -> tuple[int, str, str, str] | None:
+def _live_scan(body: object) -> tuple[int, str, str, str] | None:
     """(event id, device id, client scan id, badge token) of a body holding one plain live scan, else None.
 
     Whatever this accepts, the endpoint's schema (api/scan_schemas.py) accepts too: one BadgeScan with a
@@ -191,13 +199,13 @@ def _live_scan(body) -> tuple[int, str, str, str] | None:
     return event_id, device, client, token
 
 
-def _valid_time(value) -> bool:
+def _valid_time(value: object) -> bool:
     from api.openapi import VALIDATOR  # the routes' module: imported once the blueprint exists
 
     return isinstance(value, str) and not VALIDATOR.check(DATE_TIME, value)[1]
 
 
-def _pass(outcome: str, connection=None) -> None:
+def _pass(outcome: str, connection: PoolProxiedConnection | None = None) -> None:
     """Leave the request to the normal path, exactly as it came: nothing written, nothing counted."""
     if connection is not None:
         connection.rollback()
@@ -252,19 +260,20 @@ class _RedisLink(threading.local):
     a scan is one write and one read on it, without the client's per-command layers (its pool, retries and
     instrumentation cost several times the round trip's own CPU)."""
 
-    connection = None
+    connection: ConnectionInterface | None = None
     owner: tuple = ()
 
 
 _link = _RedisLink()
 
 
-def _run_script(storage: RedisStorage, script: _Script, keys: list, args: list):
+def _run_script(storage: RedisStorage, script: _Script, keys: list, args: list) -> Any:
     """The script's answer, by EVALSHA (EVAL when Redis does not know it: restarted or flushed) on the lane's
     connection. Raises redis.RedisError; a connection that failed is closed, and the next call opens another."""
     owner = (os.getpid(), storage)
     if _link.connection is None or _link.owner != owner:
-        _link.connection, _link.owner = storage.get_connection().connection_pool.make_connection(), owner
+        client = cast(Redis, storage.get_connection())  # limits types its client by the commands it sends itself
+        _link.connection, _link.owner = client.connection_pool.make_connection(), owner
     connection = _link.connection
     try:
         connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
@@ -298,7 +307,7 @@ def _give_back_counts() -> None:
         log.warning("express lane: could not give back a rate-limit count", exc_info=True)
 
 
-def _plain_limits(storage) -> list | None:
+def _plain_limits(storage: Storage | None) -> list | None:
     """The endpoint's limits, as Flask-Limiter resolves them for the view, when the lane may count them itself:
     Redis (not a cluster: two keys, two slots), fixed windows, nothing configured that the lane does not do
     (meta limits, breach callbacks, conditional deductions, costs, request filters). None otherwise."""
@@ -328,7 +337,7 @@ def _resolved_limits() -> tuple[list, list]:
     (api.routes.scans); whether each applies (exempt_when, methods, costs) is still asked on every request."""
     from api.routes.scans import SCANNER_LIMIT_SETTINGS
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy; Flask types it as the Flask app it stands for
     key = (ENDPOINT, *(app.config.get(name) for name in SCANNER_LIMIT_SETTINGS))
     cache = app.extensions.setdefault("express_lane_limits", {})
     if key not in cache:
@@ -357,6 +366,7 @@ def _count_limits() -> None:
             LANE.labels("rate_limited").inc()
             raise
         return
+    assert isinstance(storage, RedisStorage)  # _plain_limits answers only for Redis
     endpoint = limiter.identify_request()
     requested, keys, amounts, counted_limits = [], [], [], []
     for lim in limits:
@@ -380,13 +390,14 @@ def _count_limits() -> None:
     explicit = [r for r in requested if not r.shared]
     context = limiter.context
     context.view_rate_limits = requested
-    context.view_rate_limit = requested[breached[0]] if breached else (explicit or requested or [None])[0]
+    shown = explicit or requested
+    context.view_rate_limit = requested[breached[0]] if breached else (shown[0] if shown else None)
     if breached:
         LANE.labels("rate_limited").inc()
         raise RateLimitExceeded(counted_limits[breached[0]])
 
 
-def express_scan():
+def express_scan() -> Response | None:
     """App hook before CSRF, rate limits and authentication: answer a plain live check-in here, or return None."""
     if request.endpoint != ENDPOINT or request.method != "POST" or not enabled():
         return None
@@ -424,7 +435,8 @@ def express_scan():
         connection = engine.raw_connection()  # the pool's connection itself: the ORM session stays untouched
     except (engine.dialect.dbapi.Error, SQLAlchemyError):  # no PostgreSQL, an exhausted pool: the normal path answers
         log.warning("express lane: no database connection, left to the normal path", exc_info=True)
-        return _pass("database_error")
+        _pass("database_error")
+        return None
     try:
         return _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now)
     except engine.dialect.dbapi.Error:  # a lock or statement timeout, a dropped connection, ...
@@ -433,8 +445,10 @@ def express_scan():
         driver = connection.driver_connection
         if driver is None or driver.closed or driver.broken:
             connection.invalidate()  # the pool opens a new one next time
-            return _pass("database_error")
-        return _pass("database_error", connection)
+            _pass("database_error")
+            return None
+        _pass("database_error", connection)
+        return None
     finally:
         connection.close()  # back to the pool, which rolls back whatever was not committed
 
@@ -442,16 +456,34 @@ def express_scan():
 _COLUMNS: dict[str, tuple[str, ...]] = {}
 
 
-def _records(cursor, statement: str) -> list[dict]:
+def _records(cursor: Cursor[Any], statement: str) -> list[dict]:
     """The statement's rows as dicts by column name (psycopg's dict_row, minus reading the names on every run)."""
     names = _COLUMNS.get(statement)
     if names is None:
+        assert cursor.description is not None  # the statement returns rows
         names = _COLUMNS[statement] = tuple(column.name for column in cursor.description)
     return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
 
-def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, now):
-    cursor = connection.driver_connection.cursor()
+def _dbapi() -> DBAPIModule:
+    """The database driver's module, whose exceptions the lane catches (looked up only when one is raised)."""
+    dbapi = db.engine.dialect.dbapi
+    assert dbapi is not None  # a dialect in use has loaded its driver
+    return dbapi
+
+
+def _check_in(
+    connection: PoolProxiedConnection,
+    secret: str,
+    event_id: int,
+    device_id: str,
+    client_scan_id: str,
+    claim: BadgeClaim,
+    now: datetime,
+) -> Response | None:
+    driver = connection.driver_connection
+    assert driver is not None  # an open pooled connection holds its driver's connection
+    cursor = driver.cursor()
     parameters = {
         "volunteer": claim.user_id,
         "event": event_id,
@@ -463,12 +495,15 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
     cursor.execute(_LOCK_AND_READ, {**parameters, "token_hash": hash_token(secret)})
     rows = _records(cursor, _LOCK_AND_READ)
     if not rows:
-        return _pass("no_token", connection)
+        _pass("no_token", connection)
+        return None
     row = rows[0]  # the token, event and volunteer columns repeat on every assignment's row
     if row["revoked_at"] is not None or row["user_disabled"] or not row["can_log_in"]:
-        return _pass("no_token", connection)
+        _pass("no_token", connection)
+        return None
     if row["last_used_at"] is None or now - from_stored(row["last_used_at"]) >= TOUCH_INTERVAL:
-        return _pass("token_touch", connection)  # the normal path records the token's use
+        _pass("token_touch", connection)  # the normal path records the token's use
+        return None
     if (
         row["event_id"] is None
         or row["status"] != "published"
@@ -476,15 +511,19 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
         or row["fenced"]
         or may_fence(row["kind"])
     ):
-        return _pass("event", connection)
+        _pass("event", connection)
+        return None
     caller = Caller(id=row["user_id"])
     remember_grants(caller.id, row["grants"])
     if not can_manage(caller, SimpleNamespace(path=row["event_path"])):
-        return _pass("permission", connection)
+        _pass("permission", connection)
+        return None
     if row["volunteer_id"] is None or row["volunteer_disabled"]:
-        return _pass("volunteer", connection)
+        _pass("volunteer", connection)
+        return None
     if row["moved"] or row["seen"] or row["stayed"]:  # committed meanwhile, re-sent, a used badge token, a stay
-        return _pass("seen", connection)
+        _pass("seen", connection)
+        return None
     assignments = [
         SimpleNamespace(
             id=r["assignment_id"],
@@ -502,8 +541,9 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
         SimpleNamespace(checkin_opens_minutes=row["checkin_opens_minutes"]), assignments, lambda a: a.shift, now
     )
     if not chosen:
-        return _pass("no_open_shift", connection)  # refused by the normal path, which logs why
-    chosen = chosen[0]
+        _pass("no_open_shift", connection)  # refused by the normal path, which logs why
+        return None
+    first = chosen[0]
     parameters["by"] = caller.id
     # From here the request is the lane's: the same limits as the view's decorators, then the write.
     g._login_user, g.api_token_id = caller, row["token_id"]
@@ -511,37 +551,36 @@ def _check_in(connection, secret, event_id, device_id, client_scan_id, claim, no
         _count_limits()
     except RedisError:  # the normal path counts in memory meanwhile (Flask-Limiter's fallback)
         log.warning("express lane: rate-limit storage failed, left to the normal path", exc_info=True)
-        return _pass("limit_storage", connection)
-    driver = connection.driver_connection
+        _pass("limit_storage", connection)
+        return None
     try:
         with driver.pipeline():  # the insert and the commit in one round trip
-            cursor.execute(_CHECK_IN, {**parameters, "shift": chosen.shift.id, "assignment": chosen.id})
+            cursor.execute(_CHECK_IN, {**parameters, "shift": first.shift.id, "assignment": first.id})
             driver.commit()
-    except db.engine.dialect.dbapi.IntegrityError:  # a unique index saw a concurrent scan first
+    except _dbapi().IntegrityError:  # a unique index saw a concurrent scan first
         _give_back_counts()  # the normal path answers, and counts the request itself
-        return _pass("conflict", connection)
+        _pass("conflict", connection)
+        return None
     [[attendance_id]] = cursor.fetchall()
     child(SCANS, "badge", "ok").inc()
     child(CHECKINS, "badge").inc()
     child(LANE, "express").inc()
-    from api.routes.scans import scan_result  # the routes' module: imported once the blueprint exists
-
     volunteer = SimpleNamespace(
         id=row["volunteer_id"], name=row["volunteer_name"], volunteer_number=row["volunteer_number"]
     )
-    position = chosen.shift.position_name
-    result = scan_result(
+    position = first.shift.position_name
+    result = scan_answer(
         ScanResult(
             action="check_in",
             result="ok",
-            attendance=SimpleNamespace(id=attendance_id),
-            volunteer=volunteer,
-            shift=chosen.shift,
+            attendance=SimpleNamespace(id=attendance_id),  # type: ignore[arg-type]  # a stand-in: scan_answer reads its id
+            volunteer=volunteer,  # type: ignore[arg-type]  # a stand-in with what scan_answer reads (id, name, number)
+            shift=first.shift,
             position_name=position,
             at=now,
             duration_minutes=0,
             message=check_in_message(now, position),
         ),
-        client_scan_id,
+        client_scan_id=client_scan_id,
     )
     return jsonify(event_id=event_id, device_id=device_id, results=[result])

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.accounts.models import User
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A named bearer token of one user; only its SHA-256 is stored, the secret is shown once."""
 
     __tablename__ = "api_tokens"

@@ -8,8 +8,10 @@ describes it in /api/v1/openapi.json. Nothing can be routed without being docume
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
+from typing import Any, TypeVar
 
 from flask import current_app
 
@@ -83,6 +85,8 @@ class Operation:
 
 OPERATIONS: list[Operation] = []
 
+_View = TypeVar("_View", bound=Callable[..., Any])
+
 
 def operation(
     rule: str,
@@ -92,20 +96,20 @@ def operation(
     tag: str,
     response: str,
     status: int = 200,
-    query: list[dict] = (),
+    query: Sequence[dict] = (),
     body: str | None = None,
     body_required: bool = True,
     errors: tuple[int, ...] = (),
     public: bool = False,
     description: str = "",
     rate_limits: tuple | None = None,
-):
+) -> Callable[[_View], _View]:
     """Route, validate, rate-limit and document one endpoint.
 
     `rate_limits`: limiter decorators applied instead of the shared write limit (e.g. the badge scanner's).
     """
 
-    def decorator(view):
+    def decorator(view: _View) -> _View:
         op = Operation(
             rule,
             method,
@@ -123,7 +127,7 @@ def operation(
         )
 
         @wraps(view)
-        def handle(**kwargs):
+        def handle(**kwargs: Any) -> tuple[Any, ...]:
             if op.query:
                 kwargs["query"] = read_query(VALIDATOR, op.query)
             if op.body:
@@ -131,13 +135,14 @@ def operation(
             result = view(**kwargs)
             return result if isinstance(result, tuple) else (result, op.status)
 
+        view_func: Callable[..., Any] = handle
         for limit in rate_limits or ():
-            handle = limit(handle)
+            view_func = limit(view_func)
         if op.writes and rate_limits is None:
-            handle = limiter.shared_limit(auth.write_rate_limit, scope="api-write", key_func=auth.rate_limit_key)(
-                handle
+            view_func = limiter.shared_limit(auth.write_rate_limit, scope="api-write", key_func=auth.rate_limit_key)(
+                view_func
             )
-        bp.add_url_rule(rule, endpoint=op.endpoint, view_func=handle, methods=[method])
+        bp.add_url_rule(rule, endpoint=op.endpoint, view_func=view_func, methods=[method])
         if public:
             auth.PUBLIC_ENDPOINTS.add(f"{bp.name}.{op.endpoint}")
         OPERATIONS.append(op)
@@ -154,7 +159,12 @@ def _operation_object(op: Operation) -> dict:
     }
     for status in op.error_statuses():
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
-    document = {"operationId": op.endpoint, "summary": op.summary, "tags": [op.tag], "responses": responses}
+    document: dict[str, Any] = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "responses": responses,
+    }
     if op.description:
         document["description"] = op.description
     if parameters:

@@ -20,7 +20,7 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def obj(properties: dict, required: list[str] | None = None, *, closed: bool = False, **extra) -> dict:
+def obj(properties: dict, required: list[str] | None = None, *, closed: bool = False, **extra: object) -> dict:
     schema = {"type": "object", "properties": properties, **extra}
     if required:
         schema["required"] = required

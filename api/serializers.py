@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -148,7 +151,7 @@ def assignment(item: Assignment) -> dict:
     }
 
 
-def page(pagination, serialize) -> dict:
+def page(pagination: Pagination, serialize: Callable[[Any], dict]) -> dict:
     """A flask_sqlalchemy Pagination as the documented page envelope."""
     return {
         "items": [serialize(item) for item in pagination.items],

@@ -105,13 +105,13 @@ class Validator:
             return merged
         return schema
 
-    def check(self, schema: dict, value, path: str = "") -> tuple[object, dict[str, str]]:
+    def check(self, schema: dict, value: object, path: str = "") -> tuple[object, dict[str, str]]:
         """The cleaned value and {field path: message} for every problem found."""
         errors: dict[str, str] = {}
         cleaned = self._check(schema, value, path, errors)
         return cleaned, errors
 
-    def _check(self, schema: dict, value, path: str, errors: dict):
+    def _check(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> object:
         schema = self.resolve(schema)
         if value is None:
             if not schema.get("nullable"):
@@ -128,7 +128,7 @@ class Validator:
             )
         return value
 
-    def _check_object(self, schema, value, path, errors):
+    def _check_object(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> dict | None:
         if not isinstance(value, dict):
             errors[path or "body"] = _("Expected a JSON object.")
             return None
@@ -147,7 +147,7 @@ class Validator:
                 errors[_join(path, name)] = _("Unknown field.")
         return cleaned
 
-    def _check_array(self, schema, value, path, errors):
+    def _check_array(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> list | None:
         if not isinstance(value, list):
             errors[path or "body"] = _("Expected a list.")
             return None
@@ -164,7 +164,7 @@ class Validator:
             errors[path or "body"] = _("Each item may appear only once.")
         return cleaned
 
-    def _check_string(self, schema, value, path, errors):
+    def _check_string(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> str | datetime | None:
         if not isinstance(value, str):
             errors[path or "body"] = _("Expected a string.")
             return None
@@ -199,26 +199,26 @@ class Validator:
             return parsed if self.convert else value
         return value
 
-    def _check_integer(self, schema, value, path, errors):
+    def _check_integer(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int):
             errors[path or "body"] = _("Expected a whole number.")
             return None
         return self._bounds(schema, value, path, errors, INT32_MIN, INT32_MAX)
 
-    def _check_number(self, schema, value, path, errors):
+    def _check_number(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             errors[path or "body"] = _("Expected a number.")
             return None
         return self._bounds(schema, value, path, errors, -1e15, 1e15)
 
-    def _check_boolean(self, schema, value, path, errors):
+    def _check_boolean(self, schema: dict, value: object, path: str, errors: dict[str, str]) -> bool | None:
         if not isinstance(value, bool):
             errors[path or "body"] = _("Expected true or false.")
             return None
         return value
 
     @staticmethod
-    def _bounds(schema, value, path, errors, low, high):
+    def _bounds(schema: dict, value: float, path: str, errors: dict[str, str], low: float, high: float) -> float | None:
         minimum, maximum = schema.get("minimum", low), schema.get("maximum", high)
         if value < minimum:
             errors[path or "body"] = _("Must be at least %(minimum)s.", minimum=minimum)
@@ -248,7 +248,7 @@ def raise_for(errors: dict[str, str]) -> None:
         raise InvalidInput(f"{field}: {message}", field=field, details={"fields": errors})
 
 
-def coerce_query_value(schema: dict, raw: str):
+def coerce_query_value(schema: dict, raw: str) -> int | bool | str:
     """A query-string value turned into the schema's type (or left a string for the validator to refuse)."""
     kind = schema.get("type")
     if kind == "integer" and re.fullmatch(r"[+-]?[0-9]{1,12}", raw.strip()):
@@ -292,6 +292,7 @@ def read_json_body(validator: Validator, schema: dict, *, required: bool) -> dic
         raise MalformedJson(_("The body is not valid JSON.")) from None
     value, errors = validator.check(schema, payload)
     raise_for(errors)
+    assert isinstance(value, dict)  # a body's schema is an object's: anything else was refused just above
     return value
 
 

@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.areas import Area, register_areas
 from app.config import CONFIGS, INSTANCE_DIR, ProductionConfig
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.web.inputs import BoundedIntConverter
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ def select_locale() -> str:
     if not has_request_context():  # jobs, CLI and services called outside a request
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") if request.query_string else None
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         session["lang"] = chosen
         return chosen
     if session.get("lang") in languages:
@@ -110,8 +111,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if app.config.get("TRUSTED_PROXIES", int(os.environ.get("TRUSTED_PROXIES", "0"))):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[assignment]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]  # Flask's documented way to wrap its WSGI app
     app.session_interface = CookieSessions()
+    app.url_map.converters["int"] = BoundedIntConverter  # ids past the database's range are 404, not 500
 
     db.init_app(app)
     _add_express_engine(app)

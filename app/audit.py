@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from volunteers.accounts.models import User
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     """Who did what to which record, and what it was before and after."""
 
     __tablename__ = "audit_log"
@@ -43,8 +43,8 @@ def record(
     *,
     actor: User | None,
     now: datetime,
-    target=None,
-    organization_id=None,
+    target: object = None,
+    organization_id: int | None = None,
     before: dict | None = None,
     after: dict | None = None,
     note: str = "",

@@ -68,7 +68,13 @@ class Config:
     SQLALCHEMY_RECORD_QUERIES = False
 
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours still submits
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Larger request bodies are answered 413 (the error page, or JSON under /api/); keep nginx's client_max_body_size
+    # above it (docs/deploy.md), or nginx answers with a page of its own.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    # What is left of a body the app answered without reading it is read and dropped (app/web/bodies.py), up to so
+    # many bytes and seconds: without that the client gets a connection reset instead of the 413 page.
+    REQUEST_DRAIN_MAX_BYTES = int(os.environ.get("REQUEST_DRAIN_MAX_BYTES", str(64 * 1024 * 1024)))
+    REQUEST_DRAIN_SECONDS = float(os.environ.get("REQUEST_DRAIN_SECONDS", "10"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -101,7 +107,9 @@ class Config:
     # Volunteer import: run in a background thread unless synchronous (tests); rows per INSERT statement.
     IMPORT_SYNCHRONOUS = _env_bool("IMPORT_SYNCHRONOUS", False)
     IMPORT_INSERT_BATCH = 1000
-    IMPORT_MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # an .xlsx is a zip: refuse "zip bombs" before unpacking
+    # An .xlsx is a zip: refuse "zip bombs" before openpyxl unpacks them (volunteers/imports/unpacking.py). A file of
+    # IMPORT_MAX_ROWS template rows, every column filled, unpacks to about 40 MB.
+    IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(64 * 1024 * 1024)))
     # Activation of imported accounts: failed attempts allowed per account and per client address.
     ACTIVATION_LIMIT_PER_ACCOUNT = os.environ.get("ACTIVATION_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     ACTIVATION_LIMIT_PER_ADDRESS = os.environ.get("ACTIVATION_LIMIT_PER_ADDRESS", "20 per 15 minutes")

@@ -6,10 +6,10 @@ from sqlalchemy import String, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model, db
 
 
-class Counter(db.Model):
+class Counter(Model):
     """Named counters (volunteer numbers, certificate serials) reserved by a guarded UPDATE."""
 
     __tablename__ = "counters"

@@ -22,7 +22,7 @@ class DomainError(Exception):
         self.details = details or {}
 
     def to_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, object] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
         if self.details:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -10,7 +12,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, MetaData, Result, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -29,10 +31,32 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskSQLAlchemyModel
+
+    class Model(_FlaskSQLAlchemyModel, Base):
+        """What a type checker sees of `db.Model`: a class attribute of an instance cannot be a base class to it."""
+
+        __abstract__ = True
+        __table__: ClassVar[Table]  # every model is mapped to a table (DeclarativeBase allows any FROM clause)
+else:
+    Model = db.Model
+    """The base class of every model: Base's body with Flask-SQLAlchemy's mixins (bind key, table name, query)."""
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE run through the session wrote or matched.
+
+    `Session.execute()` is typed as returning a `Result`; for those statements it is a `CursorResult`, which has
+    `rowcount`.
+    """
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def client_address() -> str:

@@ -7,9 +7,10 @@ call `utcnow()`.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -20,6 +21,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def to_local(value: datetime) -> datetime: ...
+@overload
+def to_local(value: None) -> None: ...
+@overload
+def to_local(value: datetime | None) -> datetime | None: ...
 def to_local(value: datetime | None) -> datetime | None:
     """A stored (UTC) time in Asia/Shanghai."""
     if value is None:
@@ -46,16 +53,16 @@ def from_stored(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A datetime stored as naive UTC on every database and read back as aware UTC."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else to_stored(value)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else from_stored(value)
 
 

@@ -33,10 +33,8 @@ of the bare endpoint's rate; the exit status is 1 when one is missed.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -44,14 +42,27 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from wrk_runner import LUA, combined, cost, line, run_wrk, start_server, stop_server  # noqa: E402  (bench/)
+from common import (
+    ROOT,
+    UNLIMITED,
+    add_expo,
+    connect,
+    demo_town,
+    exit_status,
+    flush_redis,
+    fresh_database,
+    insert_volunteers,
+    make_app,
+    met_or_missed,
+    migrate,
+    new_secrets,
+    server_env,
+    stop_server,
+)
+from wrk_runner import LUA, combined, cost, line, run_wrk, start_server
 
 DEFAULT_DATABASE = "volunteers_bench_checkin"
 TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 500.0, 100.0, 0.40
-UNLIMITED = "10000000 per minute"
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,139 +90,59 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def fresh_database(name: str) -> str:
-    import psycopg
+def volunteers(organizations: list):
+    """The n-th volunteer of the expo (common.insert_volunteers): born 1985 on, in the organizations in turn."""
+    from app.security import demo_id_number
 
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def insert_volunteers(count: int, organizations: list, now) -> list[int]:
-    """`count` active volunteers sharing one password hash; their ids in order."""
-    from sqlalchemy import insert, select
-
-    from app import counters
-    from app.extensions import db
-    from app.security import demo_id_number, encrypt_id_number, hash_id_number, hash_password
-    from volunteers.accounts.models import User
-
-    password_hash = hash_password("Bench-mark-2026")
-    numbers = counters.volunteer_numbers(count, year=now.year)
-    rows = []
-    for n in range(count):
+    def person(n: int) -> dict:
         birth = date(1985, 1, 1) + timedelta(days=n % 7000)
-        id_number = demo_id_number(birth, n % 1000, region=f"{443000 + n // 1000:06d}")
-        rows.append(
-            {
-                "volunteer_number": numbers[n],
-                "name": f"志愿者{n:05d}",
-                "mobile": f"136{n:08d}",
-                "password_hash": password_hash,
-                "id_number_encrypted": encrypt_id_number(id_number.value),
-                "id_number_hash": hash_id_number(id_number.value),
-                "id_number_head": id_number.value[:4],
-                "id_number_tail": id_number.value[-4:],
-                "birth_date": birth,
-                "sex": id_number.sex,
-                "political_status": "共青团员",
-                "organization_id": organizations[n % len(organizations)].id,
-                "emergency_contact_name": "紧急联系人",
-                "emergency_contact_mobile": "13700000000",
-                "session_token": secrets.token_hex(16),
-                "source": "registered",
-                "activated_at": now,
-                "calendar_token": secrets.token_urlsafe(16)[:22],
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    db.session.execute(insert(User), rows)
-    return list(db.session.scalars(select(User.id).where(User.mobile.like("136%")).order_by(User.id)))
+        return {
+            "name": f"志愿者{n:05d}",
+            "birth_date": birth,
+            "id_number": demo_id_number(birth, n % 1000, region=f"{443000 + n // 1000:06d}"),
+            "political_status": "共青团员",
+            "organization_id": organizations[n % len(organizations)].id,
+        }
+
+    return person
 
 
-def seed(args, url: str, secret_key: str, id_key: str) -> dict:
+def seed(args, url: str, keys: dict[str, str]) -> dict:
     """Schema, organizations, volunteers, the expo under way and its assignments, a scanner token."""
-    from flask_migrate import upgrade
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import select, text
 
     from api.tokens import create_token
     from app.extensions import db
     from app.permissions import Role
     from app.timeutil import utcnow
-    from composition import create_app
-    from demo.data import load_demo_data
-    from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
     from volunteers.accounts.models import User
     from volunteers.organizations.models import Organization, RoleGrant
 
-    app = create_app(
-        "development",
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret_key, "ID_NUMBER_KEY": id_key, "RATELIMIT_ENABLED": False},
-    )
+    app = make_app(url, **keys, RATELIMIT_ENABLED=False)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        load_demo_data()
+        migrate()
+        town = demo_town()
         now = utcnow()
-        town = db.session.scalar(select(Organization).where(Organization.short_name == "南城街道"))
         teams = [o for o in db.session.scalars(select(Organization)) if o.path.startswith(town.path)]
-        ids = insert_volunteers(args.volunteers + 2, teams, now)
+        ids = insert_volunteers(args.volunteers + 2, volunteers(teams), mobile_prefix="136", now=now)
         coordinator_id, volunteer_ids = ids[0], ids[1:]
         db.session.add(RoleGrant(user_id=coordinator_id, organization_id=town.id, role=Role.COORDINATOR.value))
         _token, bearer = create_token(db.session.get(User, coordinator_id), "bench scanner", by=None, now=now)
         start = now - timedelta(hours=1)
-        event = Event(
-            title="漫博会 签到压测",
-            kind=EventKind.EXPO.value,
-            organization_id=town.id,
-            starts_at=start - timedelta(hours=1),
-            ends_at=start + timedelta(hours=12),
-            place="广东现代国际展览中心",
-            status=EventStatus.PUBLISHED.value,
-            signup_opens_at=now - timedelta(days=7),
-            signup_closes_at=start,
+        event_id, assignments = add_expo(
+            "漫博会 签到压测",
+            town.id,
+            coordinator_id,
+            volunteer_ids,
+            start=start,
+            hours=12,
+            signup=(now - timedelta(days=7), start),
             published_at=now,
-            created_by_id=coordinator_id,
-            checkin_opens_minutes=30,
+            positions=args.positions,
+            slots=[(start + timedelta(hours=4 * k), start + timedelta(hours=4 * (k + 1))) for k in range(3)],
+            assigned=2,
+            now=now,
         )
-        db.session.add(event)
-        db.session.flush()
-        per_position = -(-len(volunteer_ids) // args.positions)
-        assignments = []
-        for p in range(args.positions):
-            position = Position(event_id=event.id, name=f"岗位{p + 1:02d}")
-            db.session.add(position)
-            db.session.flush()
-            people = volunteer_ids[p * per_position : (p + 1) * per_position]
-            for slot in range(3):
-                begins = start + timedelta(hours=4 * slot)
-                shift = Shift(
-                    event_id=event.id,
-                    position_id=position.id,
-                    starts_at=begins,
-                    ends_at=begins + timedelta(hours=4),
-                    capacity=max(len(people), 1),
-                    assigned_count=len(people) if slot < 2 else 0,
-                    meeting_point=f"{p % 8 + 1}号馆",
-                )
-                db.session.add(shift)
-                db.session.flush()
-                if slot < 2:
-                    assignments += [
-                        {
-                            "shift_id": shift.id,
-                            "user_id": uid,
-                            "starts_at": shift.starts_at,
-                            "ends_at": shift.ends_at,
-                            "status": "assigned",
-                            "source": "coordinator",
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for uid in people
-                    ]
-        db.session.execute(insert(Assignment), assignments)
         db.session.execute(
             text(
                 "CREATE TABLE bench_pings (id bigserial PRIMARY KEY, device_id text, "
@@ -219,7 +150,6 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
             )
         )
         db.session.commit()
-        event_id = event.id
         queries = queries_per_scan(app, event_id, bearer, volunteer_ids[-2:])
         # Statistics for what was seeded; the scan log and attendances stay unanalyzed, as on a new
         # server before autovacuum's first pass: analyzed while empty, they would make PostgreSQL plan
@@ -236,20 +166,14 @@ def seed(args, url: str, secret_key: str, id_key: str) -> dict:
         "volunteer_ids": volunteer_ids[:-2],
         "app": app,
         "shifts": args.positions * 3,
-        "assignments": len(assignments),
+        "assignments": assignments,
         "queries": queries,
     }
 
 
 def redis_url(storage: str) -> str:
     """Redis db 14, emptied, for the rate limits; "" (worker memory) when asked."""
-    if storage == "memory":
-        return ""
-    import redis
-
-    url = "redis://127.0.0.1:6379/14"
-    redis.Redis.from_url(url).flushdb()
-    return url
+    return "" if storage == "memory" else flush_redis(14)
 
 
 def queries_per_scan(app, event_id: int, bearer: str, volunteer_ids: list[int]) -> tuple[int, str]:
@@ -284,19 +208,18 @@ def queries_per_scan(app, event_id: int, bearer: str, volunteer_ids: list[int]) 
         scan(volunteer_ids[0], "probe-1")
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
-    before = {
-        sample.labels["outcome"]: sample.value
-        for metric in LANE.collect()
-        for sample in metric.samples
-        if sample.name.endswith("_total")
-    }
+
+    def lanes() -> dict:
+        return {
+            sample.labels["outcome"]: sample.value
+            for metric in LANE.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        }
+
+    before = lanes()
     scan(volunteer_ids[1], "probe-2")
-    after = {
-        sample.labels["outcome"]: sample.value
-        for metric in LANE.collect()
-        for sample in metric.samples
-        if sample.name.endswith("_total")
-    }
+    after = lanes()
     lane = [outcome for outcome, value in after.items() if value != before.get(outcome, 0)]
     return len(statements), ("express lane" if lane == ["express"] else f"normal path ({', '.join(lane) or 'off'})")
 
@@ -318,10 +241,7 @@ def write_tokens(app, volunteer_ids: list[int], path: Path) -> None:
 
 
 def scan_outcomes(url: str, prefix: str) -> dict[str, int]:
-    import psycopg
-
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with connect(url) as conn:
         rows = conn.execute(
             "SELECT action || ':' || result, count(*) FROM scans WHERE device_id LIKE %s GROUP BY 1", (prefix + "%",)
         ).fetchall()
@@ -333,11 +253,10 @@ def main() -> int:
     if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
         sys.exit("wrk is needed: apt-get install -y wrk")
     args.duration = min(args.duration, 20)  # tokens made at the start stay valid for at least 30 s
-    secret_key = secrets.token_urlsafe(48)
-    id_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    keys = new_secrets()
     url = fresh_database(args.database)
     started = time.monotonic()
-    facts = seed(args, url, secret_key, id_key)
+    facts = seed(args, url, keys)
     ids = facts["volunteer_ids"]
     statements, lane = facts["queries"]
     print(
@@ -346,17 +265,7 @@ def main() -> int:
         f"(normal path), the next one answered by the {lane}"
     )
 
-    env = {
-        **os.environ,
-        "APP_ENV": "production",
-        "SECRET_KEY": secret_key,
-        "ID_NUMBER_KEY": id_key,
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url(args.rate_limit_storage),
-        "API_SCAN_RATE_LIMIT_PER_USER": UNLIMITED,
-        "API_SCAN_RATE_LIMIT_PER_ADDRESS": UNLIMITED,
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    env = server_env(url, keys, redis_url(args.rate_limit_storage))
     workdir = Path(tempfile.mkdtemp(prefix="bench-checkin-"))
     tokens, script = workdir / "tokens.lua", workdir / "scan.lua"
     script.write_text(LUA % {"tokens": tokens, "event_id": facts["event_id"], "bearer": facts["bearer"]})
@@ -426,8 +335,8 @@ def main() -> int:
         and outcomes["check_in:ok"] >= scans["requests"]
         and scans["non2xx"] == 0,
     }
-    print("targets                " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks.items()))
-    return 0 if all(checks.values()) else 1
+    print("targets                " + "; ".join(f"{name}: {met_or_missed(ok)}" for name, ok in checks.items()))
+    return exit_status(checks.values())
 
 
 if __name__ == "__main__":

@@ -24,12 +24,9 @@ import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import GIVEN, PASSWORD, SURNAMES, add_database_options, exit_status, make_app, met_or_missed, prepare_schema
 
 TARGET_SECONDS = 30.0
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉晨宇轩浩然欣怡梓涵子墨雨桐思远嘉琪志豪"
 TEAMS = ["南城街道志愿服务队", "南城阳光社区团支部", "南城河小青护河志愿服务队"]
 SKILLS = [
     ("急救", "skill"),
@@ -44,8 +41,7 @@ SKILLS = [
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000, help="rows to generate (default 10,000)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL of an empty database (default: a new SQLite file)")
-    parser.add_argument("--reset", action="store_true", help="drop every table of --database-url first")
+    add_database_options(parser, url_help="SQLAlchemy URL of an empty database (default: a new SQLite file)")
     parser.add_argument("--keep-file", type=Path, help="also save the generated .xlsx here")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--write-file", type=Path, help=argparse.SUPPRESS)  # child process: generate, save, exit
@@ -103,9 +99,6 @@ def build_file(rows: list[list]) -> bytes:
 
 def prepare_database(app, reset: bool) -> None:
     """Schema from the migrations; the organizations, skills and the administrator the import needs."""
-    from flask_migrate import upgrade
-    from sqlalchemy import MetaData, inspect
-
     from app.extensions import db
     from app.permissions import Role
     from app.security import demo_id_number
@@ -115,13 +108,7 @@ def prepare_database(app, reset: bool) -> None:
     from volunteers.organizations.models import OrgKind, RoleGrant
     from volunteers.organizations.services import create_organization
 
-    if reset:
-        existing = MetaData()
-        existing.reflect(bind=db.engine)
-        existing.drop_all(bind=db.engine)
-    if inspect(db.engine).get_table_names():
-        sys.exit("The database is not empty: give a fresh database, or --reset to drop its tables.")
-    upgrade(directory=str(ROOT / "migrations"))
+    prepare_schema(reset)
     city = create_organization("共青团东莞市委员会", OrgKind.CITY.value, None, short_name="团市委")
     town = create_organization("共青团东莞市南城街道委员会", OrgKind.TOWN.value, city, short_name="南城街道")
     for name in TEAMS:
@@ -131,7 +118,7 @@ def prepare_database(app, reset: bool) -> None:
     admin = register_volunteer(
         mobile="13800000001",
         id_number=demo_id_number(date(1988, 3, 12), 1, region="441901"),
-        password="Bench-mark-2026",
+        password=PASSWORD,
         now=utcnow(),
         profile=ProfileData(
             name="管理员",
@@ -196,7 +183,6 @@ def count_users() -> int:
 def main() -> int:
     args = parse_args()
     from app.extensions import db
-    from composition import create_app
 
     if args.write_file:
         args.write_file.write_bytes(build_file(generate_rows(args.rows, args.seed)))
@@ -215,15 +201,12 @@ def main() -> int:
         f"generated {args.rows:,} rows into a {len(data) / 1024:,.0f} KiB .xlsx in {time.perf_counter() - started:.1f} s"
     )
     # argon2's 64 MiB for the one administrator's password would otherwise be the process's peak size.
-    app = create_app(
-        "development",
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "IMPORT_SYNCHRONOUS": True,
-            "IMPORT_MAX_ROWS": max(args.rows, 50_000),
-            "PASSWORD_HASH_MEMORY_COST": 1024,
-            "PASSWORD_HASH_TIME_COST": 1,
-        },
+    app = make_app(
+        url,
+        IMPORT_SYNCHRONOUS=True,
+        IMPORT_MAX_ROWS=max(args.rows, 50_000),
+        PASSWORD_HASH_MEMORY_COST=1024,
+        PASSWORD_HASH_TIME_COST=1,
     )
     print(f"database: {db_label(url)}")
     with app.app_context():
@@ -259,11 +242,11 @@ def main() -> int:
     )
     met = first["seconds"] < TARGET_SECONDS
     print(
-        f"target {args.rows:,} rows in under {TARGET_SECONDS:.0f} s: {'met' if met else 'MISSED'}; "
+        f"target {args.rows:,} rows in under {TARGET_SECONDS:.0f} s: {met_or_missed(met)}; "
         f"second import added nothing: {'yes' if ok else 'NO'}"
     )
     workdir.cleanup()
-    return 0 if ok and met else 1
+    return exit_status([ok, met])
 
 
 def measure_memory(app, data: bytes) -> tuple[int, float]:

@@ -33,25 +33,31 @@ import statistics
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ledger_data import DERIVED_TABLES, LOADED_TABLES, build_organizations, bulk_load, generate  # noqa: E402 (beside this file)
+from common import (
+    PASSWORD,
+    add_database_options,
+    autocommit,
+    database_url,
+    exit_status,
+    fresh_database,
+    login,
+    make_app,
+    prepare_schema,
+    table_row,
+    timed,
+)
+from ledger_data import build_derived, load_city
 
 DEFAULT_DATABASE = "volunteers_bench_ledger"
-PASSWORD = "Bench-mark-2026"
 TARGETS_MS = {"year_total": 20.0, "eligibility": 1000.0, "city_report": 2000.0}
+#: the widths of the columns of the table of figures
+COLUMNS = [36, 10, 10, 8]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help=f"SQLAlchemy URL (default: a fresh PostgreSQL database {DEFAULT_DATABASE} on 127.0.0.1, user postgres)",
-    )
-    parser.add_argument("--reset", action="store_true", help="drop every table of --database-url first")
+    add_database_options(parser, fresh=DEFAULT_DATABASE)
     parser.add_argument("--volunteers", type=int, default=100_000)
     parser.add_argument("--entries", type=int, default=2_000_000, help="ledger entries in all (lines + corrections)")
     parser.add_argument("--events", type=int, default=30_000)
@@ -66,54 +72,6 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--year", type=int, default=2025, help="the year the reports and totals ask for")
     return parser.parse_args()
-
-
-def fresh_postgres_database(name: str) -> str:
-    """Drop and create `name` on the local PostgreSQL server; its SQLAlchemy URL."""
-    import psycopg
-
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def make_app(url: str):
-    from composition import create_app
-
-    return create_app(
-        "development", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
-    )
-
-
-def prepare_schema(reset: bool) -> None:
-    from flask_migrate import upgrade
-    from sqlalchemy import MetaData, inspect
-
-    from app.extensions import db
-
-    if reset:
-        existing = MetaData()
-        existing.reflect(bind=db.engine)
-        existing.drop_all(bind=db.engine)
-    if inspect(db.engine).get_table_names():
-        sys.exit("The database is not empty: give a fresh database, or --reset to drop its tables.")
-    upgrade(directory=str(ROOT / "migrations"))
-
-
-def analyze() -> None:
-    from sqlalchemy import text
-
-    from app.extensions import db
-
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-
-
-def timed(call) -> float:
-    begin = time.perf_counter()
-    call()
-    return (time.perf_counter() - begin) * 1000
 
 
 def measure(app, args, orgs: dict) -> dict[str, list[float]]:
@@ -145,10 +103,7 @@ def measure(app, args, orgs: dict) -> dict[str, list[float]]:
     ):
         db.session.add(RoleGrant(user_id=admin.id, organization_id=city.id, role=Role.ADMIN.value))
     db.session.commit()
-    client = app.test_client()
-    response = client.post("/login", data={"mobile": admin.mobile, "password": PASSWORD})
-    if response.status_code != 302:
-        sys.exit(f"login failed ({response.status_code})")
+    client = login(app, admin.mobile)
     now = utcnow()
     samples: dict[str, list[float]] = {
         name: []
@@ -213,15 +168,15 @@ def assert_ok(response) -> None:
 def main() -> int:
     args = parse_args()
     if args.measure_only:
-        url = args.database_url or f"postgresql+psycopg://postgres@127.0.0.1:5432/{DEFAULT_DATABASE}"
+        url = args.database_url or database_url(DEFAULT_DATABASE)
     else:
-        url = args.database_url or fresh_postgres_database(DEFAULT_DATABASE)
+        url = args.database_url or fresh_database(DEFAULT_DATABASE)
     if not url.startswith("postgresql"):
         sys.exit("bench/ledger.py measures PostgreSQL: give a postgresql+psycopg:// URL")
-    app = make_app(url)
+    app = make_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
     with app.app_context():
         if args.measure_only:
-            analyze()
+            autocommit("VACUUM ANALYZE")
             samples = measure(app, args, existing_organizations())
         else:
             samples = load_and_measure(app, args)
@@ -243,23 +198,14 @@ def existing_organizations() -> dict:
 
 def load_and_measure(app, args) -> dict[str, list[float]]:
     """Generate the data, build the derived tables with the ledger's rebuild, then measure."""
-    from app.extensions import db
-    from app.timeutil import utcnow
-    from hours.ledger import summary
-
     prepare_schema(args.reset)
     began = time.perf_counter()
-    orgs = build_organizations()
-    with bulk_load(LOADED_TABLES):
-        counts = generate(args, orgs)
-    db.session.commit()
+    orgs, counts = load_city(args)
     loaded = time.perf_counter() - began
     print("loaded " + ", ".join(f"{n:,} {table}" for table, n in counts.items()) + f" in {loaded:.0f} s")
     began = time.perf_counter()
-    with bulk_load(DERIVED_TABLES):
-        built = summary.rebuild(now=utcnow())
-    db.session.commit()
-    analyze()
+    built = build_derived()
+    autocommit("VACUUM ANALYZE")
     print(
         f"derived tables: {built['states']:,} entry states, {built['summaries']:,} volunteer-year summaries "
         f"in {time.perf_counter() - began:.0f} s (first build, indexes made afterwards, + VACUUM ANALYZE)"
@@ -269,7 +215,7 @@ def load_and_measure(app, args) -> dict[str, list[float]]:
 
 def report(samples: dict[str, list[float]]) -> int:
     """Print the medians; 1 when one misses its target."""
-    failed = False
+    checks = []
     labels = {
         "year_total": "one volunteer's year total",
         "period_total": "one volunteer's total over dates",
@@ -280,7 +226,7 @@ def report(samples: dict[str, list[float]]) -> int:
         "town_report": "town report for a year",
         "rebuild": "summary rebuild (+ commit)",
     }
-    print(f"{'measurement':36} {'median ms':>10} {'max ms':>10} {'target':>8}")
+    print(table_row(["measurement", "median ms", "max ms", "target"], COLUMNS))
     for name, values in samples.items():
         if not values:
             continue
@@ -288,10 +234,10 @@ def report(samples: dict[str, list[float]]) -> int:
         target = TARGETS_MS.get(name)
         verdict = ""
         if target is not None:
-            verdict = f"< {target:.0f}" + ("" if median < target else "  MISSED")
-            failed |= median >= target
-        print(f"{labels[name]:36} {median:10.1f} {max(values):10.1f} {verdict:>8}")
-    return 1 if failed else 0
+            checks.append(median < target)
+            verdict = f"< {target:.0f}" + ("" if checks[-1] else "  MISSED")
+        print(table_row([labels[name], float(median), float(max(values)), verdict], COLUMNS))
+    return exit_status(checks)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+from common import GIVEN, SURNAMES
+
 TOWNS = [
     "莞城街道",
     "南城街道",
@@ -46,8 +48,6 @@ TOWNS = [
     "松山湖园区",
 ]
 UNIVERSITIES = ["东莞理工学院", "东莞城市学院", "广东科技学院", "东莞职业技术学院"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉晨宇轩浩然欣怡梓涵子墨雨桐思远嘉琪志豪"
 FIRST_DAY = date(2022, 1, 1)
 LAST_DAY = date(2026, 11, 20)
 
@@ -134,6 +134,29 @@ def bulk_load(tables: tuple[str, ...]):
         run(definition)
     for name, _kind, definition in sorted(constraints, key=lambda c: c[1], reverse=True):  # uniques first
         run(f'ALTER TABLE {owner[name]} ADD CONSTRAINT "{name}" {definition}')
+
+
+def load_city(args) -> tuple[dict, dict]:
+    """The city's organizations, then its volunteers, events and ledger (`generate`, a bulk load); (orgs, counts)."""
+    from app.extensions import db
+
+    orgs = build_organizations()
+    with bulk_load(LOADED_TABLES):
+        counts = generate(args, orgs)
+    db.session.commit()
+    return orgs, counts
+
+
+def build_derived() -> dict:
+    """The ledger's derived tables, built by its own rebuild (hours.ledger.summary) as a bulk load; its counts."""
+    from app.extensions import db
+    from app.timeutil import utcnow
+    from hours.ledger import summary
+
+    with bulk_load(DERIVED_TABLES):
+        built = summary.rebuild(now=utcnow())
+    db.session.commit()
+    return built
 
 
 def run(sql: str, **params) -> None:

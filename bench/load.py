@@ -40,7 +40,6 @@ MiB, p99 ratio). Both modes write a chart (PNG) and the samples (JSON) under ben
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import random
@@ -52,24 +51,27 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-# beside this file (bench/)
-from load_report import drift, memory_note, print_report, sample_line, verify  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
-from load_seed import (  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
-    badge_tokens,
+from common import (
+    ROOT,
+    VENV_BIN,
+    backend_pids,
+    cpu_seconds,
+    flush_redis,
+    free_port,
     fresh_database,
-    kiosk_tokens,
     make_app,
-    phone_sessions,
-    seed,
+    new_secrets,
+    server_env,
+    server_pids,
+    start_process,
+    stop_server,
+    wait_ready_or_stop,
 )
-from wrk_runner import backend_pids, cpu_seconds, free_port, server_pids, stop_server, wait_ready  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
+from load_report import drift, memory_note, print_report, sample_line, verify
+from load_seed import badge_tokens, kiosk_tokens, phone_sessions, seed
 
 BENCH_VENV = ROOT / ".venv-bench"
 RESULTS = ROOT / "bench" / "results"
-UNLIMITED = "10000000 per minute"
 USER_AGENT = "Mozilla/5.0 (Linux; Android 14) bench-load phone"
 EXPO = {"scanners": 30, "scan_interval": 1.0, "phones": 40, "phone_interval": 4.0, "ramp": 60.0, "interval": 10.0}
 SOAK = {"scanners": 20, "scan_interval": 1.0, "phones": 10, "phone_interval": 6.0, "ramp": 30.0, "interval": 30.0}
@@ -146,33 +148,16 @@ def bench_python() -> Path:
     return python
 
 
-def flush_redis(db: int) -> str:
-    import redis
-
-    url = f"redis://127.0.0.1:6379/{db}"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-    except redis.RedisError as problem:
-        sys.exit(f"Redis does not answer at {url} ({problem}): the production setup keeps rate limits there")
-    return url
-
-
-def production_env(url: str, redis_url: str, port: int, workdir: Path, workers: int | None) -> dict:
+def production_env(
+    url: str, keys: dict[str, str], redis_url: str, port: int, workdir: Path, workers: int | None
+) -> dict:
     env = {
-        **os.environ,
-        "APP_ENV": "production",
+        **server_env(url, keys, redis_url),
         "FLASK_APP": "composition:create_app",
-        "DATABASE_URL": url,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "METRICS_TOKEN": secrets.token_urlsafe(32),
-        "REDIS_URL": redis_url,
         "PORT": str(port),
         "SESSION_COOKIE_SECURE": "false",  # plain http on 127.0.0.1, as `make run-prod`
-        "API_SCAN_RATE_LIMIT_PER_USER": UNLIMITED,
-        "API_SCAN_RATE_LIMIT_PER_ADDRESS": UNLIMITED,
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
-        "PYTHONDONTWRITEBYTECODE": "1",
     }
     env.pop("GUNICORN_BIND", None)
     env.pop("GUNICORN_CONTROL_SOCKET", None)
@@ -190,7 +175,7 @@ def send_reminders_beforehand(env: dict, workdir: Path) -> None:
     with open(workdir / "reminders.log", "w") as log:
         for job in ("reminders", "email_outbox"):
             subprocess.run(
-                [str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run-once", job],
+                [str(VENV_BIN / "flask"), "scheduler", "run-once", job],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -202,26 +187,15 @@ def send_reminders_beforehand(env: dict, workdir: Path) -> None:
 def start_production(env: dict, workdir: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
     """gunicorn -c gunicorn.conf.py and flask scheduler run, each with its log; waits for /readyz."""
     with open(workdir / "gunicorn.log", "w") as web_log, open(workdir / "scheduler.log", "w") as scheduler_log:
-        web = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=web_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        scheduler = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "flask"), "scheduler", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=scheduler_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    if wait_ready(f"http://127.0.0.1:{env['PORT']}/readyz", seconds=90):
-        return web, scheduler
-    stop_server(web, scheduler)
-    sys.exit(f"gunicorn did not become ready; see {workdir / 'gunicorn.log'}")
+        web = start_process([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py"], env, web_log, cwd=ROOT)
+        scheduler = start_process([str(VENV_BIN / "flask"), "scheduler", "run"], env, scheduler_log, cwd=ROOT)
+    wait_ready_or_stop(
+        f"http://127.0.0.1:{env['PORT']}/readyz",
+        [web, scheduler],
+        seconds=90,
+        failure=f"gunicorn did not become ready; see {workdir / 'gunicorn.log'}",
+    )
+    return web, scheduler
 
 
 def rss_mib(pid: int) -> float | None:
@@ -417,8 +391,9 @@ def main() -> int:
     )
     url = fresh_database(args.database)
     port = free_port()
-    env = production_env(url, redis_url, port, workdir, args.workers)
-    app = make_app(url, env["SECRET_KEY"], env["ID_NUMBER_KEY"])
+    keys = new_secrets()
+    env = production_env(url, keys, redis_url, port, workdir, args.workers)
+    app = make_app(url, **keys, RATELIMIT_ENABLED=False)
     began = time.monotonic()
     print(f"== seeding {args.database}", flush=True)
     facts = seed(app, args, lambda text: print(f"   {text}", flush=True))

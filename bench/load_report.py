@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import statistics
 
+from common import connect, table_row
+
+#: the widths of the columns of the final table
+COLUMNS = [34, 9, 8, 8, 8, 8, 8, 7]
+
 
 def _ms(value) -> str:
     return "     -" if value is None else f"{value:6.1f}"
@@ -33,10 +38,8 @@ def sample_line(sample: dict, *, soak: bool, total: int) -> str:
 
 def verify(url: str, plan: dict, result: dict, *, soak: bool) -> dict:
     """Compare the database with what the load was answered: check-ins per volunteer, scans, open attendances."""
-    import psycopg
-
     event = plan["event_id"]
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with connect(url) as conn:
         attendances = dict(
             conn.execute(
                 "SELECT user_id, count(*) FROM attendances WHERE event_id = %s GROUP BY user_id", (event,)
@@ -85,10 +88,7 @@ def print_report(
 ) -> bool:
     """The table per request type and overall, CPU, load average, answers and the check; True when it failed."""
     seconds = result["seconds"]
-    print(
-        f"\n{'request':34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-        f"{'max ms':>8} {'errors':>7}"
-    )
+    print("\n" + table_row(["request", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"], COLUMNS))
     rows = (
         [r for r in result["types"] if not r["name"].startswith("login")]
         + [result["overall"]]
@@ -97,10 +97,8 @@ def print_report(
     for row in rows:
         if row is result["overall"]:
             print("-" * 98)
-        print(
-            f"{row['name']:34} {row['requests']:>9,} {row['rate']:>8.1f} {_ms(row['p50_ms']):>8} "
-            f"{_ms(row['p90_ms']):>8} {_ms(row['p99_ms']):>8} {_ms(row['max_ms']):>8} {row['errors']:>7}"
-        )
+        figures = [_ms(row[key]) for key in ("p50_ms", "p90_ms", "p99_ms", "max_ms")]
+        print(table_row([row["name"], f"{row['requests']:,}", float(row["rate"]), *figures, row["errors"]], COLUMNS))
     check_ins = sum(int(v) for v in result["check_ins"].values())
     applied = sum(v for k, v in result["answers"].items() if k.endswith((" check_in:ok", " check_out:ok")))
     peak = max((s["applied_rate"] for s in samples), default=0)

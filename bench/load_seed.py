@@ -10,81 +10,40 @@ per scanner device), and a reviewer of the city committee. Staff log in with a r
 
 from __future__ import annotations
 
-import secrets
 import sys
 import time
 from argparse import Namespace
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import PASSWORD, add_expo, autocommit, insert_volunteers, migrate
+from ledger_data import build_derived, load_city
 
-from ledger_data import (  # noqa: E402 - bench/ is not a package: its modules are found through the sys.path entry above
-    DERIVED_TABLES,
-    LOADED_TABLES,
-    build_organizations,
-    bulk_load,
-    generate,
-)
-
-PASSWORD = "Bench-mark-2026"
 STAFF_MOBILE_PREFIX = "1390000"
 #: the shifts of the morning start this long after the seed (volunteers arrive before their shift)
 SHIFT_STARTS_IN = timedelta(minutes=15)
 SHIFT_LENGTH = timedelta(hours=4)
 
 
-def fresh_database(name: str) -> str:
-    """Drop and create `name` on the local PostgreSQL server; its SQLAlchemy URL."""
-    import psycopg
-
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def make_app(url: str, secret_key: str, id_key: str):
-    """The application on the bench database with the secrets the servers get (sessions and tokens match)."""
-    from composition import create_app
-
-    return create_app(
-        "development",
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret_key, "ID_NUMBER_KEY": id_key, "RATELIMIT_ENABLED": False},
-    )
-
-
 def seed(app, args, say) -> dict:
     """Schema, the city and its ledger, staff, the expo and its assignments; what the load needs to know."""
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
     from app.extensions import db
-    from app.timeutil import utcnow
-    from hours.ledger import summary
 
     with app.app_context():
         began = time.monotonic()
-        upgrade(directory=str(ROOT / "migrations"))
-        orgs = build_organizations()
-        with bulk_load(LOADED_TABLES):
-            counts = generate(
-                Namespace(volunteers=args.city_volunteers, entries=args.entries, events=args.events), orgs
-            )
-        db.session.commit()
+        migrate()
+        orgs, counts = load_city(Namespace(volunteers=args.city_volunteers, entries=args.entries, events=args.events))
         say(
             f"city: {counts['users']:,} volunteers, {counts['events']:,} past events, "
             f"{counts['hour_entries']:,} ledger entries ({time.monotonic() - began:.0f} s)"
         )
         began = time.monotonic()
-        with bulk_load(DERIVED_TABLES):
-            built = summary.rebuild(now=utcnow())
-        db.session.commit()
+        built = build_derived()
         say(f"ledger summaries: {built['summaries']:,} volunteer-years ({time.monotonic() - began:.0f} s)")
         began = time.monotonic()
         staff = add_staff(orgs, scanners=args.scanners, watchers=args.watchers)
-        expo = add_expo(
+        expo = expo_morning(
             orgs,
             staff["coordinator_ids"][0],
             volunteers=args.volunteers,
@@ -95,8 +54,7 @@ def seed(app, args, say) -> dict:
             text("SELECT count(*) FROM users WHERE political_status = '入团积极分子'")
         ).scalar()
         db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        autocommit("VACUUM ANALYZE")
         say(
             f"expo: {len(expo['volunteer_ids']):,} volunteers on {args.positions} shifts starting "
             f"{SHIFT_STARTS_IN.seconds // 60} min from now; {args.scanners} coordinators with scanner tokens; "
@@ -108,13 +66,12 @@ def seed(app, args, say) -> dict:
 
 def add_staff(orgs: dict, *, scanners: int, watchers: int) -> dict:
     """Coordinators of 南城街道 (one API token each: the scanner devices) and a reviewer of the city committee."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from api.tokens import create_token
-    from app import counters
     from app.extensions import db
     from app.permissions import Role
-    from app.security import demo_id_number, encrypt_id_number, hash_id_number, hash_password
+    from app.security import demo_id_number, hash_password
     from app.timeutil import utcnow
     from volunteers.accounts.models import User
     from volunteers.organizations.models import RoleGrant
@@ -122,36 +79,18 @@ def add_staff(orgs: dict, *, scanners: int, watchers: int) -> dict:
     now = utcnow()
     count = max(scanners, watchers) + 1
     password_hash = hash_password(PASSWORD)
-    numbers = counters.volunteer_numbers(count, year=now.year)
-    rows = []
-    for n in range(count):
+
+    def person(n: int) -> dict:
         birth = date(1988, 1, 1) + timedelta(days=n * 37)
-        id_number = demo_id_number(birth, n, region="441900")
-        rows.append(
-            {
-                "volunteer_number": numbers[n],
-                "name": "审核员" if n == count - 1 else f"队长{n + 1:02d}",
-                "mobile": f"{STAFF_MOBILE_PREFIX}{n:04d}",
-                "password_hash": password_hash,
-                "id_number_encrypted": encrypt_id_number(id_number.value),
-                "id_number_hash": hash_id_number(id_number.value),
-                "id_number_head": id_number.value[:4],
-                "id_number_tail": id_number.value[-4:],
-                "birth_date": birth,
-                "sex": id_number.sex,
-                "political_status": "中共党员",
-                "organization_id": orgs["town"],
-                "emergency_contact_name": "紧急联系人",
-                "emergency_contact_mobile": "13700000000",
-                "session_token": secrets.token_hex(16),
-                "source": "registered",
-                "activated_at": now,
-                "calendar_token": secrets.token_urlsafe(16)[:22],
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    db.session.execute(insert(User), rows)
+        return {
+            "name": "审核员" if n == count - 1 else f"队长{n + 1:02d}",
+            "birth_date": birth,
+            "id_number": demo_id_number(birth, n, region="441900"),
+            "political_status": "中共党员",
+            "organization_id": orgs["town"],
+        }
+
+    insert_volunteers(count, person, mobile_prefix=STAFF_MOBILE_PREFIX, now=now, password_hash=password_hash)
     users = list(
         db.session.scalars(select(User).where(User.mobile.like(f"{STAFF_MOBILE_PREFIX}%")).order_by(User.mobile))
     )
@@ -172,17 +111,16 @@ def add_staff(orgs: dict, *, scanners: int, watchers: int) -> dict:
     }
 
 
-def add_expo(orgs: dict, creator_id: int, *, volunteers: int, positions: int, password_hash: str) -> dict:
+def expo_morning(orgs: dict, creator_id: int, *, volunteers: int, positions: int, password_hash: str) -> dict:
     """The expo of 南城街道 this morning: `positions` posts with one shift each, the first volunteers assigned.
 
     The city's generated volunteers have no password; the expo's get the staff's (they use their
     accounts on their phones, and a session is only valid for an account with a password).
     """
-    from sqlalchemy import insert, select, update
+    from sqlalchemy import select, update
 
     from app.extensions import db
     from app.timeutil import utcnow
-    from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
     from volunteers.accounts.models import User
 
     now = utcnow()
@@ -193,55 +131,21 @@ def add_expo(orgs: dict, creator_id: int, *, volunteers: int, positions: int, pa
     if len(ids) < volunteers:
         sys.exit(f"--volunteers {volunteers} needs at least that many city volunteers (--city-volunteers)")
     db.session.execute(update(User).where(User.id.in_(ids)).values(password_hash=password_hash))
-    event = Event(
-        title="漫博会 早班签到压测",
-        kind=EventKind.EXPO.value,
-        organization_id=orgs["town"],
-        starts_at=start - timedelta(hours=1),
-        ends_at=start + timedelta(hours=10),
-        place="广东现代国际展览中心",
-        status=EventStatus.PUBLISHED.value,
-        signup_opens_at=now - timedelta(days=14),
-        signup_closes_at=now - timedelta(days=1),
+    event_id, _assignments = add_expo(
+        "漫博会 早班签到压测",
+        orgs["town"],
+        creator_id,
+        ids,
+        start=start,
+        hours=10,
+        signup=(now - timedelta(days=14), now - timedelta(days=1)),
         published_at=now - timedelta(days=14),
-        created_by_id=creator_id,
-        checkin_opens_minutes=30,
+        positions=positions,
+        slots=[(start, start + SHIFT_LENGTH)],
+        assigned=1,
+        now=now,
     )
-    db.session.add(event)
-    db.session.flush()
-    per_position = -(-len(ids) // positions)
-    assignments = []
-    for p in range(positions):
-        people = ids[p * per_position : (p + 1) * per_position]
-        position = Position(event_id=event.id, name=f"岗位{p + 1:02d}")
-        db.session.add(position)
-        db.session.flush()
-        shift = Shift(
-            event_id=event.id,
-            position_id=position.id,
-            starts_at=start,
-            ends_at=start + SHIFT_LENGTH,
-            capacity=max(len(people), 1),
-            assigned_count=len(people),
-            meeting_point=f"{p % 8 + 1}号馆",
-        )
-        db.session.add(shift)
-        db.session.flush()
-        assignments += [
-            {
-                "shift_id": shift.id,
-                "user_id": uid,
-                "starts_at": shift.starts_at,
-                "ends_at": shift.ends_at,
-                "status": "assigned",
-                "source": "coordinator",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for uid in people
-        ]
-    db.session.execute(insert(Assignment), assignments)
-    return {"event_id": event.id, "volunteer_ids": ids, "shift_start": start.isoformat()}
+    return {"event_id": event_id, "volunteer_ids": ids, "shift_start": start.isoformat()}
 
 
 def badge_tokens(app, volunteer_ids: list[int], *, windows: int) -> tuple[int, list[list[str]]]:

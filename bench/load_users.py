@@ -30,6 +30,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict, deque
+from contextlib import contextmanager
 from http.cookiejar import Cookie
 from typing import ClassVar
 
@@ -145,6 +146,26 @@ class Lane(FastHttpUser):
         RECORD.lanes_done += 1
         raise StopUser()
 
+    def next_slot(self) -> int:
+        """The next volunteer's place in the queue (on a soak put back at its end); the lane stops when none is left."""
+        if STOP.is_set() or not self.queue:
+            self.finish()
+        slot = self.queue.popleft()
+        if PLAN["cycle"]:
+            self.queue.append(slot)
+        return slot
+
+
+@contextmanager
+def serving(volunteer: int):
+    """While a lane serves a volunteer: counted as attempted, and in flight until done (or cut)."""
+    RECORD.attempted.add(volunteer)
+    RECORD.in_flight += 1
+    try:
+        yield
+    finally:
+        RECORD.in_flight -= 1
+
 
 class Scanner(Lane):
     """A coordinator's scanner: one badge of its queue every scan_interval seconds."""
@@ -163,11 +184,7 @@ class Scanner(Lane):
 
     @task
     def scan_badge(self) -> None:
-        if STOP.is_set() or not self.queue:
-            self.finish()
-        slot = self.queue.popleft()
-        if PLAN["cycle"]:
-            self.queue.append(slot)
+        slot = self.next_slot()
         volunteer = PLAN["badge_volunteers"][slot]
         token = PLAN["badge_tokens"][window_index()][slot]
         body = {
@@ -175,17 +192,15 @@ class Scanner(Lane):
             "device_id": self.device,
             "scans": [{"client_scan_id": f"c{next(self.serial)}", "badge_token": token}],
         }
-        RECORD.attempted.add(volunteer)
-        RECORD.in_flight += 1
-        try:
-            with self.client.post(
+        with (
+            serving(volunteer),
+            self.client.post(
                 "/api/v1/scans", json=body, headers=self.auth, name=BADGE, catch_response=True
-            ) as response:
-                if expect(response, 200):
-                    result = response.json()["results"][0]
-                    RECORD.answer("badge", volunteer, result["action"], result["result"], result["code"])
-        finally:
-            RECORD.in_flight -= 1
+            ) as response,
+        ):
+            if expect(response, 200):
+                result = response.json()["results"][0]
+                RECORD.answer("badge", volunteer, result["action"], result["result"], result["code"])
 
 
 class Phone(Lane):
@@ -200,20 +215,12 @@ class Phone(Lane):
 
     @task
     def check_in_at_kiosk(self) -> None:
-        if STOP.is_set() or not self.queue:
-            self.finish()
-        slot = self.queue.popleft()
-        if PLAN["cycle"]:
-            self.queue.append(slot)
+        slot = self.next_slot()
         volunteer = PLAN["kiosk_volunteers"][slot]
         self.client.cookiejar.clear()
         self.client.cookiejar.set_cookie(cookie(PLAN["session_cookie"], PLAN["kiosk_sessions"][slot]))
-        RECORD.attempted.add(volunteer)
-        RECORD.in_flight += 1
-        try:
+        with serving(volunteer):
             self.kiosk_flow(volunteer, PLAN["kiosk_tokens"][window_index()])
-        finally:
-            RECORD.in_flight -= 1
 
     def kiosk_flow(self, volunteer: int, code: str) -> None:
         with self.client.get(f"/k/{code}", name=KIOSK_OPEN, allow_redirects=False, catch_response=True) as answer:

@@ -25,28 +25,36 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import (
+    GIVEN,
+    SURNAMES,
+    add_database_options,
+    assignment_row,
+    autocommit,
+    demo_town,
+    exit_status,
+    fresh_database,
+    insert_volunteers,
+    login,
+    make_app,
+    prepare_schema,
+    table_row,
+    timed,
+)
 
 TARGET_MS = 300.0
 DEFAULT_DATABASE = "volunteers_bench_staffing"
-PASSWORD = "Bench-mark-2026"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉晨宇轩浩然欣怡梓涵子墨雨桐思远嘉琪志豪"
 ROLES = ["引导", "咨询台", "翻译", "医疗急救", "检票", "秩序维护", "物资保障", "媒体接待", "嘉宾接待", "无障碍服务"]
 HALLS = ["1号馆", "2号馆", "3号馆", "东广场"]
 SLOTS = [(clock(9, 0), clock(12, 0)), (clock(12, 30), clock(15, 30)), (clock(16, 0), clock(19, 0))]
+#: the widths of the columns of the table of figures
+COLUMNS = [16, 11, 9]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help=f"SQLAlchemy URL (default: a fresh PostgreSQL database {DEFAULT_DATABASE} on 127.0.0.1, user postgres)",
-    )
-    parser.add_argument("--reset", action="store_true", help="drop every table of --database-url first")
+    add_database_options(parser, fresh=DEFAULT_DATABASE)
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page (default 30)")
     parser.add_argument("--volunteers", type=int, default=3000)
     parser.add_argument("--positions", type=int, default=40)
@@ -55,82 +63,25 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def fresh_postgres_database(name: str) -> str:
-    """Drop and create `name` on the local PostgreSQL server; its SQLAlchemy URL."""
-    import psycopg
-
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def make_app(url: str):
-    from composition import create_app
-
-    return create_app(
-        "development", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
-    )
-
-
-def prepare_schema(reset: bool) -> None:
-    from flask_migrate import upgrade
-    from sqlalchemy import MetaData, inspect
-
-    from app.extensions import db
-
-    if reset:
-        existing = MetaData()
-        existing.reflect(bind=db.engine)
-        existing.drop_all(bind=db.engine)
-    if inspect(db.engine).get_table_names():
-        sys.exit("The database is not empty: give a fresh database, or --reset to drop its tables.")
-    upgrade(directory=str(ROOT / "migrations"))
-
-
-def insert_volunteers(count: int, orgs: list, rng: random.Random, now: datetime) -> list[int]:
+def insert_skilled_volunteers(count: int, orgs: list, rng: random.Random, now: datetime) -> list[int]:
     """`count` activated volunteers (one shared password hash) with skills; their ids."""
-    import secrets
-
     from sqlalchemy import insert, select
 
-    from app import counters
     from app.extensions import db
-    from app.security import demo_id_number, encrypt_id_number, hash_id_number, hash_password
-    from volunteers.accounts.models import Skill, User, user_skills
+    from app.security import demo_id_number
+    from volunteers.accounts.models import Skill, user_skills
 
-    password_hash = hash_password(PASSWORD)
-    numbers = counters.volunteer_numbers(count, year=now.year)
-    rows = []
-    for n in range(count):
+    def person(n: int) -> dict:
         birth = date(1980, 1, 1) + timedelta(days=rng.randrange(0, 365 * 26))
-        id_number = demo_id_number(birth, n % 1000, region=f"{442000 + n // 1000:06d}")
-        rows.append(
-            {
-                "volunteer_number": numbers[n],
-                "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2)),
-                "mobile": f"137{n:08d}",
-                "password_hash": password_hash,
-                "id_number_encrypted": encrypt_id_number(id_number.value),
-                "id_number_hash": hash_id_number(id_number.value),
-                "id_number_head": id_number.value[:4],
-                "id_number_tail": id_number.value[-4:],
-                "birth_date": birth,
-                "sex": id_number.sex,
-                "political_status": rng.choice(["共青团员", "共青团员", "群众", "中共党员"]),
-                "organization_id": rng.choice(orgs).id,
-                "emergency_contact_name": "紧急联系人",
-                "emergency_contact_mobile": "13700000000",
-                "session_token": secrets.token_hex(16),
-                "source": "registered",
-                "activated_at": now,
-                "calendar_token": secrets.token_urlsafe(16)[:22],
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    db.session.execute(insert(User), rows)
-    ids = list(db.session.scalars(select(User.id).where(User.mobile.like("137%")).order_by(User.id)))
+        return {
+            "birth_date": birth,
+            "id_number": demo_id_number(birth, n % 1000, region=f"{442000 + n // 1000:06d}"),
+            "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2)),
+            "political_status": rng.choice(["共青团员", "共青团员", "群众", "中共党员"]),
+            "organization_id": rng.choice(orgs).id,
+        }
+
+    ids = insert_volunteers(count, person, mobile_prefix="137", now=now)
     skills = list(db.session.scalars(select(Skill.id)))
     links = [
         {"user_id": uid, "skill_id": sid}
@@ -149,17 +100,15 @@ def build_expo(args, rng: random.Random) -> dict:
     from app.extensions import db
     from app.permissions import Role
     from app.timeutil import LOCAL_TZ, utcnow
-    from demo.data import load_demo_data
     from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift, TeamQuota
     from volunteers.accounts.models import Skill, User
     from volunteers.organizations.models import Organization, RoleGrant
 
     now = utcnow()
-    load_demo_data()
-    town = db.session.scalar(select(Organization).where(Organization.short_name == "南城街道"))
+    town = demo_town()
     orgs = list(db.session.scalars(select(Organization).where(Organization.kind.in_(("team", "branch")))))
     in_town = [o for o in orgs if o.path.startswith(town.path)]
-    volunteer_ids = insert_volunteers(args.volunteers, in_town * 4 + orgs, rng, now)
+    volunteer_ids = insert_skilled_volunteers(args.volunteers, in_town * 4 + orgs, rng, now)
     coordinator = db.session.scalar(select(User).where(User.id == volunteer_ids[0]))
     db.session.add(RoleGrant(user_id=coordinator.id, organization_id=town.id, role=Role.COORDINATOR.value))
 
@@ -236,32 +185,11 @@ def build_expo(args, rng: random.Random) -> dict:
         taken.update(chosen)
         counts[shift_id] = len(chosen)
         for uid in chosen:
-            assignments.append(
-                {
-                    "shift_id": shift_id,
-                    "user_id": uid,
-                    "starts_at": starts,
-                    "ends_at": ends,
-                    "status": "assigned",
-                    "source": rng.choice(["self", "self", "coordinator"]),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            source = rng.choice(["self", "self", "coordinator"])
+            assignments.append(assignment_row(shift_id, uid, starts, ends, now, source=source))
         if len(chosen) == capacity and rng.random() < 0.3:  # a few full shifts have a waitlist
             for uid in [v for v in rng.sample(pool, 6) if v not in taken][:2]:
-                assignments.append(
-                    {
-                        "shift_id": shift_id,
-                        "user_id": uid,
-                        "starts_at": starts,
-                        "ends_at": ends,
-                        "status": "waitlisted",
-                        "source": "self",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+                assignments.append(assignment_row(shift_id, uid, starts, ends, now, status="waitlisted", source="self"))
     db.session.execute(insert(Assignment), assignments)
     for shift_id, filled in counts.items():
         if filled:
@@ -270,8 +198,7 @@ def build_expo(args, rng: random.Random) -> dict:
         db.session.add(TeamQuota(position_id=position.id, organization_id=team.id, quantity=2))
     db.session.commit()
     if db.engine.dialect.name == "postgresql":  # fresh tables: give the planner statistics, as autovacuum would
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+        autocommit("ANALYZE")
 
     free_positions = {p.id for p in positions if not p.required_skills and not p.min_age}
     open_shifts = [
@@ -287,24 +214,10 @@ def build_expo(args, rng: random.Random) -> dict:
     }
 
 
-def login(app, mobile: str):
-    client = app.test_client()
-    response = client.post("/login", data={"mobile": mobile, "password": PASSWORD})
-    if response.status_code != 302:
-        sys.exit(f"login of {mobile} failed ({response.status_code})")
-    return client
-
-
-def timed(call) -> float:
-    begin = time.perf_counter()
-    call()
-    return (time.perf_counter() - begin) * 1000
-
-
 def summary(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return statistics.median(ordered), p95
+    return float(statistics.median(ordered)), p95
 
 
 def measure(app, facts: dict, n: int) -> dict[str, list[float]]:
@@ -361,8 +274,8 @@ def main() -> None:
     args = parse_args()
     if args.requests < 1 or args.volunteers < 200:
         sys.exit("--requests must be positive and --volunteers at least 200")
-    url = args.database_url or fresh_postgres_database(DEFAULT_DATABASE)
-    app = make_app(url)
+    url = args.database_url or fresh_database(DEFAULT_DATABASE)
+    app = make_app(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
     rng = random.Random(args.seed)
     begin = time.perf_counter()
     with app.app_context():
@@ -377,17 +290,17 @@ def main() -> None:
         f"{facts['shifts']} shifts, {facts['assignments']} assignments"
     )
     results = measure(app, facts, args.requests)
-    print(f"\n{'request':<16}{'median ms':>11}{'p95 ms':>9}   (n={args.requests}, target < {TARGET_MS:.0f} ms)")
-    failed = False
+    header = table_row(["request", "median ms", "p95 ms"], COLUMNS, sep="")
+    print(f"\n{header}   (n={args.requests}, target < {TARGET_MS:.0f} ms)")
+    checks = []
     baseline = results.pop("baseline")
     for name, samples in results.items():
         median, p95 = summary(samples)
-        ok = median < TARGET_MS
-        failed |= not ok
-        print(f"{name:<16}{median:>11.1f}{p95:>9.1f}   {'ok' if ok else 'SLOW'}")
+        checks.append(median < TARGET_MS)
+        print(table_row([name, median, p95], COLUMNS, sep="") + f"   {'ok' if checks[-1] else 'SLOW'}")
     median, p95 = summary(baseline)
-    print(f"{'GET /healthz':<16}{median:>11.1f}{p95:>9.1f}   (baseline: the machine's load; one SELECT 1)")
-    sys.exit(1 if failed else 0)
+    print(table_row(["GET /healthz", median, p95], COLUMNS, sep="") + "   (baseline: the machine's load; one SELECT 1)")
+    sys.exit(exit_status(checks))
 
 
 if __name__ == "__main__":

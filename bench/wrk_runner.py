@@ -4,24 +4,17 @@ wrk (apt-get install wrk) runs a Lua script that sends live badge scans of diffe
 (tokens prepared by bench/checkin.py). Besides wrk's rate and latency, each run reads the CPU
 time used by the server's processes, by the PostgreSQL backends of the benchmark's database and
 by wrk itself, per request: a cost that other work on a shared machine does not change much,
-unlike the rates.
+unlike the rates. Starting and stopping processes and reading their CPU time are bench/common.py's.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import resource
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
+from common import VENV_BIN, backend_pids, cpu_seconds, free_port, server_pids, start_process, wait_ready_or_stop
 
 LUA = r"""
 local tokens = dofile("%(tokens)s")
@@ -63,32 +56,13 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, *, seconds: float) -> bool:
-    """True once GET url answers 200 (polled), False after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=3) as answer:
-                if answer.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.3)
-    return False
-
-
 def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tuple[subprocess.Popen, int]:
     port = free_port()
     # an empty config file: both servers run with exactly these settings, whatever ./gunicorn.conf.py says
     settings = Path(log.name).with_name("gunicorn.bench.conf.py")
     settings.write_text("")
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        str(VENV_BIN / "gunicorn"),
         "-c",
         str(settings),
         "-w",
@@ -101,58 +75,11 @@ def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tupl
         "2048",
         target,
     ]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
-    if wait_ready(f"http://127.0.0.1:{port}/healthz", seconds=60):
-        return process, port
-    stop_server(process)
-    sys.exit(f"{target} did not start; see its log")
-
-
-def stop_server(*processes: subprocess.Popen) -> None:
-    """SIGTERM to each process group, then wait for all (SIGKILL after 40 s)."""
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def cpu_seconds(pids) -> float:
-    """User + system CPU time the processes have used so far (from /proc; a process gone counts 0)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
-def server_pids(master: int) -> list[int]:
-    """A gunicorn master and its workers."""
-    pids = [master]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
-                    pids.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return pids
-
-
-def backend_pids(url: str) -> list[int]:
-    """The PostgreSQL server processes serving the benchmark's database."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as conn:
-        return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+    process = start_process(command, env, log)
+    wait_ready_or_stop(
+        f"http://127.0.0.1:{port}/healthz", [process], seconds=60, failure=f"{target} did not start; see its log"
+    )
+    return process, port
 
 
 def run_wrk(

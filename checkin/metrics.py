@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from app.extensions import db
 from checkin.models import Scan
@@ -21,13 +22,13 @@ CHECKOUTS = Counter("volunteers_checkouts", "Check-outs made (committed), by met
 _PENDING_SCANS = "ops_pending_scans"
 
 
-def _remember_new_scans(session, flush_context) -> None:
+def _remember_new_scans(session: Session, flush_context: UOWTransaction) -> None:
     new = [(scan, scan.method, scan.action, scan.result) for scan in session.new if isinstance(scan, Scan)]
     if new:
         session.info.setdefault(_PENDING_SCANS, []).extend(new)
 
 
-def _count_committed_scans(session) -> None:
+def _count_committed_scans(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint was released: the outer transaction may still roll back
         return
     for scan, method, action, result in session.info.pop(_PENDING_SCANS, ()):
@@ -40,7 +41,7 @@ def _count_committed_scans(session) -> None:
             CHECKOUTS.labels(method).inc()
 
 
-def _forget_rolled_back_scans(session, previous_transaction) -> None:
+def _forget_rolled_back_scans(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:  # the whole transaction: nothing of it was committed
         session.info.pop(_PENDING_SCANS, None)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import UTCDateTime, utcnow
 from events.models import Event
 from volunteers.accounts.models import User
@@ -38,7 +38,7 @@ class ScanMethod(str, enum.Enum):
     MANUAL = "manual"  # a coordinator entered the mobile number, with a reason
 
 
-class Attendance(db.Model):
+class Attendance(Model):
     """One stay of a volunteer on a shift: check-in, check-out, where, how, and any flags."""
 
     __tablename__ = "attendances"
@@ -105,7 +105,7 @@ class Attendance(db.Model):
         return int((self.checked_out_at - self.checked_in_at).total_seconds() // 60)
 
 
-class Scan(db.Model):
+class Scan(Model):
     """Every scan received, applied or refused, with its original time and device."""
 
     __tablename__ = "scans"

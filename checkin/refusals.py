@@ -7,9 +7,14 @@ scan log (`.scan`, flushed): callers commit before answering, so the refusal is 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import gettext as _
 
 from app.errors import Conflict
+
+if TYPE_CHECKING:
+    from checkin.models import Scan
 
 #: every refusal code a scan can answer with
 REFUSAL_CODES = (
@@ -35,7 +40,7 @@ REFUSAL_CODES = (
 )
 
 
-def refusal_message(code: str, **params) -> str:
+def refusal_message(code: str, **params: object) -> str:
     """The readable message of a refusal code (translated); without `params` a shorter form is used."""
     messages = {
         "token_malformed": lambda: _("This is not a check-in code of this system."),
@@ -83,6 +88,6 @@ class ScanRefused(Conflict):
 
     code = "scan_refused"
 
-    def __init__(self, code: str, message: str | None = None, *, details: dict | None = None, **params):
+    def __init__(self, code: str, message: str | None = None, *, details: dict | None = None, **params: object) -> None:
         super().__init__(message or refusal_message(code, **params), code=code, details=details)
-        self.scan = None
+        self.scan: Scan | None = None

@@ -14,7 +14,7 @@ from checkin.scanning import missing
 MISSING_CHECKOUTS_EVERY = timedelta(minutes=5)
 
 
-def mark_missing_checkouts(now: datetime, *, force: bool = False):
+def mark_missing_checkouts(now: datetime, *, force: bool = False) -> object | None:
     """Mark check-ins left open long after their shift ended as missing a check-out."""
     return run_guarded(
         "missing_checkouts",

@@ -117,7 +117,7 @@ def badge_token(user_id: int, *, now: datetime) -> str:
     return f"{body}.{_sign(body)}"
 
 
-def _verify(token, now: datetime, kind: str) -> tuple[list[str], int]:
+def _verify(token: object, now: datetime, kind: str) -> tuple[list[str], int]:
     """Check size, shape, signature, kind and window; return the token's numeric fields and its window."""
     if not isinstance(token, str):
         raise _refused("token_malformed")
@@ -152,7 +152,7 @@ def parse_badge_token(token: str, *, now: datetime) -> BadgeClaim:
     return BadgeClaim(int(fields[0], 36), window, token.strip().rpartition(".")[2])
 
 
-def badge_owner(token) -> int | None:
+def badge_owner(token: object) -> int | None:
     """The user id a badge token names, without checking it (to order locks); None if unreadable."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
         return None

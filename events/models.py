@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.accounts.models import Skill, User
 from volunteers.organizations.models import Organization
@@ -74,7 +74,7 @@ class AssignmentStatus(str, enum.Enum):
 LIVE_STATUSES = (AssignmentStatus.ASSIGNED.value, AssignmentStatus.WAITLISTED.value)
 
 
-class Event(db.Model):
+class Event(Model):
     """An activity organized by one organization."""
 
     __tablename__ = "events"
@@ -145,7 +145,7 @@ position_credentials = Table(
 )
 
 
-class Position(db.Model):
+class Position(Model):
     """岗位: a role inside an event (引导, 翻译, 医疗急救, 咨询台 ...)."""
 
     __tablename__ = "positions"
@@ -169,7 +169,7 @@ class Position(db.Model):
     quotas: Mapped[list[TeamQuota]] = relationship(back_populates="position", cascade="all, delete-orphan")
 
 
-class Shift(db.Model):
+class Shift(Model):
     """班次: a position for a time window at a place, with a headcount."""
 
     __tablename__ = "shifts"
@@ -200,7 +200,7 @@ class Shift(db.Model):
         return max(self.capacity - self.assigned_count, 0)
 
 
-class Assignment(db.Model):
+class Assignment(Model):
     """排班: a volunteer on a shift, with its status."""
 
     __tablename__ = "assignments"
@@ -244,7 +244,7 @@ class Assignment(db.Model):
     quota_organization: Mapped[Organization | None] = relationship()
 
 
-class TeamQuota(db.Model):
+class TeamQuota(Model):
     """Organization X provides N volunteers for position Y (in each of its shifts)."""
 
     __tablename__ = "team_quotas"
@@ -262,7 +262,7 @@ class TeamQuota(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class CredentialType(db.Model):
+class CredentialType(Model):
     """A training credential (e.g. 急救培训合格) that positions can require."""
 
     __tablename__ = "credential_types"
@@ -273,7 +273,7 @@ class CredentialType(db.Model):
     valid_days: Mapped[int | None] = mapped_column()
 
 
-class Credential(db.Model):
+class Credential(Model):
     """A volunteer holds a credential from a training course, until it expires."""
 
     __tablename__ = "credentials"

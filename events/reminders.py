@@ -25,7 +25,7 @@ REMINDERS = (
 )
 
 
-def due_reminders(kind_window: tuple[str, timedelta, timedelta], *, now: datetime):
+def due_reminders(kind_window: tuple[str, timedelta, timedelta], *, now: datetime) -> list[tuple[Assignment, Shift]]:
     """(assignment, shift) pairs that should have the reminder of this window by `now` and do not yet.
 
     Events and positions are loaded in the same query, so `shift.event` and `shift.position`

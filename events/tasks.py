@@ -21,12 +21,12 @@ CREDENTIALS_EVERY = timedelta(hours=1)
 HOUSEKEEPING_EVERY = timedelta(days=1)
 
 
-def send_reminders(now: datetime, *, force: bool = False):
+def send_reminders(now: datetime, *, force: bool = False) -> object | None:
     """Remind assigned volunteers 24 hours and 2 hours before their shifts."""
     return run_guarded("reminders", now, REMINDERS_EVERY, lambda: reminders.send_shift_reminders(now=now), force=force)
 
 
-def send_email_outbox(now: datetime, *, force: bool = False):
+def send_email_outbox(now: datetime, *, force: bool = False) -> object | None:
     """Email notifications not emailed yet (logged instead when SMTP is not configured)."""
 
     def work() -> dict:
@@ -39,7 +39,7 @@ def send_email_outbox(now: datetime, *, force: bool = False):
     return run_guarded("email_outbox", now, EMAIL_EVERY, work, force=force)
 
 
-def keep_credentials(now: datetime, *, force: bool = False):
+def keep_credentials(now: datetime, *, force: bool = False) -> object | None:
     """Grant credentials of completed courses not granted yet, and send expiry notices."""
 
     def work() -> dict:
@@ -49,7 +49,7 @@ def keep_credentials(now: datetime, *, force: bool = False):
     return run_guarded("credentials", now, CREDENTIALS_EVERY, work, force=force)
 
 
-def housekeeping(now: datetime, *, force: bool = False):
+def housekeeping(now: datetime, *, force: bool = False) -> object | None:
     """Delete job run records older than 30 days."""
     return run_guarded(
         "housekeeping", now, HOUSEKEEPING_EVERY, lambda: {"job_runs_deleted": prune_job_runs(now=now)}, force=force

@@ -1,7 +1,7 @@
 """Notification kinds of the hours area, added to the notification centre's message table.
 
 notifications.services renders a stored notification by its kind from MESSAGES; the hours area
-registers its own kinds there when it is imported (the blueprint imports this module), so the
+registers its own kinds there when it is imported (hours/review/verification.py and disputes.py import it), so the
 messages are shown in the reader's language like every other notification.
 """
 

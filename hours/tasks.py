@@ -14,7 +14,7 @@ from hours.ledger.recording import collect_closed_attendances
 COLLECT_EVERY = timedelta(minutes=10)
 
 
-def collect_hours(now: datetime, *, force: bool = False):
+def collect_hours(now: datetime, *, force: bool = False) -> object | None:
     """Record closed attendance not yet in the ledger."""
     return run_guarded(
         "hours_collect", now, COLLECT_EVERY, lambda: {"entries": collect_closed_attendances(now=now)}, force=force

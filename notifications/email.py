@@ -13,10 +13,12 @@ import contextlib
 import logging
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
@@ -154,7 +156,7 @@ def send_emails(messages: list[OutgoingEmail], *, now: datetime) -> list[int]:
     return failed
 
 
-def _connect(config) -> smtplib.SMTP:
+def _connect(config: Mapping[str, Any]) -> smtplib.SMTP:
     timeout = config["MAIL_TIMEOUT_SECONDS"]
     if config["MAIL_USE_SSL"]:
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -169,7 +171,7 @@ def _connect(config) -> smtplib.SMTP:
     return smtp
 
 
-def _email_message(message: OutgoingEmail, config, now: datetime) -> EmailMessage:
+def _email_message(message: OutgoingEmail, config: Mapping[str, Any], now: datetime) -> EmailMessage:
     email = EmailMessage()
     sender = config["MAIL_DEFAULT_SENDER"]
     email["Subject"] = message.subject

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.timeutil import to_local
 from app.web.pages import is_safe_redirect
 from notifications.models import Notification
+
+if TYPE_CHECKING:
+    from events.models import Shift
+    from volunteers.accounts.models import User
 
 
 def notify(
@@ -131,10 +137,10 @@ FALLBACK_TITLE = _l("Notification")
 REASON_LINE = _l("Reason: %(reason)s")
 
 
-class _Params(dict):
+class _Params(dict[str, Any]):
     """Message parameters; a missing one shows as a dash instead of failing."""
 
-    def __missing__(self, key):
+    def __missing__(self, key: str) -> str:
         return "—"
 
 
@@ -202,7 +208,7 @@ def shown(notification: Notification) -> ShownNotification:
     return ShownNotification(notification.id, title, body, link, notification.created_at, notification.read_at is None)
 
 
-def shift_params(shift) -> dict:
+def shift_params(shift: Shift) -> dict:
     """The parameters every shift message uses, from a Shift (with its position and event)."""
     return {
         "event": shift.event.title,
@@ -225,7 +231,7 @@ def unread_count(user_id: int) -> int:
     )
 
 
-def notifications_page(user, *, page: int, per_page: int = 20):
+def notifications_page(user: User, *, page: int, per_page: int = 20) -> Pagination:
     """One page of the user's notifications, newest first."""
     query = (
         select(Notification)
@@ -235,26 +241,30 @@ def notifications_page(user, *, page: int, per_page: int = 20):
     return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
 
 
-def mark_read(user, notification: Notification, *, now: datetime) -> bool:
+def mark_read(user: User, notification: Notification, *, now: datetime) -> bool:
     """Mark one of the user's notifications read; False when it already was."""
-    changed = db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification.id, Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id == notification.id, Notification.user_id == user.id, Notification.read_at.is_(None))
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.expire(notification, ["read_at"])
     return changed == 1
 
 
-def mark_all_read(user, *, now: datetime) -> int:
+def mark_all_read(user: User, *, now: datetime) -> int:
     """Mark every unread notification of the user read; returns how many."""
     return (
-        db.session.execute(
-            update(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-            .values(read_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        rowcount(
+            db.session.execute(
+                update(Notification)
+                .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                .values(read_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
         or 0
     )

@@ -15,7 +15,7 @@ from patrols.segments.schedules import generate_patrol_shifts
 GENERATE_EVERY = timedelta(hours=1)
 
 
-def generate_patrols(now: datetime, *, force: bool = False):
+def generate_patrols(now: datetime, *, force: bool = False) -> object | None:
     """Create the missing patrol shifts of every active schedule for the next four weeks."""
     return run_guarded(
         "patrol_shifts", now, GENERATE_EVERY, lambda: {"created": generate_patrol_shifts(now=now)}, force=force

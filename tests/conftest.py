@@ -1,16 +1,18 @@
-"""Shared fixtures: a migrated database (SQLite file or PostgreSQL), the app, clients, factories.
+"""Shared fixtures: a migrated database (SQLite file or PostgreSQL), the app, clients, and the factories.
 
 The schema comes from the Alembic migrations, never from create_all, so the
 migrations are tested by every test. SQLite: each test gets a copy of a migrated
 template file. PostgreSQL (TEST_DATABASE_URL): tables are truncated after each test.
+
+The factory fixtures (make_org, orgs, make_user, make_event, make_position, make_shift, ...) are thin: the rows
+are built by tests/factories.py; shared helpers (PASSWORD, is_postgres, times) are in tests/support.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
-from datetime import date
+from datetime import datetime, timedelta
 
 import pytest
 from flask import g
@@ -19,18 +21,13 @@ from sqlalchemy import create_engine, inspect, text
 from app import dispose_engines
 from app.extensions import db as _db
 from app.permissions import Role
-from app.security import demo_id_number
 from app.timeutil import utcnow
 from composition import create_app
+from events.models import CredentialType, Event, Position, Shift, TeamQuota
+from tests import factories, support
+from tests.support import PASSWORD, PG_URL, is_postgres
 from volunteers.accounts.models import User
-from volunteers.organizations.models import Organization, OrgKind, RoleGrant
-
-PASSWORD = "Pass-word-123"
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-
-
-def is_postgres() -> bool:
-    return PG_URL.startswith("postgresql")
+from volunteers.organizations.models import Organization
 
 
 def _migrate(url: str) -> None:
@@ -129,84 +126,23 @@ def make_client(app):
 
 @pytest.fixture
 def make_org(db):
-    """make_org(name, kind, parent) -> Organization, committed."""
-    from volunteers.organizations.services import create_organization
-
-    def make(
-        name: str, kind: OrgKind | str = OrgKind.TEAM, parent: Organization | None = None, short_name: str = ""
-    ) -> Organization:
-        kind_value = kind.value if isinstance(kind, OrgKind) else kind
-        org = create_organization(name, kind_value, parent, short_name=short_name or name)
-        db.session.commit()
-        return org
-
-    return make
+    """make_org(name, kind, parent, short_name="") -> Organization, committed (factories.organization)."""
+    return factories.organization
 
 
 @pytest.fixture
-def orgs(make_org):
+def orgs(db):
     """A small tree: city → 南城街道 (team, branch), 东城街道 (team), 东莞理工学院 (team)."""
-    city = make_org("共青团东莞市委员会", OrgKind.CITY, short_name="团市委")
-    nancheng = make_org("南城街道", OrgKind.TOWN, city)
-    dongcheng = make_org("东城街道", OrgKind.TOWN, city)
-    dgut = make_org("东莞理工学院", OrgKind.UNIVERSITY, city)
-    return {
-        "city": city,
-        "nancheng": nancheng,
-        "nancheng_team": make_org("南城街道志愿服务队", OrgKind.TEAM, nancheng),
-        "nancheng_branch": make_org("南城阳光社区团支部", OrgKind.BRANCH, nancheng),
-        "dongcheng": dongcheng,
-        "dongcheng_team": make_org("东城街道志愿者协会", OrgKind.TEAM, dongcheng),
-        "dgut": dgut,
-        "dgut_team": make_org("东莞理工学院青年志愿者协会", OrgKind.TEAM, dgut),
-    }
-
-
-_people = itertools.count(1)
+    return factories.organization_tree()
 
 
 @pytest.fixture
 def make_user(db, orgs):
-    """make_user(organization=..., role=..., role_org=..., **fields) -> User, committed, password PASSWORD."""
-    from volunteers.accounts.services import ProfileData, register_volunteer
+    """make_user(organization=orgs["nancheng_team"], role=..., role_org=..., **fields) -> User, committed,
+    password PASSWORD (factories.user)."""
 
-    def make(
-        *,
-        organization: Organization | None = None,
-        role: Role | str | None = None,
-        role_org: Organization | None = None,
-        name: str | None = None,
-        mobile: str | None = None,
-        birth: date = date(2000, 1, 1),
-        political_status: str = "共青团员",
-        **fields,
-    ) -> User:
-        n = next(_people)
-        org = organization or orgs["nancheng_team"]
-        user = register_volunteer(
-            mobile=mobile or f"139{n:08d}",
-            id_number=demo_id_number(birth, n, region=f"{441900 + n // 1000}"),
-            password=PASSWORD,
-            profile=ProfileData(
-                name=name or f"志愿者{n}",
-                political_status=political_status,
-                organization_id=org.id,
-                emergency_contact_name="紧急联系人",
-                emergency_contact_mobile="13700000000",
-                activist_since=fields.pop("activist_since", None),
-                guardian_name=fields.pop("guardian_name", ""),
-                guardian_mobile=fields.pop("guardian_mobile", ""),
-                guardian_consent=fields.pop("guardian_consent", False),
-            ),
-            now=utcnow(),
-        )
-        for key, value in fields.items():
-            setattr(user, key, value)
-        if role is not None:
-            role_value = role.value if isinstance(role, Role) else role
-            db.session.add(RoleGrant(user_id=user.id, organization_id=(role_org or org).id, role=role_value))
-        db.session.commit()
-        return user
+    def make(*, organization: Organization | None = None, **fields) -> User:
+        return factories.user(organization or orgs["nancheng_team"], **fields)
 
     return make
 
@@ -243,3 +179,96 @@ def login(client):
         return c
 
     return do_login
+
+
+# -- events: the test's time and the events factories ------------------------------------------------------
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The test's current time (aware UTC), fixed once per test; pass it to services as `now`."""
+    return utcnow()
+
+
+@pytest.fixture
+def local_time(now):
+    """local_time(days=1, hour=9, minute=0) -> aware UTC datetime of that Asia/Shanghai wall-clock time,
+    `days` days after today (local date of `now`)."""
+
+    def make(days: int = 1, hour: int = 9, minute: int = 0) -> datetime:
+        return support.local_time(now, days, hour, minute)
+
+    return make
+
+
+@pytest.fixture
+def make_event(db, orgs, now):
+    """make_event(organization=orgs["nancheng"], **fields) -> Event, committed (factories.open_event).
+
+    Defaults: community service of orgs["nancheng"], published, tomorrow 08:00-18:00 local,
+    sign-up opened a day ago and closing when the event starts, cancel cut-off 24 h.
+    Pass status="draft" for an unpublished one; any Event column can be overridden.
+    """
+
+    def make(*, organization: Organization | None = None, **fields) -> Event:
+        return factories.open_event(organization or orgs["nancheng"], now=now, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_skill(db):
+    """make_skill(name, kind="skill", name_en=name) -> Skill (get or create), committed."""
+    return factories.skill
+
+
+@pytest.fixture
+def make_credential_type(db):
+    """make_credential_type(name="急救培训合格", valid_days=None) -> CredentialType (get or create), committed."""
+    return factories.credential_type
+
+
+@pytest.fixture
+def grant_credential(db, now):
+    """grant_credential(user, credential_type, expires_at=None, granted_at=30 days before now) -> Credential."""
+
+    def grant(user: User, credential_type: CredentialType, *, expires_at=None, granted_at=None):
+        granted_at = granted_at or now - timedelta(days=30)
+        return factories.credential(user, credential_type, granted_at=granted_at, expires_at=expires_at)
+
+    return grant
+
+
+@pytest.fixture
+def make_position(db, make_event):
+    """make_position(event=None, name=None, skills=[Skill], credentials=[CredentialType], min_age=0, **fields)
+    -> Position, committed (a new default event when none is given)."""
+
+    def make(event: Event | None = None, **fields) -> Position:
+        return factories.position(event or make_event(), **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_shift(db, make_position, local_time):
+    """make_shift(position=None, starts_at=None, ends_at=None, capacity=10, **fields) -> Shift, committed.
+
+    Defaults: tomorrow 09:00-12:00 Asia/Shanghai (ends 3 h after `starts_at` when only that is given),
+    10 places, in a new default position when none is given.
+    """
+
+    def make(position: Position | None = None, *, starts_at: datetime | None = None, **fields) -> Shift:
+        return factories.shift(position or make_position(), starts_at=starts_at or local_time(1, 9), **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_quota(db):
+    """make_quota(position, organization, quantity=5) -> TeamQuota, committed."""
+
+    def make(position: Position, organization: Organization, quantity: int = 5) -> TeamQuota:
+        return factories.quota(position, organization, quantity)
+
+    return make

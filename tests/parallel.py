@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from app.extensions import db
-from tests.conftest import is_postgres
+from tests.support import is_postgres
 
 BACKENDS = [
     pytest.param(

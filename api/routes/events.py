@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -58,14 +59,14 @@ def _organization(organization_id: int) -> Organization:
 
 
 def _detail(event: Event) -> dict:
-    event = db.session.scalar(
+    event = db.session.execute(
         select(Event)
         .where(Event.id == event.id)
         .options(
             selectinload(Event.positions).selectinload(Position.required_skills),
             selectinload(Event.positions).selectinload(Position.required_credentials),
         )
-    )
+    ).scalar_one()
     return serializers.event_detail(event)
 
 
@@ -188,7 +189,7 @@ def cancel_event(event_id: int, body):
 
 
 def _position_data(position: Position | None, changes: dict) -> manage.PositionData:
-    values = {}
+    values: dict[str, Any] = {}
     if position is not None:
         values = {
             "name": position.name,
@@ -202,7 +203,9 @@ def _position_data(position: Position | None, changes: dict) -> manage.PositionD
 
 
 def _position(position: Position) -> dict:
-    return serializers.position(db.session.get(Position, position.id))
+    loaded = db.session.get(Position, position.id)
+    assert loaded is not None  # the position just written
+    return serializers.position(loaded)
 
 
 @operation(

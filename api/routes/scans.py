@@ -21,16 +21,16 @@ from api.blueprint import bp
 from api.openapi import operation
 from api.scan_schemas import MAX_SCANS_PER_REQUEST
 from api.schemas import MAX_ID
-from api.serializers import iso
 from api.validation import raise_for
 from app.errors import NotFound, ValidationFailed
 from app.extensions import client_address, db, limiter
 from app.permissions import can_run_checkin, can_view_event
 from app.timeutil import utcnow
+from app.web.pages import acting_user
 from checkin.scanning.offline import OfflineScan, sync_offline_scans
-from checkin.scanning.services import ScanRefused, ScanResult, check_device_ids, scan_badge, scan_kiosk
+from checkin.scanning.results import scan_answer
+from checkin.scanning.services import ScanRefused, check_device_ids, scan_badge, scan_kiosk
 from events.models import Event
-from volunteers.accounts.models import User
 
 SCAN_ENDPOINTS = {"api.create_scans", "api.create_kiosk_scan"}
 
@@ -55,56 +55,7 @@ SCANNER_LIMITS = (
 KIOSK_LIMITS = (limiter.limit(_config("API_KIOSK_SCAN_RATE_LIMIT", "30 per minute"), key_func=auth.rate_limit_key),)
 
 
-# -- answers ---------------------------------------------------------------------------------
-
-
-def volunteer_ref(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.id, "name": user.name, "volunteer_number": user.volunteer_number}
-
-
-def scan_result(result: ScanResult, client_scan_id: str | None = None) -> dict:
-    """A service's ScanResult as the documented ScanResult object."""
-    shift = result.shift
-    return {
-        "client_scan_id": client_scan_id,
-        "ok": result.accepted,
-        "action": result.action,
-        "result": result.result,
-        "code": result.code if not result.accepted else None,
-        "message": result.message,
-        "at": iso(result.at),
-        "flags": list(result.flags),
-        "volunteer": volunteer_ref(result.volunteer),
-        "position_name": result.position_name or "",
-        "shift": None
-        if shift is None
-        else {"id": shift.id, "starts_at": iso(shift.starts_at), "ends_at": iso(shift.ends_at)},
-        "duration_minutes": result.duration_minutes,
-        "attendance_id": result.attendance.id if result.attendance is not None else None,
-    }
-
-
-def refused_result(refused: ScanRefused, *, client_scan_id: str | None = None, offline: bool = False, at=None) -> dict:
-    """A refusal raised by a scan service as a ScanResult object (the scan log row says who and when)."""
-    logged = refused.scan
-    volunteer = db.session.get(User, logged.user_id) if logged is not None and logged.user_id else None
-    return {
-        "client_scan_id": client_scan_id,
-        "ok": False,
-        "action": "none",
-        "result": "refused",
-        "code": refused.code,
-        "message": refused.message,
-        "at": iso(logged.scanned_at if logged is not None else at),
-        "flags": ["offline"] if offline or (logged is not None and logged.offline) else [],
-        "volunteer": volunteer_ref(volunteer),
-        "position_name": "",
-        "shift": None,
-        "duration_minutes": None,
-        "attendance_id": None,
-    }
+# -- the event scanned at (each scan is answered by checkin.scanning.results.scan_answer) ---------------
 
 
 def scanning_event(event_id: int) -> Event:
@@ -145,6 +96,7 @@ def _check_batch(body: dict) -> None:
             check_device_ids(body["device_id"], scan["client_scan_id"])
         except ValidationFailed as problem:  # names client_scan_id (this scan) or device_id (the body)
             field = path + problem.field if problem.field == "client_scan_id" else problem.field
+            assert field is not None  # check_device_ids names the field it refuses
             errors[field] = problem.message
     raise_for(errors)
 
@@ -176,7 +128,7 @@ def create_scans(body):
     """Apply a coordinator's badge scans and answer one result per scan."""
     event = scanning_event(body["event_id"])
     _check_batch(body)
-    coordinator = current_user._get_current_object()
+    coordinator = acting_user()
     device_id, scans, now, event_id = body["device_id"], body["scans"], utcnow(), event.id
     results: list[dict | None] = [None] * len(scans)
     queued = [index for index, scan in enumerate(scans) if scan.get("offline")]
@@ -193,7 +145,7 @@ def create_scans(body):
         ]
         applied = sync_offline_scans(event, offline, by=coordinator, device_id=device_id, now=now)
         for index, result in zip(queued, applied, strict=False):
-            results[index] = scan_result(result, scans[index]["client_scan_id"])
+            results[index] = scan_answer(result, client_scan_id=scans[index]["client_scan_id"])
         db.session.commit()
     for index, scan in enumerate(scans):
         if scan.get("offline"):
@@ -210,9 +162,9 @@ def create_scans(body):
                 longitude=scan.get("longitude"),
                 alone=True,
             )
-            results[index] = scan_result(result, scan["client_scan_id"])
+            results[index] = scan_answer(result, client_scan_id=scan["client_scan_id"])
         except ScanRefused as refused:
-            results[index] = refused_result(refused, client_scan_id=scan["client_scan_id"], at=now)
+            results[index] = scan_answer(refused, client_scan_id=scan["client_scan_id"], at=now)
         db.session.commit()
     return {"event_id": event_id, "device_id": device_id, "results": results}  # (event is expired by now)
 
@@ -242,15 +194,15 @@ def create_kiosk_scan(body):
     try:
         result = scan_kiosk(
             body["token"],
-            current_user._get_current_object(),
+            acting_user(),
             now=now,
             latitude=body.get("latitude"),
             longitude=body.get("longitude"),
             accuracy_m=body.get("accuracy_m"),
             alone=True,
         )
-        answer = scan_result(result)
+        answer = scan_answer(result)
     except ScanRefused as refused:
-        answer = refused_result(refused, at=now)
+        answer = scan_answer(refused, at=now)
     db.session.commit()
     return answer

@@ -150,6 +150,7 @@ def create_postgres_database(url: URL) -> None:
             ).scalar()
             if exists:
                 raise BackupError(f"database {url.database} exists already")
+            assert url.database is not None  # the restore target's URL names its database
             quoted = connection.dialect.identifier_preparer.quote(url.database)
             connection.execute(text(f"CREATE DATABASE {quoted}"))
     finally:

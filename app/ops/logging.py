@@ -22,6 +22,10 @@ import os
 import re
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 #: 17 digits and a check character: masked wherever it appears, even inside longer text or numbers
 ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]")
@@ -61,7 +65,7 @@ def redact(text: str) -> str:
     return API_TOKEN.sub(REDACTED, text)
 
 
-def redact_value(name: str, value):
+def redact_value(name: str, value: object) -> object:
     """A field's value as it may be logged: secrets by name replaced, strings redacted."""
     if _secret_name(name):
         return REDACTED
@@ -120,7 +124,7 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-def _loaded_user_id(user) -> int | None:
+def _loaded_user_id(user: object) -> int | None:
     """The id of the user already loaded for this request, read from the ORM identity: logging never
     loads an attribute (that would query the database, maybe in the middle of another query)."""
     if user is None:
@@ -139,7 +143,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
+        payload: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC)
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
@@ -174,17 +178,17 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def make_handler(stream=None, fmt: str = "json") -> logging.Handler:
+def make_handler(stream: TextIO | None = None, fmt: str = "json") -> logging.Handler:
     """A stream handler with the request context, the redaction and the chosen format (json or text)."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.addFilter(RequestContextFilter())
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler._volunteers_handler = True  # type: ignore[attr-defined] - found again by install_handler
+    handler._volunteers_handler = True  # type: ignore[attr-defined]  # a mark on the handler, found again by install_handler
     return handler
 
 
-def install_handler(stream=None, fmt: str = "json", level: str | int = "INFO") -> logging.Handler:
+def install_handler(stream: TextIO | None = None, fmt: str = "json", level: str | int = "INFO") -> logging.Handler:
     """Make this handler the root logger's only structured handler (replacing one installed before)."""
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -196,7 +200,7 @@ def install_handler(stream=None, fmt: str = "json", level: str | int = "INFO") -
     return handler
 
 
-def init_logging(app) -> None:
+def init_logging(app: Flask) -> None:
     """Install the handler for this process, unless testing or logging is configured already.
 
     Other handlers on the root logger mean someone else configured logging (pytest capturing

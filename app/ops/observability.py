@@ -26,8 +26,11 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -38,7 +41,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,6 +50,8 @@ from app.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("app.access")
+
+_Metric = TypeVar("_Metric", bound=MetricWrapperBase)
 
 bp = Blueprint("ops", __name__)
 limiter.exempt(bp)
@@ -65,7 +71,7 @@ LATENCY = Histogram(
 
 
 @functools.lru_cache(maxsize=4096)
-def child(metric, *labels: str):
+def child(metric: _Metric, *labels: str) -> _Metric:
     """metric.labels(*labels), kept for the next time (a labelled child lives as long as its metric; the label
     values come from a short list: endpoints, statuses, methods, outcomes)."""
     return metric.labels(*labels)
@@ -85,7 +91,7 @@ def _start_request() -> None:
     g.request_started = time.perf_counter()
 
 
-def _finish_request(response):
+def _finish_request(response: Response) -> Response:
     started = g.get("request_started")
     duration = time.perf_counter() - started if started is not None else 0.0
     endpoint = request.endpoint or "unmatched"  # unknown URLs share one label: no label per probed path
@@ -115,7 +121,7 @@ def _finish_request(response):
 class JobRunsCollector:
     """Runs of each scheduled job kept in job_runs (30 days), and when each last finished, by status."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         from app.scheduling.jobs import JobRun
         from app.scheduling.scheduler import registered_jobs
 
@@ -156,7 +162,7 @@ class JobRunsCollector:
 class _ThisProcess:
     """The default registry's metrics (this process only: used when not under multi-process gunicorn)."""
 
-    def collect(self):
+    def collect(self) -> Iterable[Metric]:
         return REGISTRY.collect()
 
 
@@ -203,7 +209,7 @@ def metrics_allowed() -> bool:
 
 
 @bp.get("/metrics")
-def metrics():
+def metrics() -> ResponseReturnValue:
     """Prometheus metrics, for allowed addresses or the metrics token."""
     if not metrics_allowed():
         return jsonify(
@@ -233,9 +239,28 @@ def migration_revisions(app: Flask) -> tuple[tuple[str, ...], frozenset[str]]:
     return cached
 
 
+def redis_state() -> str:
+    """The shared rate-limit storage: "ok", "degraded" (unreachable: each process counts alone, in memory, until
+    it answers again) or "not_used" (memory storage configured). A worker stays ready without Redis."""
+    uri = current_app.config.get("RATELIMIT_STORAGE_URI") or ""
+    if not uri.startswith(("redis://", "rediss://")):
+        return "not_used"
+    import redis
+
+    client = redis.Redis.from_url(uri, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        log.warning("readiness: Redis unavailable (%s); rate limits count per process", type(exc).__name__)
+        return "degraded"
+    finally:
+        client.close()
+    return "ok"
+
+
 def readiness() -> tuple[dict, int]:
     """Whether this worker should get traffic: the database answers and its schema is this code's head."""
-    heads, known = migration_revisions(current_app._get_current_object())
+    heads, known = migration_revisions(current_app._get_current_object())  # type: ignore[attr-defined]  # current_app is a LocalProxy; Flask types it as the Flask app it stands for
     answer = {"status": "not_ready", "database": "unavailable", "migrations": "unknown", "head": list(heads)}
     try:
         db.session.execute(text("SELECT 1"))
@@ -251,15 +276,16 @@ def readiness() -> tuple[dict, int]:
         return {**answer, "migrations": "missing", "revision": [], "reason": "not_migrated"}, 503
     answer["revision"] = revisions
     if tuple(revisions) == heads:
-        return {**answer, "status": "ready", "migrations": "current"}, 200
+        return {**answer, "status": "ready", "migrations": "current", "redis": redis_state()}, 200
     if any(revision not in known for revision in revisions):
         return {**answer, "migrations": "ahead", "reason": "schema_newer_than_code"}, 503
     return {**answer, "migrations": "pending", "reason": "migrations_pending"}, 503
 
 
 @bp.get("/readyz")
-def readyz():
-    """Readiness for the load balancer and the release script: database up and migrations current."""
+def readyz() -> ResponseReturnValue:
+    """Readiness for the load balancer and the release script: database up and migrations current (Redis is
+    reported, but a worker without it still serves: its rate limits fall back to memory)."""
     body, status = readiness()
     return jsonify(body), status
 

@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import String, UniqueConstraint, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model, db, rowcount
 from app.timeutil import UTCDateTime
 
 log = logging.getLogger(__name__)
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One run of a scheduled job for one period (e.g. reminders for 10:05-10:10 UTC)."""
 
     __tablename__ = "job_runs"
@@ -54,7 +55,7 @@ class Job:
     description: str = ""
 
 
-def job_period(name: str, every: timedelta, config=None) -> timedelta:
+def job_period(name: str, every: timedelta, config: Mapping[str, Any] | None = None) -> timedelta:
     """How often job `name` runs: `every`, unless SCHEDULER_JOB_PERIODS gives it a period in seconds."""
     overrides = (current_app.config if config is None else config).get("SCHEDULER_JOB_PERIODS") or {}
     seconds = overrides.get(name)
@@ -117,4 +118,4 @@ def _describe(result: object) -> str:
 def prune_job_runs(*, now: datetime, keep_days: int = 30) -> int:
     """Delete run records older than `keep_days`; returns how many."""
     cutoff = now - timedelta(days=keep_days)
-    return db.session.execute(delete(JobRun).where(JobRun.started_at < cutoff)).rowcount or 0
+    return rowcount(db.session.execute(delete(JobRun).where(JobRun.started_at < cutoff))) or 0

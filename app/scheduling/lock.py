@@ -17,20 +17,24 @@ import os
 import secrets
 import socket
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, create_engine, delete, insert, text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import UTCDateTime
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
 
-class SchedulerLock(db.Model):
+class SchedulerLock(Model):
     """Who holds a named scheduler lock, and when they last said they are alive (lock-row mode)."""
 
     __tablename__ = "scheduler_locks"
@@ -123,7 +127,7 @@ class AdvisoryLock:
 
     kind = "advisory"
 
-    def __init__(self, url, name: str, holder_id: str):
+    def __init__(self, url: URL, name: str, holder_id: str) -> None:
         # NullPool: closing the connection really ends the session, which frees the lock.
         self.engine = create_engine(url, poolclass=NullPool)
         self.name = name
@@ -200,6 +204,7 @@ class AdvisoryLock:
 
     def _close(self) -> None:
         connection, self.connection = self.connection, None
+        assert connection is not None  # callers close only an open connection
         with contextlib.suppress(SQLAlchemyError):
             connection.close()
 
@@ -210,7 +215,7 @@ class AdvisoryLock:
         self.engine.dispose()
 
 
-def make_lock(app, *, holder_id: str | None = None, name: str = "scheduler"):
+def make_lock(app: Flask, *, holder_id: str | None = None, name: str = "scheduler") -> Lock:
     """The right lock for the configured database: advisory on PostgreSQL, a lock row elsewhere."""
     holder_id = holder_id or new_holder_id()
     engine = db.engine
@@ -218,3 +223,7 @@ def make_lock(app, *, holder_id: str | None = None, name: str = "scheduler"):
         return AdvisoryLock(engine.url, name, holder_id)
     timeout = timedelta(seconds=app.config["SCHEDULER_LOCK_TIMEOUT_SECONDS"])
     return RowLock(engine, name, holder_id, timeout)
+
+
+#: either kind of scheduler lock (make_lock chooses)
+Lock = AdvisoryLock | RowLock

@@ -13,7 +13,9 @@ import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -23,8 +25,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.scheduling.jobs import Job, JobRun, job_period
-from app.scheduling.lock import make_lock
+from app.scheduling.lock import Lock, make_lock
 from app.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ def registered_jobs(app: Flask | None = None) -> dict[str, Job]:
     return dict((app or current_app).extensions["jobs"])
 
 
-def execute_job(app: Flask, job: Job, now: datetime | None = None, *, force: bool = False):
+def execute_job(app: Flask, job: Job, now: datetime | None = None, *, force: bool = False) -> object:
     """Run one job in its own application context (what the scheduler's threads call)."""
     with app.app_context():
         return job.func(now or utcnow(), force=force)
@@ -53,7 +58,7 @@ def _aligned_start(now: datetime, every: timedelta) -> datetime:
     return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds + offset, UTC)
 
 
-def build_scheduler(app: Flask, lock, lost: threading.Event):
+def build_scheduler(app: Flask, lock: Lock, lost: threading.Event) -> BackgroundScheduler:
     """An APScheduler with every job plus the lock heartbeat (which sets `lost` if the lock is gone)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -99,7 +104,13 @@ def _run_all_once(app: Flask, *stops: threading.Event) -> None:
         _execute_logged(app, job)
 
 
-def run_scheduler(app: Flask, *, stop: threading.Event, lock=None, on_acquired=None) -> None:
+def run_scheduler(
+    app: Flask,
+    *,
+    stop: threading.Event,
+    lock: Lock | None = None,
+    on_acquired: Callable[[Lock], object] | None = None,
+) -> None:
     """Wait for the lock, run the jobs while it is held, go back to waiting if it is lost; until `stop`."""
     lock = lock or make_lock(app)
     retry = app.config["SCHEDULER_RETRY_SECONDS"]
@@ -124,7 +135,9 @@ def run_scheduler(app: Flask, *, stop: threading.Event, lock=None, on_acquired=N
         lock.dispose()
 
 
-def _run_while_held(app: Flask, lock, stop: threading.Event, on_acquired) -> None:
+def _run_while_held(
+    app: Flask, lock: Lock, stop: threading.Event, on_acquired: Callable[[Lock], object] | None
+) -> None:
     lost = threading.Event()
     scheduler = build_scheduler(app, lock, lost)
     scheduler.start()
@@ -157,7 +170,7 @@ def run_command(holder_id: str | None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler.executors.heartbeat", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy; Flask types it as the Flask app it stands for
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -207,7 +220,7 @@ def status_command() -> None:
         click.echo(f"lock ({lock.kind}): {lock.holder() or 'free'}")
     finally:
         lock.dispose()
-    last = dict(db.session.execute(select(JobRun.job, func.max(JobRun.id)).group_by(JobRun.job)).all())
+    last = dict(db.session.execute(select(JobRun.job, func.max(JobRun.id)).group_by(JobRun.job)).tuples().all())
     for name in registered_jobs():
         run = db.session.get(JobRun, last[name]) if name in last else None
         if run is None:

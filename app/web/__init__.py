@@ -1,1 +1,1 @@
-"""Cross-cutting web concerns: headers, error pages, template helpers, the form-view shape."""
+"""Cross-cutting web concerns: headers, error pages, template helpers, the form-view shape, loading by id."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -18,8 +19,13 @@ from app.errors import DomainError
 from app.extensions import db, login_manager
 from app.security import mask_id_number
 from app.timeutil import to_local
+from app.web.bodies import DrainUnreadBody
+from app.web.inputs import request_has_nul
 
 log = logging.getLogger(__name__)
+
+#: PostgreSQL's numeric_value_out_of_range and datetime_field_overflow
+OUT_OF_RANGE_SQLSTATES = ("22003", "22008")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -54,7 +60,7 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def is_safe_redirect(target: str | None) -> bool:
+def is_safe_redirect(target: str | None) -> TypeGuard[str]:
     """Only relative paths on this site are followed after login."""
     if not target:
         return False
@@ -78,6 +84,8 @@ ERROR_TITLES = {
 
 def register_web(app: Flask) -> None:
     """Install headers, error handlers, filters and the per-request transaction rule."""
+    # A body the app answers unread (a 413 over MAX_CONTENT_LENGTH) is drained, or the client gets a reset, not the page.
+    app.wsgi_app = DrainUnreadBody(app.wsgi_app, app.config)  # type: ignore[method-assign]  # Flask's documented way to wrap its WSGI app
 
     @app.after_request
     def security_headers(response):
@@ -129,8 +137,14 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        limit = request.max_content_length
         if status == 429:
             message = _("Too many attempts; please wait and try again.")
+        elif status == 413 and limit and (request.content_length or 0) > limit:
+            message = _(
+                "At most %(size)s MB can be sent at once; choose a smaller file, or fewer files.",
+                size=f"{limit / 1024 / 1024:.3g}",
+            )
         else:
             message = str(ERROR_TITLES.get(status, _("Error")))
         response = make_response(error_response(status, message, exc.name.lower().replace(" ", "_")))
@@ -159,6 +173,29 @@ def register_web(app: Flask) -> None:
         )
         response.headers["Retry-After"] = "10"
         return response
+
+    @app.before_request
+    def refuse_nul():
+        """NUL in a page's query string or form: 400, before it reaches a query (PostgreSQL answers it with an error,
+        a 500). The API refuses it in its own way (a 422 from its validator)."""
+        if not request.path.startswith("/api/") and request_has_nul():
+            return error_response(400, _("The text contains characters that cannot be stored."), "unstorable_text")
+        return None
+
+    @app.errorhandler(OverflowError)
+    def number_out_of_range(exc: OverflowError):
+        """A number too large for the database reached a query (a form field no route bounded): 400, never 500."""
+        db.session.rollback()
+        return error_response(400, _("A number in the request is out of range."), "number_out_of_range")
+
+    @app.errorhandler(StatementError)
+    def statement_failed(exc: StatementError):
+        """The same as a statement's error: a number (or a date) that the driver could not convert (an OverflowError
+        wrapped by SQLAlchemy), or that PostgreSQL refused as out of its column's range (SQLSTATE 22003, 22008)."""
+        cause = exc.orig
+        if isinstance(cause, OverflowError) or getattr(cause, "sqlstate", None) in OUT_OF_RANGE_SQLSTATES:
+            return number_out_of_range(OverflowError(str(cause)))
+        return unexpected_error(exc)
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):

@@ -6,10 +6,12 @@ assignment counts; attendance counts per shift), never one query per shift.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy import Row, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -121,7 +123,7 @@ class Dashboard:
 def event_days(event: Event) -> list[date]:
     """The local dates the event spans (at most MAX_DAYS)."""
     first, last = to_local(event.starts_at).date(), to_local(event.ends_at - timedelta(seconds=1)).date()
-    days = []
+    days: list[date] = []
     day = first
     while day <= last and len(days) < MAX_DAYS:
         days.append(day)
@@ -155,7 +157,7 @@ def _state(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
     return "under_way" if now < ends_at else "ended"
 
 
-def _shift_rows(event: Event, start: datetime, end: datetime):
+def _shift_rows(event: Event, start: datetime, end: datetime) -> Sequence[Row[Any]]:
     """Query 1: the shifts in [start, end) with their position and assignment counts."""
     attended = exists().where(Attendance.assignment_id == Assignment.id, Attendance.status != VOIDED)
     absent = and_(Assignment.status == ASSIGNED, ~attended)

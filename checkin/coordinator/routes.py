@@ -3,14 +3,15 @@ fixing forgotten check-outs and conflicts, and the live dashboard (page and JSON
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from app.errors import DomainError, ValidationFailed
-from app.extensions import db
-from app.permissions import can_run_checkin
+from app.errors import ValidationFailed
 from app.timeutil import to_local, utcnow
+from app.web.forms import form_page, refusal_status, show_refusal, submit_form
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from checkin.blueprint import bp
 from checkin.coordinator.dashboard import (
     attendance_to_fix,
@@ -26,6 +27,7 @@ from checkin.loaders import checkin_event
 from checkin.models import Attendance, Scan
 from checkin.scanning.corrections import resolve_conflict, set_check_out_time
 from checkin.scanning.geo import has_geofence
+from checkin.scanning.results import scan_answer
 from checkin.scanning.services import ScanRefused, manual_check
 from events.models import Event
 
@@ -34,19 +36,8 @@ SCANS_API_ENDPOINT = "api.create_scans"
 #: refusals that belong beside the check-out time field
 TIME_CODES = {"check_out_before_check_in", "time_in_future", "invalid_time"}
 
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _attach(form, exc: DomainError, default_field: str | None = None) -> None:
-    """Show a service's refusal beside its field (or the given one), else at the top of the form."""
-    name = exc.field or default_field
-    field = getattr(form, name, None) if name else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*list(field.errors), exc.message]
-    else:
-        form.form_errors.append(exc.message)
+#: refusals that belong beside the kept side of a conflict
+KEEP_CODES = {"cannot_keep_scan", "check_out_before_check_in"}
 
 
 @bp.get("/events/<int:event_id>")
@@ -64,7 +55,7 @@ def event_checkin(event_id: int):
     )
 
 
-def _scanner_page(event: Event, form: ManualCheckForm, refusal: ScanRefused | None = None, status: int = 200):
+def _scanner_page(event: Event, form: ManualCheckForm, refusal: dict | None = None, status: int = 200):
     return render_template(
         "checkin/scanner.html",
         event=event,
@@ -89,23 +80,25 @@ def manual_check_in(event_id: int):
     """Check a volunteer in or out by mobile number, with a required reason (when the badge cannot be shown)."""
     event = checkin_event(event_id)
     form = ManualCheckForm()
-    if not form.validate_on_submit():
-        return _scanner_page(event, form, status=422)
-    try:
-        result = manual_check(event, form.mobile.data, by=_user(), now=utcnow(), reason=form.reason.data)
-    except ScanRefused as refused:
-        db.session.commit()  # keeps the refusal in the scan log
-        return _scanner_page(event, form, refusal=refused, status=409)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        _attach(form, exc)
-        return _scanner_page(event, form, status=422)
-    db.session.commit()
-    flash(
-        _("%(name)s: %(message)s", name=result.volunteer.name if result.volunteer else "", message=result.message),
-        "success",
+    sent = submit_form(
+        form,
+        lambda: manual_check(event, form.mobile.data, by=acting_user(), now=utcnow(), reason=form.reason.data),
+        success=lambda result: _checked_message(scan_answer(result)),
+        then=lambda _result: redirect(url_for("checkin.scanner", event_id=event.id)),
+        catch=(ScanRefused, ValidationFailed),
+        commit_refusals=ScanRefused,  # keeps the refusal in the scan log
+        show=lambda exc: None if isinstance(exc, ScanRefused) else show_refusal(form, exc),
+        status_of=refusal_status,
     )
-    return redirect(url_for("checkin.scanner", event_id=event.id))
+    if sent.saved:
+        return sent.response
+    refused = sent.refusal if isinstance(sent.refusal, ScanRefused) else None
+    return _scanner_page(event, form, refusal=scan_answer(refused) if refused else None, status=sent.status)
+
+
+def _checked_message(answer: dict) -> str:
+    volunteer = answer["volunteer"]
+    return _("%(name)s: %(message)s", name=volunteer["name"] if volunteer else "", message=answer["message"])
 
 
 def _fix_page(event: Event, *, bound: dict | None = None, status: int = 200):
@@ -133,59 +126,42 @@ def fix_attendance(event_id: int):
     return _fix_page(checkin_event(event_id))
 
 
-def _attendance_event(event_id: int | None) -> Event:
-    event = db.session.get(Event, event_id) if event_id else None
-    if event is None:
-        abort(404)
-    if not can_run_checkin(current_user, event):
-        abort(403)
-    return event
-
-
 @bp.post("/attendance/<int:attendance_id>/check-out")
 @login_required
 def set_check_out(attendance_id: int):
     """Set the real check-out time of a forgotten check-out, with a reason."""
-    attendance = db.get_or_404(Attendance, attendance_id)
-    event = _attendance_event(attendance.event_id)
+    attendance = load_or_404(Attendance, attendance_id)
+    event = checkin_event(attendance.event_id)
     form = CheckOutTimeForm(prefix=f"a{attendance.id}")
-    status = 422
-    if form.validate_on_submit():
-        try:
-            set_check_out_time(
-                attendance, local_to_utc(form.checked_out_at.data), by=_user(), now=utcnow(), reason=form.reason.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            _attach(form, exc, "checked_out_at" if exc.code in TIME_CODES else None)
-            status = 422 if isinstance(exc, ValidationFailed) or exc.code in TIME_CODES else exc.status
-        else:
-            db.session.commit()
-            flash(_("Check-out time set for %(name)s.", name=attendance.user.name), "success")
-            return redirect(url_for("checkin.fix_attendance", event_id=event.id))
-    return _fix_page(event, bound={("checkout", attendance.id): form}, status=status)
+    return form_page(
+        form,
+        lambda: set_check_out_time(
+            attendance, local_to_utc(form.checked_out_at.data), by=acting_user(), now=utcnow(), reason=form.reason.data
+        ),
+        success=lambda _saved: _("Check-out time set for %(name)s.", name=attendance.user.name),
+        then=lambda _saved: redirect(url_for("checkin.fix_attendance", event_id=event.id)),
+        show=lambda exc: show_refusal(form, exc, field="checked_out_at" if exc.code in TIME_CODES else None),
+        status_of=lambda exc: 422 if exc.code in TIME_CODES else refusal_status(exc),
+        render=lambda status: _fix_page(event, bound={("checkout", attendance.id): form}, status=status),
+    )
 
 
 @bp.post("/scans/<int:scan_id>/resolve")
 @login_required
 def resolve_scan_conflict(scan_id: int):
     """Settle a conflicting offline scan: keep the attendance as recorded, or take the scan's time."""
-    scan = db.get_or_404(Scan, scan_id)
-    event = _attendance_event(scan.event_id)
+    scan = load_or_404(Scan, scan_id)
+    event = checkin_event(scan.event_id)
     form = ResolveConflictForm(prefix=f"s{scan.id}")
-    status = 422
-    if form.validate_on_submit():
-        try:
-            resolve_conflict(scan, by=_user(), now=utcnow(), keep=form.keep.data, reason=form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _attach(form, exc, "keep" if exc.code in {"cannot_keep_scan", "check_out_before_check_in"} else None)
-            status = 422 if isinstance(exc, ValidationFailed) else exc.status
-        else:
-            db.session.commit()
-            flash(_("The conflict is resolved."), "success")
-            return redirect(url_for("checkin.fix_attendance", event_id=event.id))
-    return _fix_page(event, bound={("conflict", scan.id): form}, status=status)
+    return form_page(
+        form,
+        lambda: resolve_conflict(scan, by=acting_user(), now=utcnow(), keep=form.keep.data, reason=form.reason.data),
+        success=_("The conflict is resolved."),
+        then=lambda _saved: redirect(url_for("checkin.fix_attendance", event_id=event.id)),
+        show=lambda exc: show_refusal(form, exc, field="keep" if exc.code in KEEP_CODES else None),
+        status_of=refusal_status,
+        render=lambda status: _fix_page(event, bound={("conflict", scan.id): form}, status=status),
+    )
 
 
 @bp.get("/events/<int:event_id>/dashboard")

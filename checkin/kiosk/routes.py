@@ -10,19 +10,24 @@ it; the check-in itself judges the token at its arrival time. GET never changes 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from app.errors import ValidationFailed
 from app.extensions import client_address, db, limiter
 from app.timeutil import utcnow
+from app.web.forms import run_action
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from checkin.blueprint import bp, links
 from checkin.coordinator.dashboard import checked_in_count, open_attendance
 from checkin.loaders import checkin_event
 from checkin.models import Attendance, AttendanceStatus
 from checkin.qr import kiosk_url, rotating_svg_response
 from checkin.scanning.geo import has_geofence
+from checkin.scanning.results import scan_answer
 from checkin.scanning.services import ScanRefused, ScanResult, scan_kiosk
 from checkin.tokens import KioskClaim, badge_token, kiosk_token, next_rotation, parse_kiosk_token
 from events.models import Event, Shift
@@ -33,10 +38,8 @@ KIOSK_SESSION = "checkin_kiosk"
 RESULT_SESSION = "checkin_kiosk_result"
 #: how long a kiosk code opened on a phone stays usable (covers a login on the way)
 KIOSK_ARRIVAL_MINUTES = 5
-
-
-def _user():
-    return current_user._get_current_object()
+#: what the confirmation page keeps of a scan's answer (checkin.scanning.results), with the user and event title
+OUTCOME_FIELDS = ("ok", "code", "message", "action", "result", "attendance_id", "position_name", "at", "flags")
 
 
 def _kiosk_shift(event: Event) -> Shift | None:
@@ -44,10 +47,8 @@ def _kiosk_shift(event: Event) -> Shift | None:
     raw = request.args.get("shift_id")
     if not raw:
         return None
-    shift = db.session.get(Shift, int(raw)) if raw.isdigit() and len(raw) < 10 else None
-    if shift is None or shift.event_id != event.id:
-        abort(404)
-    return shift
+    shift_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return load_or_404(Shift, shift_id, lambda _user, shift: shift.event_id == event.id)
 
 
 def _seconds_left(now: datetime) -> float:
@@ -61,7 +62,7 @@ def kiosk(event_id: int):
     event = checkin_event(event_id)
     shift = _kiosk_shift(event)
     now = utcnow()
-    args = {"event_id": event.id, "shift_id": shift.id} if shift else {"event_id": event.id}
+    args: dict[str, Any] = {"event_id": event.id, "shift_id": shift.id} if shift else {"event_id": event.id}
     return render_template(
         "checkin/kiosk.html",
         event=event,
@@ -107,8 +108,7 @@ def kiosk_arrival(token: str):
         claim = parse_kiosk_token(token, now=now)
     except ScanRefused as refused:
         return render_template("checkin/kiosk_refused.html", message=refused.message, code=refused.code), 409
-    if db.session.get(Event, claim.event_id) is None:
-        abort(404)
+    load_or_404(Event, claim.event_id)  # the code's event must still exist
     session[KIOSK_SESSION] = {"token": token, "arrived": now.timestamp()}
     session.pop(RESULT_SESSION, None)
     return redirect(url_for("checkin.kiosk_check"))
@@ -139,35 +139,10 @@ def _form_number(name: str):
     return value or None
 
 
-def _outcome(result: ScanResult | None, event: Event, *, now: datetime, refused: ScanRefused | None = None) -> dict:
-    """What the confirmation page shows, kept in the session (so a reload shows it again)."""
-    if refused is not None:
-        return {
-            "user_id": current_user.id,
-            "ok": False,
-            "code": refused.code,
-            "message": refused.message,
-            "event_title": event.title,
-            "action": "none",
-            "result": "refused",
-            "attendance_id": None,
-            "position_name": "",
-            "at": now.isoformat(),
-            "flags": [],
-        }
-    return {
-        "user_id": current_user.id,
-        "ok": True,
-        "code": None,
-        "message": result.message,
-        "event_title": event.title,
-        "action": result.action,
-        "result": result.result,
-        "attendance_id": result.attendance.id if result.attendance else None,
-        "position_name": result.position_name,
-        "at": result.at.isoformat(),
-        "flags": list(result.flags),
-    }
+def _outcome(scanned: ScanResult | ScanRefused, event: Event, *, now: datetime) -> dict:
+    """What the confirmation page shows, kept in the session (so a reload shows it again): the scan's answer."""
+    answer = scan_answer(scanned, at=now)
+    return {"user_id": current_user.id, "event_title": event.title, **{name: answer[name] for name in OUTCOME_FIELDS}}
 
 
 def _user_key() -> str:
@@ -190,27 +165,29 @@ def kiosk_check():
     shift = db.session.get(Shift, claim.shift_id) if claim.shift_id else None
     error = None
     if request.method == "POST":
-        try:
-            result = scan_kiosk(
+        done = run_action(
+            lambda: scan_kiosk(
                 claim,
-                _user(),
+                acting_user(),
                 now=now,
                 latitude=_form_number("latitude"),
                 longitude=_form_number("longitude"),
                 accuracy_m=_form_number("accuracy_m"),
                 alone=True,
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            error = exc.message
-        except ScanRefused as refused:
-            db.session.commit()  # keeps the refusal in the scan log
-            session[RESULT_SESSION] = _outcome(None, event, now=now, refused=refused)
-            return redirect(url_for("checkin.kiosk_done"))
+            ),
+            success=None,
+            catch=(ValidationFailed, ScanRefused),
+            commit_refusals=ScanRefused,  # keeps the refusal in the scan log
+            show=None,
+        )
+        if isinstance(done.refusal, ValidationFailed):
+            error = done.refusal.message
         else:
-            db.session.commit()
-            session.pop(KIOSK_SESSION, None)
-            session[RESULT_SESSION] = _outcome(result, event, now=now)
+            if done.saved:
+                session.pop(KIOSK_SESSION, None)
+            scanned = done.result if done.saved else done.refusal
+            assert isinstance(scanned, (ScanResult, ScanRefused))  # the scan's result, or the ScanRefused caught
+            session[RESULT_SESSION] = _outcome(scanned, event, now=now)
             return redirect(url_for("checkin.kiosk_done"))
     current = open_attendance(current_user.id, event.id)
     return render_template(
@@ -247,7 +224,7 @@ def kiosk_done():
 @login_required
 def badge():
     """The volunteer's own badge: a QR code that changes every 30 seconds, name and volunteer number."""
-    return render_template("checkin/badge.html", volunteer=_user(), seconds_left=int(_seconds_left(utcnow())) + 1)
+    return render_template("checkin/badge.html", volunteer=acting_user(), seconds_left=int(_seconds_left(utcnow())) + 1)
 
 
 @bp.get("/badge/qr.svg")

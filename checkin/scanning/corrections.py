@@ -13,7 +13,7 @@ from sqlalchemy import exists, select, update
 
 from app.audit import record
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.permissions import can_run_checkin
 from checkin.models import Attendance, AttendanceStatus, Scan
 from checkin.refusals import ScanRefused
@@ -47,23 +47,25 @@ def _prepare(attendance: Attendance, *, by: User, reason: str) -> tuple[Event, s
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for the correction."), code="reason_required", field="reason")
-    lock_volunteer(db.session.get(User, attendance.user_id))
+    volunteer = db.session.get(User, attendance.user_id)
+    assert volunteer is not None  # the attendance's foreign key names the volunteer
+    lock_volunteer(volunteer)
     db.session.refresh(attendance)
     return event, reason
 
 
-def _aware(value, field: str) -> datetime:
+def _aware(value: object, field: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ValidationFailed(_("Give a time with its time zone."), code="invalid_time", field=field)
     return value
 
 
-def _update(attendance: Attendance, from_statuses: tuple[str, ...], **values) -> bool:
+def _update(attendance: Attendance, from_statuses: tuple[str, ...], **values: object) -> bool:
     result = db.session.execute(
         update(Attendance).where(Attendance.id == attendance.id, Attendance.status.in_(from_statuses)).values(**values)
     )
     db.session.expire(attendance)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def set_check_out_time(

@@ -1,7 +1,7 @@
 """The scan engine: one scan of one volunteer at one event becomes a check-in, a check-out, a repeat,
 a flagged conflict or a refusal, and is written to the scan log either way.
 
-Rules (see DOMAIN.md, issue 4):
+Rules (see docs/domain.md and docs/checkin.md):
 - the volunteer's row is taken first (events.signup.places.lock_volunteer), so one volunteer's scans run one
   at a time on both databases; the partial unique index on open attendances is the backstop;
 - a scan within CHECKIN_REPEAT_SECONDS of the volunteer's last check-in or check-out at the event
@@ -24,20 +24,22 @@ the device's earlier scan and the token's accepted uses in one, the volunteer's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.timeutil import to_local
 from checkin.models import Attendance, AttendanceStatus, Scan
 from checkin.refusals import ScanRefused
 from checkin.scanning.geo import Position, has_geofence, inside_geofence
 from checkin.scanning.geofence import check_in_outside, check_out_fence  # fences of other areas' shifts (patrols)
+from checkin.scanning.results import scan_answer
 from checkin.scanning.shift_choice import pick_assignment
 from events.models import Assignment, AssignmentStatus, Event, EventStatus, GeofenceMode, Shift
 from events.signup.places import lock_volunteer, set_status
@@ -76,23 +78,16 @@ class ScanResult:
         return self.result != "refused"
 
     def to_dict(self) -> dict:
-        """A JSON-ready summary (times in ISO 8601 UTC)."""
-        shift = self.shift
+        """A JSON-ready summary (times in ISO 8601 UTC): the scan's answer (checkin.scanning.results) without the
+        API's client id and `ok`, with the scan log row's id and the volunteer's id and name."""
+        answer = scan_answer(self)
+        volunteer = answer["volunteer"]
+        del answer["client_scan_id"], answer["ok"]
         return {
-            "action": self.action,
-            "result": self.result,
+            **answer,
             "code": self.code,
-            "message": self.message,
-            "at": self.at.isoformat() if self.at else None,
-            "duration_minutes": self.duration_minutes,
-            "flags": list(self.flags),
-            "attendance_id": self.attendance.id if self.attendance else None,
             "scan_id": self.scan.id if self.scan else None,
-            "volunteer": {"id": self.volunteer.id, "name": self.volunteer.name} if self.volunteer else None,
-            "shift": None
-            if shift is None
-            else {"id": shift.id, "starts_at": shift.starts_at.isoformat(), "ends_at": shift.ends_at.isoformat()},
-            "position_name": self.position_name,
+            "volunteer": {"id": volunteer["id"], "name": volunteer["name"]} if volunteer else None,
         }
 
 
@@ -231,8 +226,11 @@ def log_refusal(
     token_digest: str | None = None,
     note: str = "",
 ) -> ScanRefused:
-    """Write a refusal to the scan log (flushed) and return the exception to raise."""
-    scan = Scan(
+    """Write a refusal to the scan log (flushed) and return the exception to raise.
+
+    The one way a refused scan is logged: the engine (`_refuse_logged`), the scan services and the offline
+    sync all call it; the API and the pages only answer the refusal (checkin.scanning.results)."""
+    scan: Scan | None = Scan(
         event_id=event.id if event is not None else None,
         user_id=volunteer.id if volunteer else None,
         method=method,
@@ -276,10 +274,12 @@ def _seen_scans(request: ScanRequest) -> list[Scan]:
     where = (
         or_(device, token) if device is not None and token is not None else (device if device is not None else token)
     )
+    assert where is not None  # one of the two, at least, is set
     return list(db.session.scalars(select(Scan).where(where).execution_options(populate_existing=True)))
 
 
 def _refuse_logged(refused: ScanRefused, request: ScanRequest) -> ScanRefused:
+    """log_refusal with what the refused request says of the scan."""
     return log_refusal(
         refused,
         event=request.event,
@@ -325,26 +325,17 @@ def apply_scan(request: ScanRequest) -> ScanResult:
         # the same (device, client id) was applied meanwhile, or (the partial unique index) an open check-in exists
         if not savepoint:
             db.session.rollback()  # the whole transaction: the scan was all of it
-        earlier = previous_scan(request.device_id, request.client_scan_id)
-        if earlier is not None:
-            return answer_previous(earlier, now=request.now)
-        raise log_refusal(
-            ScanRefused("already_checked_in_elsewhere"),
-            event=request.event,
-            volunteer=request.volunteer,
-            method=request.method,
-            at=request.at,
-            now=request.now,
-            by=request.by,
-            offline=request.offline,
-            position=request.position,
-            token_digest=request.token_digest,
-            note=request.note,
+        previous = previous_scan(request.device_id, request.client_scan_id)
+        if previous is not None:
+            return answer_previous(previous, now=request.now)
+        # logged without the device's client id: that (device, client id) is not this refusal's
+        raise _refuse_logged(
+            ScanRefused("already_checked_in_elsewhere"), replace(request, device_id=None, client_scan_id=None)
         ) from None
     return build_result(scan, now=request.now)
 
 
-def _scan(request: ScanRequest, attendance: Attendance | None, action: str, result: str, **values) -> Scan:
+def _scan(request: ScanRequest, attendance: Attendance | None, action: str, result: str, **values: Any) -> Scan:
     position = request.position
     # `attendance=`: the scan holds the object, so build_result reads it (and its shift) without reloading
     return Scan(
@@ -469,6 +460,7 @@ def _nearest_attendance(
         if request.at < attendance.checked_in_at:
             gap, side = attendance.checked_in_at - request.at, "check_in"
         else:
+            assert end is not None  # an open attendance begun before the scan holds it: "inside" above
             gap, side = request.at - end, "check_out"
         if best_gap is None or gap < best_gap:
             best, best_side, best_gap = attendance, side, gap
@@ -505,7 +497,7 @@ def _check_out(request: ScanRequest, attendance: Attendance) -> Scan:
         )
     )
     db.session.expire(attendance)
-    if done.rowcount != 1:  # the forgotten-check-out job marked it meanwhile
+    if rowcount(done) != 1:  # the forgotten-check-out job marked it meanwhile
         raise ScanRefused("shift_over")
     complete_assignment(attendance, now=request.now)
     return _scan(request, attendance, "check_out", "ok")

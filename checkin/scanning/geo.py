@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
 
 from app.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from events.models import Event
+
+#: a reported coordinate as it came: a number (the API), text (a form) or nothing
+Coordinate = float | str | None
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 
@@ -30,7 +36,7 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _number(value, low: float, high: float, field: str) -> float:
+def _number(value: float | str, low: float, high: float, field: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -40,7 +46,7 @@ def _number(value, low: float, high: float, field: str) -> float:
     return number
 
 
-def read_position(latitude, longitude, accuracy_m=None) -> Position | None:
+def read_position(latitude: Coordinate, longitude: Coordinate, accuracy_m: Coordinate = None) -> Position | None:
     """A validated Position, or None when no position was given; raises ValidationFailed on nonsense."""
     if latitude is None and longitude is None:
         return None
@@ -54,12 +60,12 @@ def read_position(latitude, longitude, accuracy_m=None) -> Position | None:
     return Position(_number(latitude, -90, 90, "latitude"), _number(longitude, -180, 180, "longitude"), accuracy)
 
 
-def has_geofence(event) -> bool:
+def has_geofence(event: Event) -> bool:
     """True when the event sets a location and a radius."""
     return event.latitude is not None and event.longitude is not None and bool(event.checkin_radius_m)
 
 
-def inside_geofence(event, position: Position | None) -> bool:
+def inside_geofence(event: Event, position: Position | None) -> bool:
     """True when the position lies inside the event's radius (a missing position is outside).
 
     The reported accuracy, up to CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M, is forgiven: a phone
@@ -71,5 +77,6 @@ def inside_geofence(event, position: Position | None) -> bool:
         return False
     forgiven = float(current_app.config.get("CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M", 0))
     allowance = min(position.accuracy_m or 0.0, forgiven)
+    assert event.latitude is not None and event.longitude is not None and event.checkin_radius_m  # has_geofence
     distance = haversine_m(event.latitude, event.longitude, position.latitude, position.longitude)
     return distance - allowance <= event.checkin_radius_m

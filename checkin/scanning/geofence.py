@@ -17,6 +17,7 @@ from flask import current_app
 from checkin.models import Attendance
 from checkin.refusals import ScanRefused
 from checkin.scanning.geo import Position
+from events.models import Shift
 
 
 class ShiftFence(NamedTuple):
@@ -27,7 +28,7 @@ class ShiftFence(NamedTuple):
     mode: str
 
 
-FenceProvider = Callable[[object, Position | None], ShiftFence | None]
+FenceProvider = Callable[[Shift, Position | None], ShiftFence | None]
 _providers: list[FenceProvider] = []
 #: the event kinds whose shifts some provider may fence; None once a provider claims any kind
 _fenced_kinds: set[str] | None = set()
@@ -47,7 +48,7 @@ def may_fence(event_kind: str) -> bool:
     return _fenced_kinds is None or event_kind in _fenced_kinds
 
 
-def fence_for(shift, position: Position | None) -> ShiftFence | None:
+def fence_for(shift: Shift, position: Position | None) -> ShiftFence | None:
     """The first registered provider's fence for this shift, or None when no provider claims it."""
     for provider in _providers:
         fence = provider(shift, position)
@@ -65,7 +66,7 @@ def is_outside(fence: ShiftFence, position: Position | None) -> bool:
     return fence.distance_m - min(position.accuracy_m or 0.0, forgiven) > fence.limit_m
 
 
-def outside_shift_fence(shift, position: Position | None) -> bool:
+def outside_shift_fence(shift: Shift, position: Position | None) -> bool:
     """False inside (or unfenced); True when outside a flagging fence; raises ScanRefused outside a refusing one."""
     fence = fence_for(shift, position)
     if fence is None or not is_outside(fence, position):
@@ -75,7 +76,7 @@ def outside_shift_fence(shift, position: Position | None) -> bool:
     return True
 
 
-def check_in_outside(check: bool, shift, position: Position | None) -> bool:
+def check_in_outside(check: bool, shift: Shift, position: Position | None) -> bool:
     """Scan-engine hook at check-in: True to flag it, ScanRefused to refuse it; `check` False (manual) skips."""
     return bool(check) and outside_shift_fence(shift, position)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.extensions import db
+from app.extensions import db, rowcount
 from checkin.models import Attendance, AttendanceStatus
 from events.models import Shift
 
@@ -28,4 +28,4 @@ def mark_missing_checkouts(*, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
-    return result.rowcount or 0
+    return rowcount(result) or 0

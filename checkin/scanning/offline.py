@@ -21,6 +21,7 @@ from app.extensions import db
 from checkin.refusals import ScanRefused
 from checkin.scanning.engine import ScanRequest, ScanResult, answer_previous, apply_scan, log_refusal, previous_scan
 from checkin.scanning.geo import read_position
+from checkin.scanning.results import logged_volunteer
 from checkin.scanning.services import (
     BADGE,
     _aware,
@@ -65,13 +66,12 @@ def _validate(scans: list[OfflineScan], device_id: str) -> None:
 
 
 def _refused_result(refused: ScanRefused, scan: OfflineScan, event: Event) -> ScanResult:
-    logged = refused.scan
-    volunteer = db.session.get(User, logged.user_id) if logged is not None and logged.user_id else None
+    """A refused queued scan as the result it answers (the API answers it with scan_answer like any other)."""
     return ScanResult(
         action="none",
         result="refused",
         attendance=None,
-        volunteer=volunteer,
+        volunteer=logged_volunteer(refused),
         shift=None,
         position_name="",
         at=scan.scanned_at,
@@ -79,7 +79,7 @@ def _refused_result(refused: ScanRefused, scan: OfflineScan, event: Event) -> Sc
         flags=["offline"],
         message=refused.message,
         code=refused.code,
-        scan=logged,
+        scan=refused.scan,
         event=event,
     )
 
@@ -106,7 +106,9 @@ def sync_offline_scans(
             results[index] = _sync_one(scan, event, by=by, device_id=device_id, now=now)
         except ScanRefused as refused:
             results[index] = _refused_result(refused, scan, event)
-    return results  # type: ignore[return-value]
+    answered = [result for result in results if result is not None]
+    assert len(answered) == len(scans)  # each scan was applied once, in the order of its time
+    return answered
 
 
 def _sync_one(scan: OfflineScan, event: Event, *, by: User, device_id: str, now: datetime) -> ScanResult:

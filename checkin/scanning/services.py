@@ -35,7 +35,7 @@ from app.permissions import can_run_checkin
 from checkin.models import ScanMethod
 from checkin.refusals import REFUSAL_CODES, ScanRefused, refusal_message
 from checkin.scanning.engine import ScanRequest, ScanResult, answer_previous, apply_scan, log_refusal, previous_scan
-from checkin.scanning.geo import Position, read_position
+from checkin.scanning.geo import Coordinate, Position, read_position
 from checkin.tokens import BadgeClaim, KioskClaim, parse_badge_token, parse_kiosk_token
 from events.models import Event, Shift
 from events.signup.places import lock_and_load_volunteer
@@ -83,7 +83,7 @@ def check_offline_time(scanned_at: datetime, *, now: datetime) -> None:
         raise ScanRefused("scan_too_old", hours=hours)
 
 
-def _aware(value, field: str) -> datetime:
+def _aware(value: object, field: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ValidationFailed(_("Give the scan's time with its time zone."), code="invalid_time", field=field)
     return value
@@ -94,9 +94,9 @@ def scan_kiosk(
     volunteer: User,
     *,
     now: datetime,
-    latitude=None,
-    longitude=None,
-    accuracy_m=None,
+    latitude: Coordinate = None,
+    longitude: Coordinate = None,
+    accuracy_m: Coordinate = None,
     event: Event | None = None,
     alone: bool = False,
 ) -> ScanResult:
@@ -155,8 +155,8 @@ def scan_badge(
     client_scan_id: str | None = None,
     scanned_at: datetime | None = None,
     offline: bool = False,
-    latitude=None,
-    longitude=None,
+    latitude: Coordinate = None,
+    longitude: Coordinate = None,
     alone: bool = False,
 ) -> ScanResult:
     """A coordinator scanned a volunteer's badge: check in, or out when already in.
@@ -222,7 +222,7 @@ def scan_badge(
     )
 
 
-def normalize_mobile(mobile) -> str:
+def normalize_mobile(mobile: object) -> str:
     """Digits of a mainland mobile number, without spaces, dashes or a +86 prefix."""
     digits = re.sub(r"[\s-]", "", str(mobile or ""))
     if digits.startswith("+86"):
@@ -233,7 +233,14 @@ def normalize_mobile(mobile) -> str:
 
 
 def manual_check(
-    event: Event, mobile: str, *, by: User, now: datetime, reason: str, latitude=None, longitude=None
+    event: Event,
+    mobile: str,
+    *,
+    by: User,
+    now: datetime,
+    reason: str,
+    latitude: Coordinate = None,
+    longitude: Coordinate = None,
 ) -> ScanResult:
     """A coordinator checks a volunteer in (or out) by mobile number, with a required reason (audited)."""
     _require_coordinator(by, event)

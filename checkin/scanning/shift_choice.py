@@ -9,8 +9,9 @@ age, overlap, no-shows) still apply; only the sign-up window and "already starte
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -29,11 +30,39 @@ ASSIGNED = AssignmentStatus.ASSIGNED.value
 COMPLETED = AssignmentStatus.COMPLETED.value
 
 
-def _window(event: Event, shift: Shift) -> tuple[datetime, datetime]:
+class CheckinWindow(Protocol):
+    """What the choice reads of an event (an Event, or the express lane's row of one)."""
+
+    @property
+    def checkin_opens_minutes(self) -> int | None: ...
+
+
+class TimedShift(Protocol):
+    """What the choice reads of a shift (a Shift, or the express lane's row of one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+_Item = TypeVar("_Item", bound=_HasId)
+
+
+def _window(event: CheckinWindow, shift: TimedShift) -> tuple[datetime, datetime]:
     return shift.starts_at - timedelta(minutes=event.checkin_opens_minutes or 0), shift.ends_at
 
 
-def choose_open(event: Event, items: list, shift_of, at: datetime):
+def choose_open(
+    event: CheckinWindow, items: Sequence[_Item], shift_of: Callable[[_Item], TimedShift], at: datetime
+) -> list[_Item]:
     """Among items in their check-in window at `at`: the shift under way first, then the earliest upcoming."""
     open_now = [item for item in items if _window(event, shift_of(item))[0] <= at < shift_of(item).ends_at]
     open_now.sort(
@@ -42,7 +71,7 @@ def choose_open(event: Event, items: list, shift_of, at: datetime):
     return open_now
 
 
-def _closed_reason(event: Event, shifts: list[Shift], at: datetime) -> ScanRefused:
+def _closed_reason(event: Event, shifts: Sequence[Shift], at: datetime) -> ScanRefused:
     upcoming = [shift for shift in shifts if at < _window(event, shift)[0]]
     if upcoming:
         opens = min(_window(event, shift)[0] for shift in upcoming)

@@ -83,7 +83,8 @@ def escape_text(value: str) -> str:
 def fold(line: str) -> str:
     """Fold a content line into pieces of at most 75 octets (RFC 5545 3.1), never splitting a character."""
     pieces: list[str] = []
-    current, size, limit = [], 0, 75
+    current: list[str] = []
+    size, limit = 0, 75
     for ch in line:
         width = len(ch.encode("utf-8"))
         if size + width > limit:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.extensions import db
 from app.timeutil import utcnow
+from app.web.forms import run_action
 from app.web.pages import is_safe_redirect
 from events.calendar import feed as calendar
 
@@ -30,9 +30,11 @@ def calendar_settings():
 @login_required
 def reset_calendar_link():
     """Replace the volunteer's calendar token; the old feed URL stops working."""
-    calendar.reset_calendar_token(current_user, now=utcnow())
-    db.session.commit()
-    flash(_("Your calendar link has changed. Subscribe again with the new link."), "success")
+    run_action(
+        lambda: calendar.reset_calendar_token(current_user, now=utcnow()),
+        success=_("Your calendar link has changed. Subscribe again with the new link."),
+        catch=(),
+    )
     back = request.form.get("next")
     return redirect(back if is_safe_redirect(back) else url_for("calendar.calendar_settings"))
 

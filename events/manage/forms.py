@@ -8,6 +8,7 @@ collect every problem of an event at once through `events.manage.services.event_
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -26,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.timeutil import LOCAL_TZ, to_local
-from app.web.forms import optional_int
+from app.web.forms import optional_int, show_problems
 from events.labels import GEOFENCE_LABELS, KIND_LABELS, WEEKDAY_LABELS
 from events.manage import services as manage
 from events.manage.bulk import BulkPattern, parse_time_slots
@@ -37,6 +38,12 @@ from volunteers.accounts.forms import MultiCheckboxField
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
+@overload
+def local_to_utc(value: datetime) -> datetime: ...
+@overload
+def local_to_utc(value: None) -> None: ...
+@overload
+def local_to_utc(value: datetime | None) -> datetime | None: ...
 def local_to_utc(value: datetime | None) -> datetime | None:
     """A naive local wall-clock time from a form, as aware UTC."""
     if value is None:
@@ -44,22 +51,16 @@ def local_to_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
+@overload
+def utc_to_local_naive(value: datetime) -> datetime: ...
+@overload
+def utc_to_local_naive(value: None) -> None: ...
+@overload
+def utc_to_local_naive(value: datetime | None) -> datetime | None: ...
 def utc_to_local_naive(value: datetime | None) -> datetime | None:
     """A stored time as the naive local value a datetime-local input shows."""
     local = to_local(value)
     return local.replace(tzinfo=None) if local else None
-
-
-def attach_problems(form, problems: dict[str, str]) -> list[str]:
-    """Put each {field: message} beside its field; return the messages that have no field."""
-    loose = []
-    for name, message in problems.items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors), message]
-        else:
-            loose.append(message)
-    return loose
 
 
 class EventForm(FlaskForm):
@@ -121,9 +122,8 @@ class EventForm(FlaskForm):
         """Field checks, then every event rule at once, each message beside its field."""
         if not super().validate(extra_validators):
             return False
-        loose = attach_problems(self, manage.event_problems(self.to_data()))
-        self.form_errors.extend(loose)
-        return not any(f.errors for f in self) and not loose
+        show_problems(self, manage.event_problems(self.to_data()))
+        return not any(f.errors for f in self) and not self.form_errors
 
     def fill_from(self, event) -> None:
         """Show a stored event (times in local time)."""

@@ -1,21 +1,20 @@
 """The roster of an event (or one day / one position): an .xlsx export and a printable sign-in sheet.
 
-The export streams rows from the database into a write-only workbook, so thousands of
-rows never sit in memory as ORM objects.
+The export streams rows from the database into a write-only workbook (through the spreadsheet
+writer, which keeps typed-in text as text), so thousands of rows never sit in memory as ORM objects.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO
+from typing import IO, Any
 
-from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app.extensions import db
+from app.spreadsheets import Spreadsheet
 from app.timeutil import local_day_range, to_local
 from events.models import Assignment, AssignmentStatus, Event, Position, Shift
 from volunteers.accounts.models import User
@@ -45,7 +44,7 @@ SIGN_IN_STATUSES = (AssignmentStatus.ASSIGNED.value, AssignmentStatus.COMPLETED.
 STREAM_BATCH = 500
 
 
-def _roster_query(event: Event, statuses, *, day: date | None, position_id: int | None):
+def _roster_query(event: Event, statuses: Iterable[str], *, day: date | None, position_id: int | None) -> Select[Any]:
     stmt = (
         select(
             Shift.id,
@@ -96,18 +95,10 @@ def roster_rows(event: Event, *, day: date | None = None, position_id: int | Non
 
 def write_roster(event: Event, *, day: date | None = None, position_id: int | None = None) -> IO[bytes]:
     """The roster as an .xlsx file (write-only workbook, spooled to disk when large), rewound."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="排班表")
-    sheet.column_dimensions["A"].width = 16
-    sheet.column_dimensions["E"].width = 24
-    sheet.column_dimensions["I"].width = 28
-    sheet.append(list(ROSTER_HEADERS))
-    for row in roster_rows(event, day=day, position_id=position_id):
-        sheet.append(list(row))
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file streams and closes it
-    workbook.save(spool)
-    spool.seek(0)
-    return spool
+    spreadsheet = Spreadsheet()
+    sheet = spreadsheet.add_sheet("排班表", header=ROSTER_HEADERS, widths={"A": 16, "E": 24, "I": 28})
+    sheet.extend(roster_rows(event, day=day, position_id=position_id))
+    return spreadsheet.to_stream(spool_over=8 * 1024 * 1024)  # the response streams and closes it
 
 
 def file_chunks(data: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:

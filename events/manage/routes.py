@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.errors import DomainError
-from app.extensions import db
 from app.permissions import can_create_events, can_manage_event
 from app.timeutil import utcnow
-from app.web.forms import form_page, run_action, show_refusal
+from app.web.forms import attempt, form_page, run_action, show_refusal
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from events.blueprint import bp
 from events.labels import EVENT_STATUS_LABELS, WEEKDAY_LABELS
 from events.manage import bulk
@@ -28,16 +29,14 @@ Managed = TypeVar("Managed", Event, Position, Shift)
 PREVIEW_ROWS = 500
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 def _managed(model: type[Managed], object_id: int) -> Managed:
     """An event, position or shift (404 when missing), for a coordinator of its event only (403)."""
-    found = db.get_or_404(model, object_id)
-    if not can_manage_event(current_user, found if isinstance(found, Event) else found.event):
-        abort(403)
-    return found
+    return load_or_404(
+        model,
+        object_id,
+        lambda user, found: can_manage_event(user, found if isinstance(found, Event) else found.event),
+        denied=403,
+    )
 
 
 def _organizer_labels(user) -> list[tuple[int, str]]:
@@ -71,7 +70,7 @@ def manage_events():
     status = request.args.get("status") or None
     if status not in EVENT_STATUS_LABELS:
         status = None
-    pager = browse.list_managed_events(current_user, status=status, page=request.args.get("page", 1, type=int))
+    pager = browse.list_managed_events(current_user, status=status, page=request.args.get("page", 1, type=query_int))
     return render_template(
         "events/manage_list.html",
         pager=pager,
@@ -90,7 +89,7 @@ def create_event():
     form = _event_form()
     return form_page(
         form,
-        lambda: manage.create_event(form.to_data(), by=_user(), now=utcnow()),
+        lambda: manage.create_event(form.to_data(), by=acting_user(), now=utcnow()),
         success=_("Event created as a draft. Add positions and shifts, then publish it."),
         then=lambda event: _to_manage_page(event.id),
         template="events/event_form.html",
@@ -130,7 +129,7 @@ def edit_event(event_id: int):
         form.fill_from(event)
     return form_page(
         form,
-        lambda: manage.update_event(event, form.to_data(), by=_user(), now=utcnow()),
+        lambda: manage.update_event(event, form.to_data(), by=acting_user(), now=utcnow()),
         success=_("Event saved."),
         then=lambda _saved: _to_manage_page(event.id),
         template="events/event_form.html",
@@ -140,7 +139,7 @@ def edit_event(event_id: int):
 
 def _act(target, event_id: int, action, success: str, **kwargs):
     """Run one service on a managed event, position or shift, then back to the event; a refusal is flashed."""
-    run_action(lambda: action(target, by=_user(), now=utcnow(), **kwargs), success=success)
+    run_action(lambda: action(target, by=acting_user(), now=utcnow(), **kwargs), success=success)
     return _to_manage_page(event_id)
 
 
@@ -183,7 +182,7 @@ def create_position(event_id: int):
     form = _position_form()
     return form_page(
         form,
-        lambda: manage.create_position(event, form.to_data(), by=_user(), now=utcnow()),
+        lambda: manage.create_position(event, form.to_data(), by=acting_user(), now=utcnow()),
         success=_("Position added."),
         then=lambda _position: _to_manage_page(event.id),
         template="events/position_form.html",
@@ -203,7 +202,7 @@ def edit_position(position_id: int):
         form.credentials.data = [c.id for c in position.required_credentials]
     return form_page(
         form,
-        lambda: manage.update_position(position, form.to_data(), by=_user(), now=utcnow()),
+        lambda: manage.update_position(position, form.to_data(), by=acting_user(), now=utcnow()),
         success=_("Position saved."),
         then=lambda _saved: _to_manage_page(position.event_id),
         template="events/position_form.html",
@@ -235,7 +234,7 @@ def create_shift(position_id: int):
         form.capacity.data = 1
     return form_page(
         form,
-        lambda: manage_shifts.create_shift(position, form.to_data(), by=_user(), now=utcnow()),
+        lambda: manage_shifts.create_shift(position, form.to_data(), by=acting_user(), now=utcnow()),
         success=_("Shift added."),
         then=lambda _shift: _to_manage_page(position.event_id),
         template="events/shift_form.html",
@@ -254,7 +253,7 @@ def edit_shift(shift_id: int):
         form.fill_from(shift)
     return form_page(
         form,
-        lambda: manage_shifts.update_shift(shift, form.to_data(), by=_user(), now=utcnow()),
+        lambda: manage_shifts.update_shift(shift, form.to_data(), by=acting_user(), now=utcnow()),
         success=_("Shift saved."),
         then=lambda _saved: _to_manage_page(shift.event_id),
         template="events/shift_form.html",
@@ -295,26 +294,25 @@ def bulk_create_shifts(event_id: int):
         form.first_day.data = form.last_day.data = utc_to_local_naive(event.starts_at).date()
         form.position_ids.data = [p.id for p in event.positions]
     plan = None
-    if form.validate_on_submit():
-        saving = request.form.get("action") == "save"
-        try:
-            pattern = form.to_pattern()
-            plan = bulk.plan_bulk_shifts(event, pattern)
-            if saving and str(len(plan.shifts)) != (form.expected_count.data or ""):
-                form.form_errors.append(_("The shifts to create have changed since the preview; check it again."))
-                saving = False
-            if saving:
-                saved = bulk.create_bulk_shifts(event, pattern, by=_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-            plan = None
-        else:
-            if saving:
-                db.session.commit()
-                flash(_("Shifts created: %(count)s.", count=len(saved.shifts)), "success")
-                return _to_manage_page(event.id)
-            form.expected_count.data = str(len(plan.shifts))
+    if form.validate_on_submit():  # the preview first, also of a save: a refusal shows on the form
+        plan = attempt(
+            lambda: bulk.plan_bulk_shifts(event, form.to_pattern()), show=lambda exc: show_refusal(form, exc)
+        ).result
+    saving = plan is not None and request.form.get("action") == "save"
+    if saving and plan is not None and str(len(plan.shifts)) != (form.expected_count.data or ""):
+        form.form_errors.append(_("The shifts to create have changed since the preview; check it again."))
+        saving = False
+    if saving:
+        created = run_action(
+            lambda: bulk.create_bulk_shifts(event, form.to_pattern(), by=acting_user(), now=utcnow()),
+            success=lambda saved: _("Shifts created: %(count)s.", count=len(saved.shifts)),
+            show=lambda exc: show_refusal(form, exc),
+        )
+        if created.saved:
+            return _to_manage_page(event.id)
+        plan = None
+    elif plan is not None:
+        form.expected_count.data = str(len(plan.shifts))
     status = 200 if request.method == "GET" or (plan is not None and not form.form_errors) else 422
     return render_template(
         "events/bulk_shifts.html",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from app import audit
 from app.errors import Conflict, PermissionDenied, ValidationFailed
@@ -226,7 +226,7 @@ def update_event(event: Event, data: EventData, *, by: User, now: datetime) -> E
         _organizer(by, data.organization_id)
     _check_valid(data)
     first, last = shift_span(event)
-    if first is not None and (first < data.starts_at or last > data.ends_at):
+    if first is not None and last is not None and (first < data.starts_at or last > data.ends_at):
         raise ValidationFailed(
             _("Some shifts lie outside this time range; move or cancel them first."),
             field="starts_at",
@@ -282,7 +282,7 @@ def publish_event(event: Event, *, by: User, now: datetime) -> Event:
     return event
 
 
-def free_assignments(shift_filter, *, now: datetime) -> list[tuple[int, int]]:
+def free_assignments(shift_filter: ColumnElement[bool], *, now: datetime) -> list[tuple[int, int]]:
     """Cancel the shifts matched by `shift_filter` and every live assignment on them; (user id, shift id) freed.
 
     The shifts are marked cancelled first: that takes their rows, so a concurrent sign-up

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from app import audit
 from app.errors import Conflict, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.timeutil import to_local
 from events.manage.services import free_assignments, require_manager, require_not_cancelled
 from events.models import LIVE_STATUSES, Assignment, AssignmentStatus, Event, Position, Shift
@@ -108,7 +108,7 @@ def _set_capacity(shift: Shift, capacity: int) -> None:
         .values(capacity=capacity)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         db.session.refresh(shift)
         raise ValidationFailed(
             _(

@@ -8,10 +8,12 @@ the denormalized `shifts.assigned_count`, never from a query per row.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.extensions import db
@@ -69,7 +71,7 @@ def credential_type_choices() -> list[CredentialType]:
     return list(db.session.scalars(select(CredentialType).order_by(CredentialType.name)))
 
 
-def published_events_query(filters: EventFilters, *, now: datetime):
+def published_events_query(filters: EventFilters, *, now: datetime) -> Select[tuple[Event]]:
     """SELECT of published events matching the filters (upcoming ones when no date is given), by start."""
     query = (
         select(Event)
@@ -104,7 +106,9 @@ def published_events_query(filters: EventFilters, *, now: datetime):
     return query
 
 
-def list_published_events(filters: EventFilters, *, now: datetime, page: int = 1, per_page: int = PER_PAGE):
+def list_published_events(
+    filters: EventFilters, *, now: datetime, page: int = 1, per_page: int = PER_PAGE
+) -> Pagination:
     """One page of published events (a flask_sqlalchemy Pagination)."""
     return db.paginate(
         published_events_query(filters, now=now), page=page, per_page=per_page, error_out=False, max_per_page=100
@@ -159,7 +163,9 @@ class EventPage:
     day: date | None = None
 
 
-def event_page(event: Event, *, viewer: User | None, pick_day=None) -> EventPage:
+def event_page(
+    event: Event, *, viewer: User | None, pick_day: Callable[[list[date], int], date | None] | None = None
+) -> EventPage:
     """Positions with their shifts, waitlist lengths and the viewer's own places.
 
     `pick_day(days, shift_count)` may choose one local day to show; all shifts are shown otherwise.
@@ -207,7 +213,7 @@ def event_page(event: Event, *, viewer: User | None, pick_day=None) -> EventPage
     return EventPage(event, blocks, days, waitlist, mine, len(shifts), day)
 
 
-def managed_events_query(user: User, *, status: str | None = None):
+def managed_events_query(user: User, *, status: str | None = None) -> Select[tuple[Event]]:
     """SELECT of every event organized inside the user's coordinator/admin subtrees, newest start first."""
     organizer = aliased(Organization)
     query = (
@@ -222,7 +228,9 @@ def managed_events_query(user: User, *, status: str | None = None):
     return query
 
 
-def list_managed_events(user: User, *, status: str | None = None, page: int = 1, per_page: int = PER_PAGE):
+def list_managed_events(
+    user: User, *, status: str | None = None, page: int = 1, per_page: int = PER_PAGE
+) -> Pagination:
     """One page of the events a coordinator manages (any status)."""
     return db.paginate(
         managed_events_query(user, status=status), page=page, per_page=per_page, error_out=False, max_per_page=100

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 
 from app.audit import record
-from app.extensions import db
+from app.extensions import db, rowcount
 from events.models import Assignment, Shift
 from notifications.services import notify
 from volunteers.accounts.models import User
@@ -73,7 +73,7 @@ def take_place(shift: Shift) -> bool:
         .values(assigned_count=_shifts.c.assigned_count + 1)
     )
     db.session.expire(shift, ["assigned_count"])
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def free_place(shift: Shift) -> None:
@@ -87,7 +87,7 @@ def free_place(shift: Shift) -> None:
 
 
 def set_status(
-    assignment: Assignment, from_statuses: tuple[str, ...], to_status: str, *, now: datetime, **values
+    assignment: Assignment, from_statuses: tuple[str, ...], to_status: str, *, now: datetime, **values: object
 ) -> bool:
     """Move the assignment to `to_status` only if it is still in one of `from_statuses`; False otherwise."""
     db.session.flush()
@@ -97,7 +97,7 @@ def set_status(
         .values(status=to_status, updated_at=now, **values)
     )
     db.session.expire(assignment)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def shift_link(shift: Shift) -> str:
@@ -105,7 +105,7 @@ def shift_link(shift: Shift) -> str:
     return f"/events/{shift.event_id}"
 
 
-def tell(assignment: Assignment, kind: str, *, now: datetime, reason: str = "", **extra) -> None:
+def tell(assignment: Assignment, kind: str, *, now: datetime, reason: str = "", **extra: object) -> None:
     """Notify the assignment's volunteer of a change (event title, position, shift start, reason)."""
     shift = assignment.shift
     params = {

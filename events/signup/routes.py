@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.errors import DomainError
-from app.extensions import db
 from app.permissions import can_cancel_own_assignment, can_manage_event, can_view_event
 from app.timeutil import to_local, utcnow
-from app.web.pages import is_safe_redirect
+from app.web.forms import run_action
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user, is_safe_redirect
 from events.blueprint import bp
 from events.labels import ASSIGNMENT_STATUS_LABELS, EVENT_STATUS_LABELS, KIND_LABELS
 from events.models import Assignment, AssignmentStatus, Event, Shift
@@ -61,9 +63,9 @@ def list_events():
         else browse.EventFilters()
     )
     now = utcnow()
-    pager = browse.list_published_events(filters, now=now, page=request.args.get("page", 1, type=int))
+    pager = browse.list_published_events(filters, now=now, page=request.args.get("page", 1, type=query_int))
     places = browse.availability([e.id for e in pager.items], now=now)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "events/list.html",
         form=form,
@@ -93,9 +95,7 @@ def chosen_day(page_days: list[date], shift_count: int) -> date | None:
 @bp.get("/<int:event_id>")
 def show_event(event_id: int):
     """An event with its positions and shifts, open places, and the viewer's own sign-ups."""
-    event = db.get_or_404(Event, event_id)
-    if not can_view_event(current_user, event):
-        abort(404)
+    event = load_or_404(Event, event_id, can_view_event)
     now = utcnow()
     page = browse.event_page(event, viewer=current_user, pick_day=chosen_day)
     refusal = session.pop("signup_refusal", None)
@@ -129,35 +129,36 @@ def sign_up(shift_id: int | None = None):
     """
     join_waitlist = request.form.get("join_waitlist") == "1"
     if shift_id is None:
-        shift_id = request.form.get("shift_id", type=int)
+        shift_id = request.form.get("shift_id", type=query_int)
         if shift_id is None:
-            shift_id, join_waitlist = request.form.get("waitlist_shift_id", type=int), True
+            shift_id, join_waitlist = request.form.get("waitlist_shift_id", type=query_int), True
     if shift_id is None:
         abort(400)
-    shift = db.get_or_404(Shift, shift_id)
+    shift = load_or_404(Shift, shift_id, lambda user, found: can_view_event(user, found.event))
     event_id = shift.event_id
-    if not can_view_event(current_user, shift.event):
-        abort(404)
-    try:
-        assignment = signup.sign_up(
-            shift, current_user._get_current_object(), now=utcnow(), join_waitlist=join_waitlist
-        )
-    except signup.SignupRefused as exc:
-        db.session.rollback()
+
+    def join() -> bool:
+        """Sign up; True when the volunteer landed on the waitlist."""
+        assignment = signup.sign_up(shift, acting_user(), now=utcnow(), join_waitlist=join_waitlist)
+        return assignment.status == AssignmentStatus.WAITLISTED.value
+
+    done = run_action(
+        join,
+        success=lambda waitlisted: (
+            _("You are on the waitlist; we will tell you if a place frees up.")
+            if waitlisted
+            else _("You are signed up. Thank you!")
+        ),
+        catch=signup.SignupRefused,  # shown beside the shift; any other refusal goes to the site's error handler
+    )
+    refused = done.refusal
+    if refused is not None:
         session["signup_refusal"] = {
             "shift_id": shift_id,
-            "message": exc.message,
-            "code": exc.code,
-            "waitlist": bool(exc.details.get("waitlist_available")),
+            "message": refused.message,
+            "code": refused.code,
+            "waitlist": bool(refused.details.get("waitlist_available")),
         }
-        flash(exc.message, "error")
-        return _back_to_event(event_id, shift_id)
-    waitlisted = assignment.status == AssignmentStatus.WAITLISTED.value
-    db.session.commit()
-    if waitlisted:
-        flash(_("You are on the waitlist; we will tell you if a place frees up."), "success")
-    else:
-        flash(_("You are signed up. Thank you!"), "success")
     return _back_to_event(event_id, shift_id)
 
 
@@ -165,24 +166,15 @@ def sign_up(shift_id: int | None = None):
 @login_required
 def cancel_my_assignment(assignment_id: int):
     """The volunteer cancels their own place (or leaves the waitlist) before the cut-off."""
-    assignment = db.get_or_404(Assignment, assignment_id)
-    if not can_cancel_own_assignment(current_user, assignment):
-        abort(403)
+    assignment = load_or_404(Assignment, assignment_id, can_cancel_own_assignment, denied=403)
     event_id, shift_id = assignment.shift.event_id, assignment.shift_id
     target = request.form.get("next")
-    try:
-        signup.cancel_assignment(
-            assignment,
-            by=current_user._get_current_object(),
-            now=utcnow(),
-            reason=(request.form.get("reason") or "").strip()[:500],
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Your place is cancelled."), "success")
+    run_action(
+        lambda: signup.cancel_assignment(
+            assignment, by=acting_user(), now=utcnow(), reason=(request.form.get("reason") or "").strip()[:500]
+        ),
+        success=_("Your place is cancelled."),
+    )
     if is_safe_redirect(target):
         return redirect(target)
     return _back_to_event(event_id, shift_id)

@@ -62,7 +62,7 @@ def _format_time(value: datetime) -> str:
     return to_local(value).strftime("%Y-%m-%d %H:%M")
 
 
-def rule_message(code: str, **params) -> str:
+def rule_message(code: str, **params: object) -> str:
     """The readable message of a rule code (translated into the current language)."""
     messages = {
         "event_not_published": lambda: _("This event is not open: it is not published."),
@@ -82,7 +82,7 @@ def rule_message(code: str, **params) -> str:
     return messages[code]()
 
 
-def violation(code: str, **params) -> RuleViolation:
+def violation(code: str, **params: object) -> RuleViolation:
     """A RuleViolation with its translated message."""
     return RuleViolation(code, rule_message(code, **params))
 
@@ -92,7 +92,7 @@ class SignupRefused(Conflict):
 
     code = "signup_refused"
 
-    def __init__(self, reason: RuleViolation | str, *, details: dict | None = None, **params):
+    def __init__(self, reason: RuleViolation | str, *, details: dict | None = None, **params: object) -> None:
         self.violation = reason if isinstance(reason, RuleViolation) else violation(reason, **params)
         super().__init__(self.violation.message, code=self.violation.code, details=details)
 
@@ -100,14 +100,14 @@ class SignupRefused(Conflict):
 def no_show_count(volunteer: User, *, now: datetime) -> int:
     """No-shows of the volunteer on shifts that started within the configured window before `now`."""
     since = now - timedelta(days=current_app.config["NO_SHOW_WINDOW_DAYS"])
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count(Assignment.id)).where(
             Assignment.user_id == volunteer.id,
             Assignment.status == AssignmentStatus.NO_SHOW.value,
             Assignment.starts_at >= since,
             Assignment.starts_at <= now,
         )
-    )
+    ).scalar_one()
 
 
 def overlapping_assignment(

@@ -289,11 +289,11 @@ def _check_quota_room(shift: Shift, team: Organization) -> None:
             TeamQuota.position_id == shift.position_id, TeamQuota.organization_id == team.id
         )
     )
-    filled = db.session.scalar(
+    filled = db.session.execute(
         select(func.count(Assignment.id)).where(
             Assignment.shift_id == shift.id, Assignment.quota_organization_id == team.id, Assignment.status == ASSIGNED
         )
-    )
+    ).scalar_one()
     if filled >= (quantity or 0):
         raise Conflict(
             _("The team's quota for this shift is already filled (%(quantity)s).", quantity=quantity),
@@ -319,6 +319,7 @@ def assign(
     lock_volunteer(volunteer)
     _fresh(shift)
     if as_team:
+        assert quota_organization is not None  # acting as a team coordinator means filling this team's quota
         _check_quota_room(shift, quota_organization)
         source = "team" if source == "coordinator" else source
     existing = live_assignment(shift, volunteer)

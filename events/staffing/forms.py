@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.web.forms import optional_int
 from events.signup.rules import OVERRIDABLE_RULES
 
 #: short names of the rules a coordinator may override (events.signup.rules.OVERRIDABLE_RULES)
@@ -38,12 +38,6 @@ def override_choices() -> list[tuple[str, str]]:
     return [(code, str(OVERRIDE_LABELS.get(code, code))) for code in sorted(OVERRIDABLE_RULES)]
 
 
-def _optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
 class GetForm(FlaskForm):
     """A filter form read from the query string (no CSRF token: it changes nothing)."""
 
@@ -53,7 +47,7 @@ class GetForm(FlaskForm):
 
 class BoardFilterForm(GetForm):
     day = SelectField(_l("Day"), choices=[], validators=[Optional()], validate_choice=True)
-    position = SelectField(_l("Position"), coerce=_optional_int, choices=[], validators=[Optional()])
+    position = SelectField(_l("Position"), coerce=optional_int, choices=[], validators=[Optional()])
     understaffed = BooleanField(_l("Under-staffed only"))
 
     def fill(self, board_days: list[date], positions: list[tuple[int, str]]) -> None:
@@ -68,8 +62,8 @@ class BoardFilterForm(GetForm):
 
 class VolunteerSearchForm(GetForm):
     q = StringField(_l("Name, mobile or volunteer number"), validators=[Optional(), Length(max=50)])
-    skill = SelectField(_l("Skill"), coerce=_optional_int, choices=[], validators=[Optional()])
-    organization = SelectField(_l("Team or organization"), coerce=_optional_int, choices=[], validators=[Optional()])
+    skill = SelectField(_l("Skill"), coerce=optional_int, choices=[], validators=[Optional()])
+    organization = SelectField(_l("Team or organization"), coerce=optional_int, choices=[], validators=[Optional()])
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def fill(self, skills: list[tuple[int, str]], organizations: list[tuple[int, str]]) -> None:
@@ -147,12 +141,3 @@ class FillQuotaForm(FlaskForm):
         validate_choice=False,
         validators=[DataRequired(_l("Select at least one volunteer."))],
     )
-
-
-def attach_error(form, exc) -> None:
-    """Show a service's ValidationFailed beside the field it names (or as a flashed message)."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*list(field.errors), exc.message]
-    else:
-        flash(exc.message, "error")

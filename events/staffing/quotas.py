@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -199,7 +200,7 @@ def quotas_for_team_coordinator(event: Event, by: User) -> list[TeamQuota]:
     return [q for q in event_quotas(event) if can_manage(by, q.organization)]
 
 
-def team_members(team: Organization, *, text: str = "", page: int = 1, per_page: int = MEMBER_PAGE_SIZE):
+def team_members(team: Organization, *, text: str = "", page: int = 1, per_page: int = MEMBER_PAGE_SIZE) -> Pagination:
     """Active volunteers affiliated under the team, matched by name, mobile or number; one page."""
     stmt = (
         select(User)
@@ -257,13 +258,13 @@ def fill_quota(quota: TeamQuota, shift: Shift, volunteer_ids: list[int], *, by: 
             code="not_a_member",
         )
     _lock_quota(quota)
-    placed = db.session.scalar(
+    placed = db.session.execute(
         select(func.count(Assignment.id)).where(
             Assignment.shift_id == shift.id,
             Assignment.quota_organization_id == team.id,
             Assignment.status == AssignmentStatus.ASSIGNED.value,
         )
-    )
+    ).scalar_one()
     remaining = quota.quantity - placed
     if len(members) > remaining:
         raise Conflict(

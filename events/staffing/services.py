@@ -8,14 +8,16 @@ reads, scopes and delegates.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.errors import PermissionDenied, ValidationFailed
+from app.errors import DomainError, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.permissions import MANAGER_ROLES, can_staff_shift, role_paths, subtree_filter
 from app.timeutil import to_local
@@ -58,7 +60,7 @@ class BoardCell:
     cancelled: bool
     meeting_point: str
     coverage: str = ""
-    day: date | None = None
+    day: date = field(init=False)
 
     def __post_init__(self) -> None:
         self.coverage = "cancelled" if self.cancelled else coverage_class(self.filled, self.capacity)
@@ -273,7 +275,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def volunteer_scope(by: User):
+def volunteer_scope(by: User) -> ColumnElement[bool]:
     """SQL condition: the volunteer is affiliated where `by` coordinates (their subtrees)."""
     return subtree_filter(Organization.path, role_paths(by, MANAGER_ROLES))
 
@@ -299,7 +301,7 @@ def search_volunteers(
     organization_id: int | None = None,
     page: int = 1,
     per_page: int = SEARCH_PAGE_SIZE,
-):
+) -> Pagination:
     """Volunteers `by` may see, matched by name, mobile or number, skill and team; one page of them."""
     stmt = (
         select(User)
@@ -336,8 +338,8 @@ def live_on_shift(shift: Shift, user_ids: list[int]) -> dict[int, str]:
         select(Assignment.user_id, Assignment.status).where(
             Assignment.shift_id == shift.id, Assignment.user_id.in_(user_ids), Assignment.status.in_(LIVE_STATUSES)
         )
-    ).all()
-    return dict(rows)
+    ).tuples()
+    return dict(rows.all())  # not dict(rows): a Result has keys(), so dict() would read it as a mapping
 
 
 # --------------------------------------------------------------------------- assigning
@@ -366,7 +368,7 @@ class AssignOutcome:
 def _every_reason(
     shift: Shift,
     volunteer: User,
-    first,
+    first: RuleViolation | None,
     *,
     now: datetime,
     ignore: frozenset[str],
@@ -419,7 +421,7 @@ def assign_volunteers(
     *,
     by: User,
     now: datetime,
-    override_rules=frozenset(),
+    override_rules: Iterable[str] = frozenset(),
     override_reason: str = "",
 ) -> AssignOutcome:
     """Put found volunteers on a shift through the sign-up rules; collect each refusal's reasons."""
@@ -441,7 +443,7 @@ def move_assignment(
     *,
     by: User,
     now: datetime,
-    override_rules=frozenset(),
+    override_rules: Iterable[str] = frozenset(),
     override_reason: str = "",
 ) -> Assignment:
     """Move a volunteer to another shift of the same event, through the sign-up rules."""
@@ -460,10 +462,10 @@ def move_assignment(
 def refusal_for(
     shift: Shift,
     volunteer: User,
-    refused,
+    refused: DomainError,
     *,
     now: datetime,
-    ignore=frozenset(),
+    ignore: Iterable[str] = frozenset(),
     exclude_shift_ids: tuple[int, ...] = (),
 ) -> Refusal:
     """Every reason a single sign-up refusal (SignupRefused) stands for."""

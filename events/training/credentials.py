@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from events.models import Assignment, AssignmentStatus, Credential, CredentialType, Event, Shift
+from events.models import Assignment, AssignmentStatus, Credential, CredentialType, Event, Position, Shift
 from notifications.services import notify
+from volunteers.accounts.models import User
 
 #: warn this long before a credential expires
 EXPIRY_WARNING = timedelta(days=30)
@@ -25,11 +26,11 @@ EXPIRY_WARNING = timedelta(days=30)
 EXPIRED_NOTICE_WINDOW = timedelta(days=7)
 
 
-def _valid_at(at: datetime):
+def _valid_at(at: datetime) -> ColumnElement[bool]:
     return and_(Credential.granted_at <= at, or_(Credential.expires_at.is_(None), Credential.expires_at > at))
 
 
-def has_valid_credential(user, credential_type: CredentialType, at: datetime) -> bool:
+def has_valid_credential(user: User, credential_type: CredentialType, at: datetime) -> bool:
     """True when the user holds an unexpired credential of this type at `at`."""
     return (
         db.session.scalar(
@@ -52,7 +53,7 @@ def valid_credential_type_ids(user_id: int, at: datetime) -> set[int]:
     )
 
 
-def missing_credentials(user, position, at: datetime) -> list[CredentialType]:
+def missing_credentials(user: User, position: Position, at: datetime) -> list[CredentialType]:
     """The credential types a position requires that the user does not validly hold at `at`."""
     required = list(position.required_credentials)
     if not required:
@@ -73,6 +74,7 @@ def grant_training_credential(assignment: Assignment, *, now: datetime) -> Crede
     if event is None or event.grants_credential_type_id is None:
         return None
     credential_type = db.session.get(CredentialType, event.grants_credential_type_id)
+    assert credential_type is not None  # the event's foreign key names it
     existing = _granted_for(assignment.user_id, credential_type.id, event.id)
     if existing is not None:
         return existing
@@ -139,7 +141,7 @@ def grant_missing_credentials(*, now: datetime) -> int:
 _Outer = aliased(Credential)
 
 
-def _renewed():
+def _renewed() -> Exists:
     """SQL: the same user holds another credential of the same type that lasts longer."""
     later = select(Credential.id).where(
         Credential.user_id == _Outer.user_id,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, redirect, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app import permissions
-from app.errors import DomainError
 from app.extensions import db
 from app.timeutil import utcnow
-from app.web.forms import show_refusal
+from app.web.forms import form_page
+from app.web.loading import load_or_404
 from app.web.pages import acting_user
 from events.models import Event, Shift
 from hours.backfill import services as backfill
@@ -37,53 +37,44 @@ def _shift_choices(event: Event) -> list[tuple[int, str]]:
 @login_required
 def backfill_hours(event_id: int):
     """A coordinator enters hours served on paper for a volunteer, with an evidence file."""
-    event = db.get_or_404(Event, event_id)
-    if not permissions.can_submit_hours(current_user, event):
-        abort(403)
+    event = load_or_404(Event, event_id, permissions.can_submit_hours, denied=403)
     form = BackfillForm()
     form.shift_id.choices = _shift_choices(event)
-    status = 200
-    if form.validate_on_submit():
+
+    def enter():
         shift = db.session.get(Shift, form.shift_id.data) if form.shift_id.data else None
         upload = form.evidence.data
         data = backfill.read_upload(upload.stream, backfill.max_evidence_bytes()) if upload else b""
-        try:
-            entry = backfill.create_backfill(
-                event,
-                backfill.find_volunteer(form.volunteer.data),
-                shift=shift,
-                service_date=form.service_date.data,
-                minutes=form.total_minutes(),
-                reason=form.reason.data,
-                evidence_data=data,
-                evidence_name=getattr(upload, "filename", "") or "",
-                by=acting_user(),
-                now=utcnow(),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Back-filled hours entered; a reviewer above the organizer approves them."), "success")
-            return redirect(url_for("hours.show_entry", entry_id=entry.id))
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "hours/backfill_form.html", event=event, form=form, max_mb=round(backfill.max_evidence_bytes() / 1024 / 1024, 1)
-    ), status
+        return backfill.create_backfill(
+            event,
+            backfill.find_volunteer(form.volunteer.data),
+            shift=shift,
+            service_date=form.service_date.data,
+            minutes=form.total_minutes(),
+            reason=form.reason.data,
+            evidence_data=data,
+            evidence_name=getattr(upload, "filename", "") or "",
+            by=acting_user(),
+            now=utcnow(),
+        )
+
+    return form_page(
+        form,
+        enter,
+        success=_("Back-filled hours entered; a reviewer above the organizer approves them."),
+        then=lambda entry: redirect(url_for("hours.show_entry", entry_id=entry.id)),
+        raise_statuses=(403,),
+        template="hours/backfill_form.html",
+        event=event,
+        max_mb=round(backfill.max_evidence_bytes() / 1024 / 1024, 1),
+    )
 
 
 @bp.get("/evidence/<int:evidence_id>")
 @login_required
 def show_evidence(evidence_id: int):
     """An evidence file, only for coordinators and reviewers of the organizer."""
-    evidence = db.get_or_404(HourEvidence, evidence_id)
-    if not permissions.can_view_evidence(current_user, evidence):
-        abort(403)
+    evidence = load_or_404(HourEvidence, evidence_id, permissions.can_view_evidence, denied=403)
     path = backfill.evidence_path(evidence)
     if not path.is_file():
         abort(404)

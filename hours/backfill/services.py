@@ -14,6 +14,7 @@ import hashlib
 import secrets
 from datetime import date, datetime
 from pathlib import Path
+from typing import IO
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -26,7 +27,7 @@ from app.extensions import db
 from app.timeutil import local_today, to_local
 from events.models import Event, Shift
 from hours.ledger.entries import append_entry
-from hours.ledger.models import PENDING_STATUSES, EntryKind, EntryStatus, HourEntryState, HourEvidence
+from hours.ledger.models import PENDING_STATUSES, EntryKind, EntryStatus, HourEntry, HourEntryState, HourEvidence
 from volunteers.accounts.models import User
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -55,7 +56,7 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def read_upload(stream, limit: int) -> bytes:
+def read_upload(stream: IO[bytes], limit: int) -> bytes:
     """Read at most limit + 1 bytes, so an oversized upload is refused without reading all of it."""
     return stream.read(limit + 1)
 
@@ -204,11 +205,12 @@ def create_backfill(
     evidence_name: str,
     by: User,
     now: datetime,
-):
+) -> HourEntry:
     """Enter back-filled hours with their evidence; the entry starts submitted for approval above the organizer."""
     if not permissions.can_submit_hours(by, event):
         raise PermissionDenied(_("You may not back-fill hours for this event."), code="not_allowed")
     check_backfill(event, volunteer, shift=shift, service_date=service_date, minutes=minutes, reason=reason, now=now)
+    assert volunteer is not None and service_date is not None and minutes is not None  # check_backfill refuses them
     evidence = store_evidence(evidence_data, evidence_name, organization_id=event.organization_id, by=by, now=now)
     entry = append_entry(
         status=EntryStatus.SUBMITTED.value,

@@ -12,13 +12,13 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.accounts.models import User
 from volunteers.organizations.models import Organization
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """One issued certificate: its serial number, the period and total it certifies, and its revocation."""
 
     __tablename__ = "hour_certificates"

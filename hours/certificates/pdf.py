@@ -24,7 +24,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.config import BASE_DIR
 from app.timeutil import to_local
@@ -73,9 +74,11 @@ def _day(value: date) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _services_table(certificate: Certificate, styles) -> Table:
+def _services_table(certificate: Certificate, styles: dict[str, ParagraphStyle]) -> Table:
     cell, head = styles["cell"], styles["head"]
-    rows = [[Paragraph(escape(text), head) for text in (_("Date"), _("Organizer"), _("Service"), _("Hours"))]]
+    rows: list[list[Paragraph | str]] = [
+        [Paragraph(escape(text), head) for text in (_("Date"), _("Organizer"), _("Service"), _("Hours"))]
+    ]
     for service in certificate.services:
         content = service["content"]
         if service.get("kind") == "backfill":
@@ -182,7 +185,7 @@ def render_certificate(
     footer.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
     story.append(footer)
 
-    def page_footer(canvas, doc):
+    def page_footer(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont(font, 8)
         canvas.setFillColor(colors.grey)

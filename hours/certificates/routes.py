@@ -6,7 +6,7 @@ together with the hours blueprint.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,6 +14,9 @@ from app import permissions
 from app.errors import ValidationFailed
 from app.extensions import db, limiter
 from app.timeutil import local_today, utcnow
+from app.web.forms import form_page, show_refusal
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
 from hours.blueprint import bp
 from hours.certificates import services as certificates
 from hours.certificates.forms import CheckCertificateForm, IssueCertificateForm, RevokeCertificateForm
@@ -38,72 +41,48 @@ def _public_url(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _attach_error(form, exc: ValidationFailed) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*list(field.errors), exc.message]
-    else:
-        flash(exc.message, "error")
+def _certificates_page(volunteer, *, own: bool):
+    """A volunteer's certificates with the form to issue one; issued, on to the new certificate."""
+    form = IssueCertificateForm()
 
+    def page(status: int):
+        form.fill_defaults(local_today())
+        return render_template(
+            "hours/certificates.html",
+            form=form,
+            volunteer=volunteer,
+            items=certificates.certificates_of(volunteer),
+            own=own,
+        ), status
 
-def _issue_for(volunteer: User, form: IssueCertificateForm):
-    """Issue from a submitted form; the new certificate, or None with the error beside its field."""
-    try:
-        certificate = certificates.issue_certificate(
+    return form_page(
+        form,
+        lambda: certificates.issue_certificate(
             volunteer, period=(form.period_start.data, form.period_end.data), by=current_user, now=utcnow()
-        )
-    except ValidationFailed as exc:
-        db.session.rollback()
-        _attach_error(form, exc)
-        return None
-    db.session.commit()
-    flash(_("Certificate %(serial)s issued.", serial=certificate.serial), "success")
-    return certificate
+        ),
+        success=lambda certificate: _("Certificate %(serial)s issued.", serial=certificate.serial),
+        then=lambda certificate: redirect(url_for("hours.show_certificate", certificate_id=certificate.id)),
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, loose="flash"),
+        render=page,
+    )
 
 
 @bp.route("/certificates/", methods=["GET", "POST"])
 @login_required
 def my_certificates():
     """The volunteer's own certificates, and the form to issue a new one."""
-    form = IssueCertificateForm()
-    if form.validate_on_submit():
-        certificate = _issue_for(current_user, form)
-        if certificate is not None:
-            return redirect(url_for("hours.show_certificate", certificate_id=certificate.id))
-    form.fill_defaults(local_today())
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "hours/certificates.html",
-        form=form,
-        volunteer=current_user,
-        items=certificates.certificates_of(current_user),
-        own=True,
-    ), status
+    return _certificates_page(current_user, own=True)
 
 
 @bp.route("/certificates/volunteers/<int:user_id>", methods=["GET", "POST"])
 @login_required
 def volunteer_certificates(user_id: int):
     """Staff: a volunteer's certificates, and the form to issue one for them."""
-    volunteer = db.get_or_404(User, user_id)
-    if not permissions.can_issue_certificate(current_user, volunteer):
-        abort(403)
+    volunteer = load_or_404(User, user_id, permissions.can_issue_certificate, denied=403)
     if volunteer.id == current_user.id:
         return redirect(url_for("hours.my_certificates"))
-    form = IssueCertificateForm()
-    if form.validate_on_submit():
-        certificate = _issue_for(volunteer, form)
-        if certificate is not None:
-            return redirect(url_for("hours.show_certificate", certificate_id=certificate.id))
-    form.fill_defaults(local_today())
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "hours/certificates.html",
-        form=form,
-        volunteer=volunteer,
-        items=certificates.certificates_of(volunteer),
-        own=False,
-    ), status
+    return _certificates_page(volunteer, own=False)
 
 
 @bp.get("/certificates/manage")
@@ -114,7 +93,7 @@ def manage_certificates():
     search = (request.args.get("q") or "").strip()[:40]
     page = db.paginate(
         certificates.certificates_for_staff(current_user, search=search),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=query_int),
         per_page=30,
         error_out=False,
     )
@@ -123,10 +102,7 @@ def manage_certificates():
 
 
 def _load_certificate(certificate_id: int) -> Certificate:
-    certificate = db.get_or_404(Certificate, certificate_id)
-    if not permissions.can_view_certificate(current_user, certificate):
-        abort(403)
-    return certificate
+    return load_or_404(Certificate, certificate_id, permissions.can_view_certificate, denied=403)
 
 
 @bp.get("/certificates/<int:certificate_id>")
@@ -167,27 +143,27 @@ def download_certificate(certificate_id: int):
 @login_required
 def revoke_certificate(certificate_id: int):
     """Revoke a certificate (reviewers over the issuing committee), with a reason."""
-    certificate = _load_certificate(certificate_id)
-    if not permissions.can_revoke_certificate(current_user, certificate):
-        abort(403)
+    certificate = load_or_404(
+        Certificate,
+        certificate_id,
+        lambda user, found: (
+            permissions.can_view_certificate(user, found) and permissions.can_revoke_certificate(user, found)
+        ),
+        denied=403,
+    )
     form = RevokeCertificateForm()
-    if form.validate_on_submit():
-        try:
-            certificates.revoke_certificate(certificate, by=current_user, now=utcnow(), reason=form.reason.data)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Certificate %(serial)s revoked.", serial=certificate.serial), "success")
-            return redirect(url_for("hours.show_certificate", certificate_id=certificate.id))
-    return render_template(
-        "hours/certificate_show.html",
+    return form_page(
+        form,
+        lambda: certificates.revoke_certificate(certificate, by=current_user, now=utcnow(), reason=form.reason.data),
+        success=lambda _revoked: _("Certificate %(serial)s revoked.", serial=certificate.serial),
+        then=lambda _revoked: redirect(url_for("hours.show_certificate", certificate_id=certificate.id)),
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, loose="flash"),
+        template="hours/certificate_show.html",
         certificate=certificate,
-        form=form,
         can_revoke=True,
         verify_url=_public_url("certificates_public.verify_certificate", serial=certificate.serial),
-    ), 422
+    )
 
 
 def _verify_limit() -> str:

@@ -6,7 +6,9 @@ hour_summaries) change in the same transaction as the ledger rows they derive fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -15,7 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.errors import Conflict
-from app.extensions import db
+from app.extensions import db, rowcount
+
+if TYPE_CHECKING:
+    from volunteers.accounts.models import User
 from hours.ledger.models import (
     PENDING_STATUSES,
     EntryKind,
@@ -86,7 +91,14 @@ def line_entries(line_id: int) -> list[HourEntry]:
 
 
 def append_entry(
-    *, status: str, now: datetime, by_id: int | None, reason: str = "", action: str, actor=None, **fields
+    *,
+    status: str,
+    now: datetime,
+    by_id: int | None,
+    reason: str = "",
+    action: str,
+    actor: User | None = None,
+    **fields: Any,
 ) -> HourEntry:
     """Append one entry with its first status event and state row; Conflict if its line already waits."""
     entry = HourEntry(created_at=now, reason=reason, author_id=fields.pop("author_id", by_id), **fields)
@@ -135,7 +147,7 @@ def change_status(
     to_status: str,
     *,
     from_statuses: tuple[str, ...],
-    by,
+    by: User | None,
     now: datetime,
     reason: str = "",
     action: str,
@@ -145,12 +157,14 @@ def change_status(
     The guarded UPDATE of its state row lets exactly one of two concurrent decisions through.
     """
     current = entry_state_status(entry.id)
-    changed = db.session.execute(
-        update(HourEntryState)
-        .where(HourEntryState.entry_id == entry.id, HourEntryState.status.in_(from_statuses))
-        .values(status=to_status, changed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        db.session.execute(
+            update(HourEntryState)
+            .where(HourEntryState.entry_id == entry.id, HourEntryState.status.in_(from_statuses))
+            .values(status=to_status, changed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if changed != 1:
         raise Conflict(_("These hours were already decided or changed; reload the page."), code="status_changed")
     db.session.add(
@@ -186,7 +200,7 @@ def entry_state_status(entry_id: int) -> str | None:
     return db.session.scalar(select(HourEntryState.status).where(HourEntryState.entry_id == entry_id))
 
 
-def _upsert(dialect_name: str):
+def _upsert(dialect_name: str) -> Callable[[type[HourSummary]], postgresql.Insert | sqlite.Insert]:
     return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,6 +21,9 @@ from app.extensions import db
 from app.timeutil import LOCAL_TZ, to_local
 from hours.ledger.models import RoundingPolicy, RoundingRule
 from volunteers.organizations.models import Organization
+
+if TYPE_CHECKING:
+    from volunteers.accounts.models import User
 
 DEFAULT_GRACE_MINUTES = 15
 
@@ -59,7 +63,9 @@ def rounding_rule_for(organization: Organization) -> str:
     rows = dict(
         db.session.execute(
             select(RoundingPolicy.organization_id, RoundingPolicy.rule).where(RoundingPolicy.organization_id.in_(ids))
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     for org_id in reversed(ids):
         if org_id in rows:
@@ -119,7 +125,7 @@ def credited_pieces(
     return kept or pieces[:1]
 
 
-def set_rounding_rule(organization: Organization, rule: str, *, by, now: datetime) -> RoundingPolicy:
+def set_rounding_rule(organization: Organization, rule: str, *, by: User, now: datetime) -> RoundingPolicy:
     """Set an organization's rounding rule (its subtree follows unless a descendant sets its own)."""
     from flask_babel import gettext as _
 

@@ -24,14 +24,19 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.accounts.models import User
 from volunteers.organizations.models import Organization
+
+if TYPE_CHECKING:
+    from checkin.models import Attendance
+    from events.models import Event, Shift
 
 
 class EntryKind(str, enum.Enum):
@@ -63,7 +68,7 @@ class RoundingRule(str, enum.Enum):
     NEAREST_30 = "nearest_30"  # to the nearest multiple of 30 minutes (15 rounds up)
 
 
-class HourEvidence(db.Model):
+class HourEvidence(Model):
     """An uploaded evidence file (PDF, JPEG or PNG) of back-filled hours, stored under instance/evidence/."""
 
     __tablename__ = "hour_evidence"
@@ -86,7 +91,7 @@ class HourEvidence(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class HourEntry(db.Model):
+class HourEntry(Model):
     """One credit or correction of service minutes; never updated or deleted."""
 
     __tablename__ = "hour_entries"
@@ -140,9 +145,9 @@ class HourEntry(db.Model):
     volunteer: Mapped[User] = relationship(foreign_keys=[volunteer_id])
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     organization: Mapped[Organization] = relationship()
-    event: Mapped[Event] = relationship()  # noqa: F821 (events.models)
-    shift: Mapped[Shift | None] = relationship()  # noqa: F821
-    attendance: Mapped[Attendance | None] = relationship()  # noqa: F821 (checkin.models)
+    event: Mapped[Event] = relationship()
+    shift: Mapped[Shift | None] = relationship()
+    attendance: Mapped[Attendance | None] = relationship()
     evidence: Mapped[HourEvidence | None] = relationship()
     state: Mapped[HourEntryState] = relationship(uselist=False, viewonly=True)
 
@@ -156,7 +161,7 @@ class HourEntry(db.Model):
         return self.amends_entry_id is not None
 
 
-class HourEntryEvent(db.Model):
+class HourEntryEvent(Model):
     """A status change of an entry, who made it, when and why; never updated or deleted."""
 
     __tablename__ = "hour_entry_events"
@@ -177,7 +182,7 @@ class HourEntryEvent(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class HourEntryState(db.Model):
+class HourEntryState(Model):
     """Derived: an entry's current status and the columns lists filter on (rebuildable from the ledger)."""
 
     __tablename__ = "hour_entry_states"
@@ -219,7 +224,7 @@ class HourEntryState(db.Model):
     entry: Mapped[HourEntry] = relationship(viewonly=True)
 
 
-class HourSummary(db.Model):
+class HourSummary(Model):
     """Derived: verified minutes of a volunteer in a local calendar year, scan and back-filled apart."""
 
     __tablename__ = "hour_summaries"
@@ -235,7 +240,7 @@ class HourSummary(db.Model):
         return self.scan_minutes + self.backfill_minutes
 
 
-class HourDispute(db.Model):
+class HourDispute(Model):
     """A volunteer's objection to an entry, and the reviewer's answer."""
 
     __tablename__ = "hour_disputes"
@@ -271,7 +276,7 @@ class HourDispute(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class RoundingPolicy(db.Model):
+class RoundingPolicy(Model):
     """An organization's rounding rule; the organizer's nearest ancestor (or itself) with one applies."""
 
     __tablename__ = "hour_rounding_policies"

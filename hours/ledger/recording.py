@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import Case, CompoundSelect, and_, case, exists, func, or_, select
 
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -47,6 +47,7 @@ def expected_pieces(attendance: Attendance) -> list[Piece]:
         return []
     shift = db.session.get(Shift, attendance.shift_id)
     event = db.session.get(Event, attendance.event_id)
+    assert shift is not None and event is not None  # the attendance's foreign keys name them
     if event.kind in excluded_event_kinds():
         return []
     return credited_pieces(
@@ -72,6 +73,7 @@ def record_attendance(attendance: Attendance, *, now: datetime) -> list[HourEntr
             _("This attendance has no check-out yet, so it credits nothing."), code="attendance_not_closed"
         )
     event = db.session.get(Event, attendance.event_id)
+    assert event is not None  # the attendance's foreign key names it
     if event.kind in excluded_event_kinds():
         return []
     pieces = {piece.year: piece for piece in expected_pieces(attendance)}
@@ -81,6 +83,7 @@ def record_attendance(attendance: Attendance, *, now: datetime) -> list[HourEntr
         piece = pieces.get(year)
         first = existing.get(year)
         if first is None:
+            assert piece is not None  # a year with no line yet comes from the pieces
             entry = _record_piece(attendance, event, piece, author_id=author_id, now=now)
             if entry is not None:
                 created.append(entry)
@@ -129,7 +132,7 @@ def attendance_stamp(attendance: Attendance) -> datetime:
     return max(t for t in (attendance.updated_at, attendance.corrected_at) if t is not None)
 
 
-def _stamp_column():
+def _stamp_column() -> Case[datetime]:
     """SQL: the attendance's last change, as `attendance_stamp` computes it."""
     return case(
         (
@@ -151,7 +154,9 @@ def _changed_since_recorded(attendance: Attendance, line_id: int) -> bool:
     return stamp != attendance_stamp(attendance)
 
 
-def _reconcile_line(first: HourEntry, piece: Piece | None, attendance: Attendance, *, now: datetime):
+def _reconcile_line(
+    first: HourEntry, piece: Piece | None, attendance: Attendance, *, now: datetime
+) -> HourEntry | None:
     """Bring a recorded line to what its changed attendance credits now: withdraw what waits, append a delta."""
     reason = attendance.note or _("Attendance #%(id)s changed", id=attendance.id)
     target = piece.minutes if piece is not None else 0
@@ -196,7 +201,7 @@ def _reconcile_line(first: HourEntry, piece: Piece | None, attendance: Attendanc
     )
 
 
-def attendances_to_collect(*, event_id: int | None = None):
+def attendances_to_collect(*, event_id: int | None = None) -> CompoundSelect:
     """A select of attendance ids the ledger should look at: closed and unrecorded, or changed since."""
     recorded = exists().where(HourEntry.attendance_id == Attendance.id)
     latest = (

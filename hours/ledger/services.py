@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app import permissions
@@ -83,20 +84,20 @@ def verified_minutes(
             query = query.where(HourSummary.service_year == year)
         scan, backfill = db.session.execute(query).one()
         return {None: scan + backfill, EntryKind.SCAN.value: scan, EntryKind.BACKFILL.value: backfill}[kind]
-    query = select(func.coalesce(func.sum(HourEntryState.minutes), 0)).where(
+    in_period = select(func.coalesce(func.sum(HourEntryState.minutes), 0)).where(
         HourEntryState.volunteer_id == user_id,
         HourEntryState.status == VERIFIED,
         HourEntryState.service_date >= period[0],
         HourEntryState.service_date <= period[1],
     )
     if year is not None:
-        query = query.where(HourEntryState.service_year == year)
+        in_period = in_period.where(HourEntryState.service_year == year)
     if kind is not None:
-        query = query.where(HourEntryState.kind == kind)
-    return db.session.scalar(query) or 0
+        in_period = in_period.where(HourEntryState.kind == kind)
+    return db.session.scalar(in_period) or 0
 
 
-def _subtree(paths: Iterable[str]):
+def _subtree(paths: Iterable[str]) -> ColumnElement[bool]:
     return permissions.subtree_filter(Organization.path, list(paths))
 
 
@@ -105,7 +106,7 @@ def verified_minutes_query(
     year: int | None = None,
     period: tuple[date, date] | None = None,
     kind: str | None = None,
-    volunteer_ids=None,
+    volunteer_ids: Iterable[int] | Select[Any] | None = None,
     affiliation_paths: Iterable[str] | None = None,
     organizer_paths: Iterable[str] | None = None,
 ) -> Select:
@@ -118,6 +119,7 @@ def verified_minutes_query(
     outer-join it (`.subquery()`) to list everyone. Year-only queries read the summary table.
     """
     kind = _kind_value(kind)
+    source: type[HourSummary] | type[HourEntryState]
     if period is None and organizer_paths is None:
         source = HourSummary
         scan = func.sum(HourSummary.scan_minutes)
@@ -221,6 +223,7 @@ def entry_status(entry: HourEntry) -> str:
             .order_by(HourEntryEvent.id.desc())
             .limit(1)
         )
+    assert status is not None  # an entry is appended with its first status event
     return status
 
 
@@ -248,6 +251,7 @@ def _append_correction(
             field="minutes",
         )
     first = db.session.get(HourEntry, entry.line_id)
+    assert first is not None  # a line is named by its first entry
     if pending_entry_of_line(first.id) is not None:
         raise ValidationFailed(_("These hours already wait for a decision; decide that first."), code="line_pending")
     delta = target - line_counted_minutes(first.id)

@@ -9,15 +9,21 @@ Both first compute the ledger's view of every entry once, into a temporary table
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
     Date,
+    FromClause,
+    Insert,
     Integer,
     MetaData,
+    Select,
     String,
+    Subquery,
     Table,
     and_,
     case,
@@ -31,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.timeutil import UTCDateTime
 from hours.ledger.models import EntryKind, EntryStatus, HourEntry, HourEntryEvent, HourEntryState, HourSummary
 
@@ -55,7 +61,7 @@ COUNTED = {"preserve_rowcount": True}
 SUMMARY_COLUMNS = ["volunteer_id", "service_year", "scan_minutes", "backfill_minutes", "updated_at"]
 
 
-def _truth_states():
+def _truth_states() -> Select[Any]:
     """Each entry with its latest status event, shaped like hour_entry_states."""
     latest = (
         select(HourEntryEvent.entry_id, func.max(HourEntryEvent.id).label("event_id"))
@@ -82,7 +88,7 @@ def _truth_states():
 
 
 @contextmanager
-def _ledger_truth():
+def _ledger_truth() -> Iterator[Table]:
     """The ledger's view of every entry, computed once into a temporary table for the comparisons."""
     table = Table(
         "hour_ledger_truth",
@@ -111,7 +117,7 @@ def _ledger_truth():
         table.drop(connection)
 
 
-def _verified_sums(source):
+def _verified_sums(source: FromClause | type[HourEntryState]) -> Select[Any]:
     """Verified minutes per volunteer-year of a states-shaped table or subquery."""
     columns = source.c if hasattr(source, "c") else source
     verified = columns.status == EntryStatus.VERIFIED.value
@@ -126,7 +132,7 @@ def _verified_sums(source):
     )
 
 
-def _clear(model) -> None:
+def _clear(model: type[HourEntryState] | type[HourSummary]) -> None:
     """Empty a derived table (TRUNCATE on PostgreSQL: no dead rows left behind)."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"TRUNCATE TABLE {model.__tablename__}"))
@@ -134,7 +140,7 @@ def _clear(model) -> None:
         db.session.execute(delete(model))
 
 
-def _insert_summaries(rows, now: datetime):
+def _insert_summaries(rows: Subquery, now: datetime) -> Insert:
     return insert(HourSummary).from_select(
         SUMMARY_COLUMNS,
         select(
@@ -149,14 +155,16 @@ def _insert_summaries(rows, now: datetime):
 
 def _full_rebuild(truth: Table, now: datetime) -> tuple[int, int]:
     _clear(HourEntryState)
-    states = db.session.execute(
-        insert(HourEntryState).from_select(list(STATE_COLUMNS), select(*[truth.c[name] for name in STATE_COLUMNS])),
-        execution_options=COUNTED,
-    ).rowcount
+    states = rowcount(
+        db.session.execute(
+            insert(HourEntryState).from_select(list(STATE_COLUMNS), select(*[truth.c[name] for name in STATE_COLUMNS])),
+            execution_options=COUNTED,
+        )
+    )
     _clear(HourSummary)
-    summaries = db.session.execute(
-        _insert_summaries(_verified_sums(HourEntryState).subquery(), now), execution_options=COUNTED
-    ).rowcount
+    summaries = rowcount(
+        db.session.execute(_insert_summaries(_verified_sums(HourEntryState).subquery(), now), execution_options=COUNTED)
+    )
     return states, summaries
 
 
@@ -165,24 +173,27 @@ def _repair_states(truth: Table) -> int:
     state = HourEntryState
     in_truth = select(truth.c.entry_id).where(truth.c.entry_id == state.entry_id).exists()
     fixed = (
-        db.session.execute(delete(state).where(~in_truth).execution_options(synchronize_session=False)).rowcount or 0
+        rowcount(db.session.execute(delete(state).where(~in_truth).execution_options(synchronize_session=False))) or 0
     )
     fixed += (
-        db.session.execute(
-            update(state)
-            .where(
-                state.entry_id == truth.c.entry_id, or_(*[getattr(state, name) != truth.c[name] for name in COMPARED])
+        rowcount(
+            db.session.execute(
+                update(state)
+                .where(
+                    state.entry_id == truth.c.entry_id,
+                    or_(*[getattr(state, name) != truth.c[name] for name in COMPARED]),
+                )
+                .values({name: truth.c[name] for name in (*COMPARED, "changed_at")})
+                .execution_options(synchronize_session=False)
             )
-            .values({name: truth.c[name] for name in (*COMPARED, "changed_at")})
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         or 0
     )
     missing = select(*[truth.c[name] for name in STATE_COLUMNS]).where(
         ~select(state.entry_id).where(state.entry_id == truth.c.entry_id).exists()
     )
     fixed += (
-        db.session.execute(insert(state).from_select(list(STATE_COLUMNS), missing), execution_options=COUNTED).rowcount
+        rowcount(db.session.execute(insert(state).from_select(list(STATE_COLUMNS), missing), execution_options=COUNTED))
         or 0
     )
     return fixed
@@ -194,27 +205,33 @@ def _repair_summaries(now: datetime) -> int:
     stored = HourSummary
     same_key = and_(truth.c.volunteer_id == stored.volunteer_id, truth.c.service_year == stored.service_year)
     fixed = (
-        db.session.execute(
-            delete(stored)
-            .where(~select(truth.c.volunteer_id).where(same_key).exists())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        rowcount(
+            db.session.execute(
+                delete(stored)
+                .where(~select(truth.c.volunteer_id).where(same_key).exists())
+                .execution_options(synchronize_session=False)
+            )
+        )
         or 0
     )
     fixed += (
-        db.session.execute(
-            update(stored)
-            .where(
-                same_key,
-                or_(stored.scan_minutes != truth.c.scan_minutes, stored.backfill_minutes != truth.c.backfill_minutes),
+        rowcount(
+            db.session.execute(
+                update(stored)
+                .where(
+                    same_key,
+                    or_(
+                        stored.scan_minutes != truth.c.scan_minutes, stored.backfill_minutes != truth.c.backfill_minutes
+                    ),
+                )
+                .values(scan_minutes=truth.c.scan_minutes, backfill_minutes=truth.c.backfill_minutes, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(scan_minutes=truth.c.scan_minutes, backfill_minutes=truth.c.backfill_minutes, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         or 0
     )
     missing = select(truth).where(~select(stored.volunteer_id).where(same_key).exists()).subquery()
-    fixed += db.session.execute(_insert_summaries(missing, now), execution_options=COUNTED).rowcount or 0
+    fixed += rowcount(db.session.execute(_insert_summaries(missing, now), execution_options=COUNTED)) or 0
     return fixed
 
 

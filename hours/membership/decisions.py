@@ -79,7 +79,9 @@ def deciding_organization(by: User, applicant: User) -> Organization:
     path = next(
         p for p in permissions.granted_paths(by, permissions.STAFF_ROLES) if applicant.organization.path.startswith(p)
     )
-    return db.session.get(Organization, int(path.strip("/").split("/")[-1]))
+    organization = db.session.get(Organization, int(path.strip("/").split("/")[-1]))
+    assert organization is not None  # a role is granted at an existing organization's path
+    return organization
 
 
 def missing_message(progress: Progress) -> str:
@@ -95,13 +97,15 @@ def describe_missing(progress: Progress) -> list[str]:
         if progress.activist_since is None:
             lines.append(_("No date of becoming an activist is recorded."))
         else:
+            reached_on = progress.months_reached_on
+            assert reached_on is not None  # known whenever the activist date is
             lines.append(
                 _(
                     "%(months)s of %(required)s months since becoming an activist; the %(required)s months "
                     "are complete on %(date)s.",
                     months=progress.months,
                     required=progress.rules.min_months,
-                    date=progress.months_reached_on.isoformat(),
+                    date=reached_on.isoformat(),
                 )
             )
     if not c["theory"].met:

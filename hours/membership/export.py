@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app import audit, permissions
 from app.extensions import db
 from app.security import decrypt_id_number
+from app.spreadsheets import Spreadsheet
 from app.timeutil import LOCAL_TZ, to_local
 from hours.membership.decisions import describe_missing
 from hours.membership.models import EligibilityVerification
@@ -51,17 +51,10 @@ LEAGUE_HEADERS = (
 SEX_ZH = {"M": "男", "F": "女"}
 
 
-def _workbook_bytes(workbook: Workbook) -> io.BytesIO:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return buffer
-
-
 def write_applicant_list(rows: list[Progress]) -> io.BytesIO:
     """The filtered applicant list as an .xlsx file (headers in the reader's language), rewound."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Applicants")[:31])
+    spreadsheet = Spreadsheet()
+    sheet = spreadsheet.add_sheet(_("Applicants"))
     sheet.append(
         [
             _("Name"),
@@ -87,6 +80,7 @@ def write_applicant_list(rows: list[Progress]) -> io.BytesIO:
             verification = ""
         else:
             verdict = _("Approved") if p.verification_approved else _("Not approved")
+            assert p.verification_at is not None  # recorded with the verdict
             verification = f"{verdict} {to_local(p.verification_at).date().isoformat()}"
         sheet.append(
             [
@@ -104,7 +98,7 @@ def write_applicant_list(rows: list[Progress]) -> io.BytesIO:
                 verification,
             ]
         )
-    return _workbook_bytes(workbook)
+    return spreadsheet.to_stream()
 
 
 @dataclass
@@ -142,9 +136,8 @@ def write_league_export(viewer: User, *, since: date, now: datetime) -> tuple[io
     """Newly approved members as an .xlsx for the national League system; audited. Returns (file, rows)."""
     members = approved_members(viewer, since=since)
     class_minutes = rules().class_hour_minutes
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="新团员")
-    sheet.append(list(LEAGUE_HEADERS))
+    spreadsheet = Spreadsheet()
+    sheet = spreadsheet.add_sheet("新团员", header=LEAGUE_HEADERS)
     full_ids = []
     for member in members:
         user, decision = member.user, member.verification
@@ -185,4 +178,4 @@ def write_league_export(viewer: User, *, since: date, now: datetime) -> tuple[io
         },
         note=_("Export of newly approved members for the national League system"),
     )
-    return _workbook_bytes(workbook), len(members)
+    return spreadsheet.to_stream(), len(members)

@@ -12,13 +12,13 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.accounts.models import User
 from volunteers.organizations.models import Organization
 
 
-class IdeologyEvaluation(db.Model):
+class IdeologyEvaluation(Model):
     """思政考评: whether an applicant passed the ideology evaluation, as the branch recorded it."""
 
     __tablename__ = "membership_evaluations"
@@ -38,7 +38,7 @@ class IdeologyEvaluation(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class EligibilityVerification(db.Model):
+class EligibilityVerification(Model):
     """A committee's (or branch's) own decision that an applicant meets the prerequisite, with what it saw."""
 
     __tablename__ = "membership_verifications"

@@ -24,9 +24,11 @@ import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, Select, case, cast, extract, func, select
+from sqlalchemy import Case, ColumnElement, Integer, Select, case, cast, extract, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.extensions import db
 from app.permissions import STAFF_ROLES, role_paths, subtree_filter
@@ -37,6 +39,9 @@ from hours.ledger.services import verified_minutes, verified_minutes_query
 from hours.membership.models import EligibilityVerification, IdeologyEvaluation
 from volunteers.accounts.models import PoliticalStatus, User
 from volunteers.organizations.models import Organization
+
+#: applicants by id: a list, or a select of their ids
+ApplicantIds = list[int] | Select[Any]
 
 ACTIVIST = PoliticalStatus.ACTIVIST.value
 THEORY_KIND = EventKind.THEORY_CLASS.value
@@ -242,10 +247,11 @@ def applicants_query(paths: list[str], organization: Organization | None = None)
     return query
 
 
-def _class_minutes():
+def _class_minutes() -> tuple[ColumnElement[int], Case[datetime], Case[datetime]]:
     """SQL: whole minutes of an attendance inside its shift (the class time); the caller keeps end > start."""
     start = case((Attendance.checked_in_at > Shift.starts_at, Attendance.checked_in_at), else_=Shift.starts_at)
     end = case((Attendance.checked_out_at < Shift.ends_at, Attendance.checked_out_at), else_=Shift.ends_at)
+    seconds: ColumnElement[Any]
     if db.session.get_bind().dialect.name == "postgresql":
         seconds = extract("epoch", end - start)
     else:  # SQLite keeps times as text; julianday() reads them
@@ -254,7 +260,7 @@ def _class_minutes():
     return cast(func.round(seconds), Integer) // 60, start, end
 
 
-def theory_minutes_by_applicant(applicant_ids) -> dict[int, int]:
+def theory_minutes_by_applicant(applicant_ids: ApplicantIds) -> dict[int, int]:
     """Class minutes per volunteer: closed attendances of theory classes, each clipped to its shift (one query)."""
     minutes, start, end = _class_minutes()
     rows = db.session.execute(
@@ -273,7 +279,7 @@ def theory_minutes_by_applicant(applicant_ids) -> dict[int, int]:
     return {user_id: int(total or 0) for user_id, total in rows}
 
 
-def service_minutes_by_applicant(applicant_ids, period: ServicePeriod) -> dict[int, int]:
+def service_minutes_by_applicant(applicant_ids: ApplicantIds, period: ServicePeriod) -> dict[int, int]:
     """Verified service minutes per volunteer in the period: one aggregate query through the ledger."""
     if period.basis == "calendar":
         query = verified_minutes_query(year=period.start.year, volunteer_ids=applicant_ids)
@@ -282,18 +288,22 @@ def service_minutes_by_applicant(applicant_ids, period: ServicePeriod) -> dict[i
     return {row.volunteer_id: int(row.minutes or 0) for row in db.session.execute(query)}
 
 
-def _latest(model, applicant_ids, *columns) -> dict[int, tuple]:
+def _latest(
+    model: type[IdeologyEvaluation] | type[EligibilityVerification],
+    applicant_ids: ApplicantIds,
+    *columns: InstrumentedAttribute[Any],
+) -> dict[int, tuple]:
     latest_ids = select(func.max(model.id)).where(model.applicant_id.in_(applicant_ids)).group_by(model.applicant_id)
     rows = db.session.execute(select(model.applicant_id, *columns).where(model.id.in_(latest_ids)))
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def latest_evaluations(applicant_ids) -> dict[int, tuple[bool, datetime]]:
+def latest_evaluations(applicant_ids: ApplicantIds) -> dict[int, tuple[bool, datetime]]:
     """(passed, recorded_at) of each applicant's latest ideology evaluation."""
     return _latest(IdeologyEvaluation, applicant_ids, IdeologyEvaluation.passed, IdeologyEvaluation.recorded_at)
 
 
-def latest_verifications(applicant_ids) -> dict[int, tuple[bool, datetime]]:
+def latest_verifications(applicant_ids: ApplicantIds) -> dict[int, tuple[bool, datetime]]:
     """(approved, verified_at) of each applicant's latest eligibility decision."""
     return _latest(
         EligibilityVerification, applicant_ids, EligibilityVerification.approved, EligibilityVerification.verified_at

@@ -5,17 +5,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app import permissions
-from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.timeutil import local_today, utcnow
+from app.web.forms import form_page, refusal_status, show_refusal
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from hours.blueprint import bp
 from hours.membership import progress as membership
 from hours.membership.decisions import describe_missing, record_evaluation, verify_eligibility
@@ -65,20 +69,17 @@ class ListPage:
         return self.page + 1
 
 
-def _acting_user() -> User:
-    return current_user._get_current_object()
-
-
 def _page_url(page: int) -> str:
-    args = request.args.to_dict()
+    args: dict[str, Any] = request.args.to_dict()
     args["page"] = page
+    assert request.endpoint is not None  # a page of a routed request
     return url_for(request.endpoint, **args)
 
 
 def _require_lister() -> User:
     if not permissions.can_list_applicants(current_user):
         abort(403)
-    return _acting_user()
+    return acting_user()
 
 
 def _organization_choices(viewer: User) -> list[tuple[int, str]]:
@@ -114,7 +115,7 @@ def _filtered_list(viewer: User):
 @login_required
 def membership_progress():
     """The signed-in volunteer's own progress towards the membership prerequisite (nobody else's)."""
-    user = _acting_user()
+    user = acting_user()
     progress = membership.progress_of(user, now=utcnow())
     return render_template(
         "hours/membership.html",
@@ -132,7 +133,7 @@ def membership_applicants():
     """The applicants of the viewer's subtrees with their progress, filtered by readiness and organization."""
     viewer = _require_lister()
     filters, rows, counts, status = _filtered_list(viewer)
-    pager = ListPage.of(rows, request.args.get("page", 1, type=int))
+    pager = ListPage.of(rows, request.args.get("page", 1, type=query_int))
     return render_template(
         "hours/membership_applicants.html",
         filters=filters,
@@ -168,10 +169,7 @@ def export_membership_applicants():
 
 
 def _load_applicant(user_id: int) -> User:
-    applicant = db.get_or_404(User, user_id)
-    if not permissions.can_assess_applicant(current_user, applicant):
-        abort(403)
-    return applicant
+    return load_or_404(User, user_id, permissions.can_assess_applicant, denied=403)
 
 
 def _render_applicant(applicant: User, *, evaluation_form=None, verification_form=None, status: int = 200):
@@ -198,29 +196,23 @@ def membership_applicant(user_id: int):
     return _render_applicant(_load_applicant(user_id))
 
 
-def _domain_error_status(exc: DomainError) -> int:
-    return 422 if isinstance(exc, ValidationFailed) else exc.status
-
-
 @bp.post("/membership/applicants/<int:user_id>/evaluation")
 @login_required
 def record_membership_evaluation(user_id: int):
     """Record the applicant's ideology evaluation result."""
     applicant = _load_applicant(user_id)
     form = EvaluationForm()
-    if not form.validate_on_submit():
-        return _render_applicant(applicant, evaluation_form=form, status=422)
-    try:
-        record_evaluation(
-            applicant, passed=form.result.data == "passed", note=form.note.data or "", by=_acting_user(), now=utcnow()
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        (form._fields.get(exc.field or "") or form.result).errors = [exc.message]
-        return _render_applicant(applicant, evaluation_form=form, status=_domain_error_status(exc))
-    db.session.commit()
-    flash(_("The ideology evaluation of %(name)s is recorded.", name=applicant.name), "success")
-    return redirect(url_for("hours.membership_applicant", user_id=applicant.id))
+    return form_page(
+        form,
+        lambda: record_evaluation(
+            applicant, passed=form.result.data == "passed", note=form.note.data or "", by=acting_user(), now=utcnow()
+        ),
+        success=lambda _recorded: _("The ideology evaluation of %(name)s is recorded.", name=applicant.name),
+        then=lambda _recorded: redirect(url_for("hours.membership_applicant", user_id=applicant.id)),
+        show=lambda exc: show_refusal(form, exc, field="result"),
+        status_of=refusal_status,
+        render=lambda status: _render_applicant(applicant, evaluation_form=form, status=status),
+    )
 
 
 @bp.post("/membership/applicants/<int:user_id>/verification")
@@ -229,21 +221,22 @@ def verify_membership_eligibility(user_id: int):
     """Record the committee's decision on the applicant's eligibility (approval only when all conditions hold)."""
     applicant = _load_applicant(user_id)
     form = VerificationForm()
-    if not form.validate_on_submit():
-        return _render_applicant(applicant, verification_form=form, status=422)
     approved = form.decision.data == "approved"
-    try:
-        verify_eligibility(applicant, approved=approved, note=form.note.data or "", by=_acting_user(), now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        (form._fields.get(exc.field or "") or form.decision).errors = [exc.message]
-        return _render_applicant(applicant, verification_form=form, status=_domain_error_status(exc))
-    db.session.commit()
-    if approved:
-        flash(_("%(name)s is verified as meeting the membership prerequisite.", name=applicant.name), "success")
-    else:
-        flash(_("Your decision not to approve %(name)s is recorded.", name=applicant.name), "success")
-    return redirect(url_for("hours.membership_applicant", user_id=applicant.id))
+    return form_page(
+        form,
+        lambda: verify_eligibility(
+            applicant, approved=approved, note=form.note.data or "", by=acting_user(), now=utcnow()
+        ),
+        success=lambda _decided: (
+            _("%(name)s is verified as meeting the membership prerequisite.", name=applicant.name)
+            if approved
+            else _("Your decision not to approve %(name)s is recorded.", name=applicant.name)
+        ),
+        then=lambda _decided: redirect(url_for("hours.membership_applicant", user_id=applicant.id)),
+        show=lambda exc: show_refusal(form, exc, field="decision"),
+        status_of=refusal_status,
+        render=lambda status: _render_applicant(applicant, verification_form=form, status=status),
+    )
 
 
 def _default_since() -> date:

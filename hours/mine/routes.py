@@ -5,15 +5,14 @@ Coordinator and reviewer pages live in hours/review/routes/, back-filling in hou
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app import permissions
-from app.errors import DomainError
-from app.extensions import db
 from app.timeutil import local_today, utcnow
-from app.web.forms import show_refusal
+from app.web.forms import form_page
+from app.web.inputs import query_int
 from app.web.pages import acting_user
 from hours.blueprint import bp
 from hours.ledger import services as ledger
@@ -53,7 +52,7 @@ def hours_helpers():
 def my_hours():
     """The volunteer's own hours of a year: verified scan and back-filled totals, every entry with its status."""
     this_year = local_today().year
-    year = request.args.get("year", this_year, type=int)
+    year = request.args.get("year", this_year, type=query_int)
     if not 2000 <= year <= this_year + 1:
         year = this_year
     me = acting_user()
@@ -85,21 +84,13 @@ def show_entry(entry_id: int):
 @login_required
 def dispute_entry(entry_id: int):
     """A volunteer disputes one of their own entries with a message to the reviewers."""
-    entry = load_entry(entry_id)
-    if not permissions.can_dispute_hours(current_user, entry):
-        abort(403)
+    entry = load_entry(entry_id, permissions.can_dispute_hours)
     form = DisputeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            disputes.open_dispute(entry, by=acting_user(), message=form.message.data, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Your dispute was sent to the reviewers."), "success")
-            return redirect(url_for("hours.my_hours", year=entry.service_year))
-    if request.method == "POST":
-        status = 422
-    return render_template("hours/dispute_form.html", entry=entry, form=form), status
+    return form_page(
+        form,
+        lambda: disputes.open_dispute(entry, by=acting_user(), message=form.message.data, now=utcnow()),
+        success=_("Your dispute was sent to the reviewers."),
+        then=lambda _dispute: redirect(url_for("hours.my_hours", year=entry.service_year)),
+        template="hours/dispute_form.html",
+        entry=entry,
+    )

@@ -13,6 +13,8 @@ from wtforms import SelectChoice
 from app import permissions
 from app.extensions import db
 from app.timeutil import local_today
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
 from events.labels import KIND_LABELS
 from hours.blueprint import bp
 from hours.certificates.forms import ReportForm
@@ -44,12 +46,12 @@ def _read_form() -> tuple[ReportForm, Organization | None, tuple[date, date] | N
         form.period_start.data = date(today.year, 1, 1)
         form.period_end.data = today
         return form, None, None
-    organization_id = request.args.get("organization", type=int)
-    organization = db.session.get(Organization, organization_id) if organization_id else None
-    if organization is None:
-        abort(404)
-    if not permissions.can_view_hours_report(current_user, organization):
-        abort(403)
+    organization = load_or_404(
+        Organization,
+        request.args.get("organization", type=query_int) or None,
+        permissions.can_view_hours_report,
+        denied=403,
+    )
     if not form.validate():
         return form, None, None
     start = form.period_start.data or date(today.year, 1, 1)
@@ -71,7 +73,7 @@ def hours_report():
     """Verified hours of a subtree and period: totals, by kind and brand, top volunteers, monthly chart."""
     form, organization, period = _read_form()
     report = None
-    if organization is not None:
+    if organization is not None and period is not None:  # both or neither
         report = reports.build_report(organization, period=period, basis=form.basis.data)
     status = 422 if "organization" in request.args and report is None else 200
     return render_template("hours/report.html", form=form, report=report, kind_labels=KIND_LABELS), status
@@ -83,7 +85,7 @@ def hours_report():
 def export_hours_report():
     """The same report as an .xlsx workbook."""
     form, organization, period = _read_form()
-    if organization is None:
+    if organization is None or period is None:  # both or neither
         abort(400)
     report = reports.build_report(organization, period=period, basis=form.basis.data)
     name = f"hours-report-{organization.id}-{period[0]:%Y%m%d}-{period[1]:%Y%m%d}.xlsx"
@@ -98,7 +100,7 @@ def export_hours_report():
 @login_required
 def my_year_chart_data():
     """The logged-in volunteer's verified hours per month of a year, for the chart on the hours page."""
-    year = request.args.get("year", type=int) or local_today().year
+    year = request.args.get("year", type=query_int) or local_today().year
     if not 2000 <= year <= 2100:
         return jsonify(error={"code": "invalid_year", "message": _("Choose a year between 2000 and 2100.")}), 400
     minutes = reports.volunteer_year_by_month(current_user.id, year)

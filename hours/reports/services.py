@@ -14,15 +14,14 @@ ix_hour_entry_states_status_date (bench/ledger.py measures the city's year).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import Select, desc, extract, func, select
 
 from app.extensions import db
+from app.spreadsheets import Spreadsheet
 from events.models import Event
 from hours.certificates.models import format_hours
 from hours.ledger.models import EntryKind, EntryStatus, HourEntryState
@@ -200,8 +199,8 @@ def volunteer_year_by_month(volunteer_id: int, year: int) -> list[int]:
 
 def write_report(report: Report, kind_labels: dict) -> bytes:
     """The report as an .xlsx workbook (one sheet per table; a few hundred rows at most)."""
-    workbook = Workbook(write_only=True)
-    summary = workbook.create_sheet(title=_("Summary")[:31])
+    spreadsheet = Spreadsheet()
+    summary = spreadsheet.add_sheet(_("Summary"))
     summary.append([_("Organization"), report.organization.name])
     summary.append([_("From"), report.period[0]])
     summary.append([_("To"), report.period[1]])
@@ -239,10 +238,5 @@ def write_report(report: Report, kind_labels: dict) -> bytes:
         ),
     )
     for title, headers, rows in sheets:
-        sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(headers)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        spreadsheet.add_sheet(title, header=headers).extend(rows)
+    return spreadsheet.to_bytes()

@@ -117,7 +117,8 @@ def describe(logs: list[AuditLog]) -> list[AuditRow]:
     rows = []
     for log in logs:
         snapshot = log.after or log.before or {}
-        volunteer = users.get(snapshot.get("volunteer_id"))
+        volunteer_id = snapshot.get("volunteer_id")
+        volunteer = users.get(volunteer_id) if volunteer_id is not None else None
         rows.append(
             AuditRow(
                 entry=log,

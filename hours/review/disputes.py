@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app import audit, permissions
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from hours import notices  # noqa: F401  (registers the hours notification kinds)
 from hours.ledger.models import HourDispute, HourEntry
 from hours.ledger.services import correct_entry
@@ -109,18 +109,20 @@ def answer_dispute(
     correction = None
     if corrected_minutes is not None:
         correction = correct_entry(dispute.entry, minutes=corrected_minutes, by=by, now=now, reason=answer)
-    changed = db.session.execute(
-        update(HourDispute)
-        .where(HourDispute.id == dispute.id, HourDispute.status == OPEN)
-        .values(
-            status=ANSWERED,
-            answer=answer,
-            answered_by_id=by.id,
-            answered_at=now,
-            correction_entry_id=correction.id if correction is not None else None,
+    changed = rowcount(
+        db.session.execute(
+            update(HourDispute)
+            .where(HourDispute.id == dispute.id, HourDispute.status == OPEN)
+            .values(
+                status=ANSWERED,
+                answer=answer,
+                answered_by_id=by.id,
+                answered_at=now,
+                correction_entry_id=correction.id if correction is not None else None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed != 1:
         raise Conflict(_("This dispute was already answered."), code="dispute_answered")
     db.session.refresh(dispute)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template
-from flask_login import current_user
+from collections.abc import Callable
+
+from flask import render_template
 
 from app import permissions
-from app.extensions import db
+from app.web.loading import load_or_404
 from app.web.pages import acting_user
 from hours.ledger import services as ledger
 from hours.ledger.models import HourEntry
@@ -14,12 +15,14 @@ from hours.review import disputes
 from hours.review.forms import CorrectionForm, DecisionForm
 
 
-def load_entry(entry_id: int) -> HourEntry:
-    """An entry the current user may see (404 / 403 otherwise)."""
-    entry = db.get_or_404(HourEntry, entry_id)
-    if not permissions.can_view_hours_entry(current_user, entry):
-        abort(403)
-    return entry
+def load_entry(entry_id: int, may: Callable[..., bool] | None = None) -> HourEntry:
+    """An entry the current user may see, and do `may(user, entry)` to when given (404 / 403 otherwise)."""
+    return load_or_404(
+        HourEntry,
+        entry_id,
+        lambda user, entry: permissions.can_view_hours_entry(user, entry) and (may is None or may(user, entry)),
+        denied=403,
+    )
 
 
 def render_entry(entry: HourEntry, *, decision_form=None, correction_form=None, status: int = 200):

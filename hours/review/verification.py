@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import permissions
@@ -33,7 +33,9 @@ RECORDED, SUBMITTED = EntryStatus.RECORDED.value, EntryStatus.SUBMITTED.value
 
 def recorders_for(entries: list[HourEntry]) -> dict[int, set[int]]:
     """For each entry, the users who recorded it or served it (two queries for any number of entries)."""
-    result: dict[int, set[int]] = {e.id: {e.volunteer_id, e.author_id} - {None} for e in entries}
+    result: dict[int, set[int]] = {
+        e.id: {person for person in (e.volunteer_id, e.author_id) if person is not None} for e in entries
+    }
     attendance_ids = {e.attendance_id for e in entries if e.attendance_id is not None}
     if attendance_ids:
         people = {
@@ -99,7 +101,7 @@ def _flags(attendance: Attendance | None) -> list[str]:
 
 def _rows(entries: list[HourEntry], statuses: dict[int, str]) -> list[EntryRow]:
     attendance_ids = {e.attendance_id for e in entries if e.attendance_id}
-    attendances = (
+    attendances: dict[int | None, Attendance] = (  # looked up by attendance_id, None for a back-filled entry
         {a.id: a for a in db.session.scalars(select(Attendance).where(Attendance.id.in_(attendance_ids)))}
         if attendance_ids
         else {}
@@ -150,7 +152,9 @@ def event_review(event: Event) -> EventReview:
             select(HourEntryState.status, func.count())
             .where(HourEntryState.event_id == event.id)
             .group_by(HourEntryState.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return EventReview(
         missing_checkouts=[a for a in attendances if a.status == AttendanceStatus.MISSING_CHECKOUT.value],
@@ -264,7 +268,7 @@ def decide_event_entries(
     return _decide(chosen, status, by=by, now=now, reason=reason, strict=False)
 
 
-def _review_scope(user: User):
+def _review_scope(user: User) -> ColumnElement[bool] | None:
     """SQL condition on Organization (the organizer): entries this user may verify by level."""
     paths = permissions.role_paths(user, permissions.REVIEWER_ROLES)
     if not paths:
@@ -314,7 +318,9 @@ def coordinated_events(user: User, *, limit: int = 100) -> list[dict]:
             select(HourEntryState.event_id, func.count())
             .where(HourEntryState.status == RECORDED, HourEntryState.event_id.in_(in_scope))
             .group_by(HourEntryState.event_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     waiting = dict(
         db.session.execute(
@@ -330,7 +336,9 @@ def coordinated_events(user: User, *, limit: int = 100) -> list[dict]:
                 ),
             )
             .group_by(Attendance.event_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     ids = set(recorded) | set(waiting)
     if not ids:

@@ -11,17 +11,18 @@ Four aggregate queries, whatever the number of segments and months.
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from sqlalchemy import case, extract, func, or_, select
+from sqlalchemy import Row, Select, case, extract, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.spreadsheets import Spreadsheet
 from checkin.models import Attendance, AttendanceStatus
 from events.models import Shift
 from hours.ledger.models import EntryStatus, HourEntryState
@@ -91,7 +92,7 @@ class CommitteeReport:
         return sum(n for (_c, s), n in self.matrix.items() if s == status)
 
 
-def month_key(year, month) -> str:
+def month_key(year: float, month: float) -> str:
     return f"{int(year):04d}-{int(month):02d}"
 
 
@@ -101,13 +102,13 @@ def month_period(first: tuple[int, int], last: tuple[int, int]) -> tuple[date, d
     return date(first[0], first[1], 1), date.fromordinal(date(end_year, end_month, 1).toordinal() - 1)
 
 
-def segments_in(organization: Organization):
+def segments_in(organization: Organization) -> Select[tuple[int]]:
     """SQL: ids of the segments adopted by a team in the subtree or lying in a town in it."""
     subtree = select(Organization.id).where(Organization.path.startswith(organization.path, autoescape=True))
     return select(RiverSegment.id).where(or_(RiverSegment.team_id.in_(subtree), RiverSegment.town_id.in_(subtree)))
 
 
-def _patrol_counts(segment_ids, period: tuple[date, date]) -> list:
+def _patrol_counts(segment_ids: Select[tuple[int]], period: tuple[date, date]) -> Sequence[Row[Any]]:
     closed = (
         select(Attendance.id)
         .where(Attendance.shift_id == PatrolShift.shift_id, Attendance.status == AttendanceStatus.CLOSED.value)
@@ -134,7 +135,7 @@ def _patrol_counts(segment_ids, period: tuple[date, date]) -> list:
     ).all()
 
 
-def _verified_minutes(segment_ids, period: tuple[date, date]) -> list:
+def _verified_minutes(segment_ids: Select[tuple[int]], period: tuple[date, date]) -> Sequence[Row[Any]]:
     year, month = extract("year", HourEntryState.service_date), extract("month", HourEntryState.service_date)
     return db.session.execute(
         select(RiverSegment.id, year, month, func.sum(HourEntryState.minutes))
@@ -149,7 +150,7 @@ def _verified_minutes(segment_ids, period: tuple[date, date]) -> list:
     ).all()
 
 
-def _finding_counts(segment_ids, period: tuple[date, date]) -> list:
+def _finding_counts(segment_ids: Select[tuple[int]], period: tuple[date, date]) -> Sequence[Row[Any]]:
     year, month = extract("year", PatrolReport.patrol_date), extract("month", PatrolReport.patrol_date)
     return db.session.execute(
         select(
@@ -216,9 +217,9 @@ def build_committee_report(organization: Organization, *, period: tuple[date, da
 
 def write_committee_xlsx(report: CommitteeReport) -> bytes:
     """The view as an .xlsx workbook: one row per segment and month, then findings by category and status."""
-    workbook = Workbook(write_only=True)
+    spreadsheet = Spreadsheet()
     categories, statuses = list(CATEGORY_LABELS), list(STATUS_LABELS)
-    summary = workbook.create_sheet(title=_("Summary")[:31])
+    summary = spreadsheet.add_sheet(_("Summary"))
     summary.append([_("Organization"), report.organization.name])
     summary.append([_("From"), report.period[0]])
     summary.append([_("To"), report.period[1]])
@@ -228,7 +229,7 @@ def write_committee_xlsx(report: CommitteeReport) -> bytes:
     summary.append([_("Verified patrol hours"), report.hours])
     summary.append([_("Findings"), report.findings])
     summary.append([_("Hours are verified service hours of the patrols, from the hours ledger.")])
-    rows = workbook.create_sheet(title=_("Patrols")[:31])
+    rows = spreadsheet.add_sheet(_("Patrols"))
     rows.append(
         [
             _("River"),
@@ -261,7 +262,7 @@ def write_committee_xlsx(report: CommitteeReport) -> bytes:
             + [row.by_status.get(s, 0) for s in statuses]
             + [row.by_category.get(c, 0) for c in categories]
         )
-    matrix = workbook.create_sheet(title=_("Findings")[:31])
+    matrix = spreadsheet.add_sheet(_("Findings"))
     matrix.append([_("Category")] + [str(STATUS_LABELS[s]) for s in statuses] + [_("Total")])
     for category in categories:
         matrix.append(
@@ -269,6 +270,4 @@ def write_committee_xlsx(report: CommitteeReport) -> bytes:
             + [report.matrix.get((category, s), 0) for s in statuses]
             + [report.category_total(category)]
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheet.to_bytes()

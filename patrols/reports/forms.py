@@ -52,6 +52,12 @@ def _category_choices(blank: str):
 class FindingFieldsMixin:
     """Fields shared by the report form (its first finding) and the finding form."""
 
+    # declared by each form that mixes this in
+    category: SelectField
+    description: TextAreaField
+    latitude: StringField
+    longitude: StringField
+
     def validate_latitude(self, field) -> None:
         try:
             value = parse_coordinate(field.data)

@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
@@ -56,7 +57,7 @@ class PatrolRow:
         return [p for p in self.people if not p.attended]
 
 
-def past_patrols_query(segment: RiverSegment, *, now: datetime):
+def past_patrols_query(segment: RiverSegment, *, now: datetime) -> Select[tuple[PatrolShift]]:
     """The segment's patrols that have started, newest first (cancelled ones only if a report was filed)."""
     reported = select(PatrolReport.id).where(PatrolReport.patrol_shift_id == PatrolShift.id).exists()
     return (
@@ -129,7 +130,9 @@ def patrol_rows(patrols: list[PatrolShift], viewer: User) -> list[PatrolRow]:
     return rows
 
 
-def history_page(segment: RiverSegment, viewer: User, *, now: datetime, page: int):
+def history_page(
+    segment: RiverSegment, viewer: User, *, now: datetime, page: int
+) -> tuple[Pagination, list[PatrolRow]]:
     """One page of a segment's patrol history: (Flask-SQLAlchemy pagination, rows)."""
     pager = db.paginate(
         past_patrols_query(segment, now=now), page=max(page, 1), per_page=HISTORY_PER_PAGE, error_out=False

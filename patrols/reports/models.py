@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from patrols.segments.models import PatrolShift, RiverSegment
 from volunteers.accounts.models import User
@@ -59,7 +59,7 @@ STATUS_LABELS = {
 OPEN_STATUSES = (FindingStatus.REPORTED.value, FindingStatus.FORWARDED.value)
 
 
-class PatrolReport(db.Model):
+class PatrolReport(Model):
     """巡河记录: the report of one patrol (a patrol shift of a segment), holding its findings."""
 
     __tablename__ = "patrol_reports"
@@ -87,7 +87,7 @@ class PatrolReport(db.Model):
     )
 
 
-class PatrolFinding(db.Model):
+class PatrolFinding(Model):
     """One thing a patrol found, where, and how it was followed up (who and when at each step)."""
 
     __tablename__ = "patrol_findings"
@@ -153,7 +153,7 @@ class PatrolFinding(db.Model):
         return self.latitude is not None and self.longitude is not None
 
 
-class PatrolPhoto(db.Model):
+class PatrolPhoto(Model):
     """A photo of a finding: a cleaned JPEG stored under a random name (patrols/reports/photos.py)."""
 
     __tablename__ = "patrol_photos"

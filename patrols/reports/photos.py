@@ -2,10 +2,16 @@
 
 An upload is accepted only when Pillow decodes it as a JPEG, PNG or WebP image (never by its
 name or the browser's Content-Type), within PATROL_PHOTO_MAX_BYTES and PATROL_PHOTO_MAX_PIXELS
-(checked from the header, before any pixel is decoded: decompression bombs). It is turned
+(checked from the header, before any pixel is decoded: decompression bombs; Pillow's own
+Image.MAX_IMAGE_PIXELS applies too, its DecompressionBombWarning taken as a refusal). It is turned
 upright by its EXIF orientation, shrunk to PATROL_PHOTO_MAX_SIDE pixels at most, copied into a
 fresh image (so no EXIF, GPS, XMP or ICC data survives) and saved as JPEG under
 PATROL_PHOTO_DIR (instance/patrol_photos/).
+
+Location: a stored photo never keeps GPS, not even for the patrol report. The report keeps a
+finding's position in its own latitude/longitude fields, typed or taken from the phone by the
+reporter and checked against the segment; the photo's EXIF position is neither kept nor read into
+them (a photo may have been taken elsewhere, and its file would otherwise tell where its sender was).
 
 Files and the transaction: `write_photo` is called only after every photo of the request was
 prepared, and after the rows were flushed. The file names are remembered on the session: if the
@@ -22,12 +28,13 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.config import INSTANCE_DIR
 from app.errors import ValidationFailed
@@ -86,7 +93,7 @@ def photo_path(stored_name: str) -> Path:
     return photo_dir() / stored_name
 
 
-def read_upload(stream, limit: int) -> bytes:
+def read_upload(stream: IO[bytes], limit: int) -> bytes:
     """Read at most limit + 1 bytes, so an oversized upload is refused without reading all of it."""
     return stream.read(limit + 1)
 
@@ -225,7 +232,7 @@ def _keep_committed_files(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_uncommitted_files(session: Session, transaction) -> None:
+def _drop_uncommitted_files(session: Session, transaction: SessionTransaction) -> None:
     """The outermost transaction ended without a commit: remove files written for it, keep those to delete."""
     if transaction.parent is not None:
         return

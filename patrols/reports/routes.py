@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,7 +14,10 @@ from wtforms import SelectChoice
 from app import permissions
 from app.extensions import db
 from app.timeutil import local_today, utcnow
-from app.web.forms import form_page, save_form
+from app.web.forms import form_page, run_action, save_form
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from patrols.blueprint import bp
 from patrols.reports import committee, photos
 from patrols.reports import history as report_history
@@ -33,11 +36,6 @@ from patrols.reports.models import CATEGORY_LABELS, STATUS_LABELS, PatrolFinding
 from patrols.segments.models import PatrolShift, RiverSegment
 from volunteers.organizations.models import Organization
 
-
-def _user():
-    return current_user._get_current_object()
-
-
 #: refusals about the whole report rather than a field (not allowed; changed meanwhile): the site's handler shows them
 NOT_FOR_THE_FORM = (403, 409)
 
@@ -48,7 +46,7 @@ def _uploads(field) -> list[photos.Upload]:
     return [
         photos.Upload(photos.read_upload(f.stream, limit), f.filename or "")
         for f in (field.data or [])
-        if f is not None and getattr(f, "filename", "")
+        if f is not None and getattr(f, "filename", None)
     ]
 
 
@@ -61,10 +59,24 @@ def _to_finding(finding: PatrolFinding):
 
 
 def _viewable_report(report_id: int) -> PatrolReport:
-    report = db.get_or_404(PatrolReport, report_id)
-    if not permissions.can_view_patrol_reports(current_user, report.segment):
-        abort(403)
-    return report
+    return load_or_404(
+        PatrolReport,
+        report_id,
+        lambda user, report: permissions.can_view_patrol_reports(user, report.segment),
+        denied=403,
+    )
+
+
+def _editable_report(report_id: int) -> PatrolReport:
+    return load_or_404(
+        PatrolReport,
+        report_id,
+        lambda user, report: (
+            permissions.can_view_patrol_reports(user, report.segment)
+            and permissions.can_edit_patrol_report(user, report)
+        ),
+        denied=403,
+    )
 
 
 def _photo_settings() -> dict:
@@ -84,7 +96,7 @@ def segment_reports_helpers():
             return None
         now = utcnow()
         return {
-            "patrols": report_history.recent_patrols(segment, _user(), now=now),
+            "patrols": report_history.recent_patrols(segment, acting_user(), now=now),
             "open_findings": report_history.open_findings(segment),
             "open_count": reports.open_finding_count(segment),
         }
@@ -100,11 +112,9 @@ def segment_reports_helpers():
 @login_required
 def segment_reports(segment_id: int):
     """A segment's whole patrol history (who patrolled, reports) and its open findings."""
-    segment = db.get_or_404(RiverSegment, segment_id)
-    if not permissions.can_view_patrol_reports(current_user, segment):
-        abort(403)
+    segment = load_or_404(RiverSegment, segment_id, permissions.can_view_patrol_reports, denied=403)
     pager, rows = report_history.history_page(
-        segment, _user(), now=utcnow(), page=request.args.get("page", 1, type=int)
+        segment, acting_user(), now=utcnow(), page=request.args.get("page", 1, type=query_int)
     )
     return render_template(
         "patrols/report_history.html",
@@ -120,14 +130,12 @@ def segment_reports(segment_id: int):
 @login_required
 def file_report(patrol_id: int):
     """File the report of a patrol: what it saw, and its first finding with photos."""
-    patrol = db.get_or_404(PatrolShift, patrol_id)
-    if not permissions.can_file_patrol_report(current_user, patrol):
-        abort(403)
+    patrol = load_or_404(PatrolShift, patrol_id, permissions.can_file_patrol_report, denied=403)
     existing = reports.report_of(patrol)
     if existing is not None:
         return _to_report(existing)
     now = utcnow()
-    reports.check_can_file(patrol, by=_user(), now=now)
+    reports.check_can_file(patrol, by=acting_user(), now=now)
     form = ReportForm()
     return form_page(
         form,
@@ -136,7 +144,7 @@ def file_report(patrol_id: int):
             summary=form.summary.data or "",
             finding=form.finding_data() if form.has_finding() else None,
             uploads=_uploads(form.photos),
-            by=_user(),
+            by=acting_user(),
             now=now,
         ),
         success=_("Patrol report filed."),
@@ -204,14 +212,12 @@ def show_report(report_id: int):
 @login_required
 def edit_report_summary(report_id: int):
     """Change what the report says the patrol saw."""
-    report = _viewable_report(report_id)
-    if not permissions.can_edit_patrol_report(current_user, report):
-        abort(403)
+    report = _editable_report(report_id)
     form = SummaryForm()
     return _save_on_report(
         report,
         form,
-        lambda: reports.update_summary(report, form.summary.data or "", by=_user(), now=utcnow()),
+        lambda: reports.update_summary(report, form.summary.data or "", by=acting_user(), now=utcnow()),
         success=_("Report saved."),
         then=lambda _saved: _to_report(report),
         summary_form=form,
@@ -222,14 +228,12 @@ def edit_report_summary(report_id: int):
 @login_required
 def add_finding(report_id: int):
     """Add a finding, with photos, to a report."""
-    report = _viewable_report(report_id)
-    if not permissions.can_edit_patrol_report(current_user, report):
-        abort(403)
+    report = _editable_report(report_id)
     form = FindingForm()
     return _save_on_report(
         report,
         form,
-        lambda: reports.add_finding(report, form.finding_data(), _uploads(form.photos), by=_user(), now=utcnow()),
+        lambda: reports.add_finding(report, form.finding_data(), _uploads(form.photos), by=acting_user(), now=utcnow()),
         success=_("Finding added."),
         then=_to_finding,
         finding_form=form,
@@ -237,12 +241,15 @@ def add_finding(report_id: int):
 
 
 def _changeable_finding(finding_id: int) -> PatrolFinding:
-    finding = db.get_or_404(PatrolFinding, finding_id)
-    if not permissions.can_view_patrol_reports(current_user, finding.segment):
-        abort(403)
-    if not permissions.can_edit_patrol_report(current_user, finding.report):
-        abort(403)
-    return finding
+    return load_or_404(
+        PatrolFinding,
+        finding_id,
+        lambda user, finding: (
+            permissions.can_view_patrol_reports(user, finding.segment)
+            and permissions.can_edit_patrol_report(user, finding.report)
+        ),
+        denied=403,
+    )
 
 
 @bp.route("/findings/<int:finding_id>/edit", methods=["GET", "POST"])
@@ -255,7 +262,9 @@ def edit_finding(finding_id: int):
         form.fill_from(finding)
     return form_page(
         form,
-        lambda: reports.update_finding(finding, form.finding_data(), _uploads(form.photos), by=_user(), now=utcnow()),
+        lambda: reports.update_finding(
+            finding, form.finding_data(), _uploads(form.photos), by=acting_user(), now=utcnow()
+        ),
         success=_("Finding saved."),
         then=lambda _saved: _to_finding(finding),
         raise_statuses=NOT_FOR_THE_FORM,
@@ -271,11 +280,11 @@ def edit_finding(finding_id: int):
 @login_required
 def delete_photo(photo_id: int):
     """Remove a photo from a finding not yet forwarded or resolved."""
-    photo = db.get_or_404(PatrolPhoto, photo_id)
+    photo = load_or_404(PatrolPhoto, photo_id)
     finding = _changeable_finding(photo.finding_id)
-    reports.remove_photo(photo, by=_user(), now=utcnow())
-    db.session.commit()
-    flash(_("Photo removed."), "success")
+    run_action(
+        lambda: reports.remove_photo(photo, by=acting_user(), now=utcnow()), success=_("Photo removed."), catch=()
+    )
     return redirect(url_for("patrols.edit_finding", finding_id=finding.id))
 
 
@@ -283,9 +292,12 @@ def delete_photo(photo_id: int):
 @login_required
 def show_photo(photo_id: int):
     """A finding's photo, only for those who may read the segment's reports."""
-    photo = db.get_or_404(PatrolPhoto, photo_id)
-    if not permissions.can_view_patrol_reports(current_user, photo.finding.segment):
-        abort(403)
+    photo = load_or_404(
+        PatrolPhoto,
+        photo_id,
+        lambda user, found: permissions.can_view_patrol_reports(user, found.finding.segment),
+        denied=403,
+    )
     path = photos.photo_path(photo.stored_name)
     if not path.is_file():
         abort(404)
@@ -297,12 +309,15 @@ def show_photo(photo_id: int):
 
 
 def _follow_up_finding(finding_id: int) -> PatrolFinding:
-    finding = db.get_or_404(PatrolFinding, finding_id)
-    if not permissions.can_view_patrol_reports(current_user, finding.segment):
-        abort(403)
-    if not permissions.can_follow_up_findings(current_user, finding.segment):
-        abort(403)
-    return finding
+    return load_or_404(
+        PatrolFinding,
+        finding_id,
+        lambda user, finding: (
+            permissions.can_view_patrol_reports(user, finding.segment)
+            and permissions.can_follow_up_findings(user, finding.segment)
+        ),
+        denied=403,
+    )
 
 
 #: the steps that follow an open finding up; the report page shows both forms, prefixed "<step>-<finding id>"
@@ -336,7 +351,7 @@ def forward_finding(finding_id: int):
         "forward",
         _("Finding forwarded."),
         lambda finding, form: reports.forward_finding(
-            finding, to=form.forwarded_to.data, note=form.note.data or "", by=_user(), now=utcnow()
+            finding, to=form.forwarded_to.data, note=form.note.data or "", by=acting_user(), now=utcnow()
         ),
     )
 
@@ -349,7 +364,7 @@ def resolve_finding(finding_id: int):
         finding_id,
         "resolve",
         _("Finding resolved."),
-        lambda finding, form: reports.resolve_finding(finding, note=form.note.data, by=_user(), now=utcnow()),
+        lambda finding, form: reports.resolve_finding(finding, note=form.note.data, by=acting_user(), now=utcnow()),
     )
 
 
@@ -373,14 +388,16 @@ def _read_committee_form() -> tuple[CommitteeForm, Organization | None, tuple[da
         form.organization.data = organizations[0].id if organizations else None
         form.month_from.data, form.month_to.data = f"{today.year:04d}-01", f"{today:%Y-%m}"
         return form, None, None
-    organization = db.session.get(Organization, request.args.get("organization", type=int) or 0)
-    if organization is None:
-        abort(404)
-    if not permissions.can_view_patrol_committee(current_user, organization):
-        abort(403)
+    organization = load_or_404(
+        Organization,
+        request.args.get("organization", type=query_int) or None,
+        permissions.can_view_patrol_committee,
+        denied=403,
+    )
     if not form.validate():
         return form, None, None
     first, last = parse_month(form.month_from.data), parse_month(form.month_to.data)
+    assert first is not None and last is not None  # the form's validators parsed both
     if first > last:
         form.month_to.errors = [_("The last month must not come before the first.")]
         return form, None, None
@@ -396,7 +413,11 @@ def _read_committee_form() -> tuple[CommitteeForm, Organization | None, tuple[da
 def committee_view():
     """Per segment and month: patrols done against planned, verified patrol hours, findings by category and status."""
     form, organization, period = _read_committee_form()
-    report = committee.build_committee_report(organization, period=period) if organization is not None else None
+    report = (
+        committee.build_committee_report(organization, period=period)
+        if organization is not None and period is not None  # both or neither
+        else None
+    )
     status = 422 if "organization" in request.args and report is None else 200
     return render_template(
         "patrols/committee.html", form=form, report=report, category_labels=CATEGORY_LABELS, status_labels=STATUS_LABELS
@@ -409,7 +430,7 @@ def committee_view():
 def export_committee():
     """The committee view as an .xlsx workbook."""
     form, organization, period = _read_committee_form()
-    if organization is None:
+    if organization is None or period is None:  # both or neither
         return render_template(
             "patrols/committee.html",
             form=form,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.permissions import can_edit_patrol_report, can_file_patrol_report, can_follow_up_findings
 from patrols.reports import photos
 from patrols.reports.models import (
@@ -358,14 +358,16 @@ def remove_photo(photo: PatrolPhoto, *, by: User, now: datetime) -> None:
     db.session.flush()
 
 
-def _move(finding: PatrolFinding, from_statuses: tuple[str, ...], **values) -> None:
+def _move(finding: PatrolFinding, from_statuses: tuple[str, ...], **values: object) -> None:
     """Change a finding's status with a guarded UPDATE (two people acting at once: only one wins)."""
-    done = db.session.execute(
-        update(PatrolFinding)
-        .where(PatrolFinding.id == finding.id, PatrolFinding.status.in_(from_statuses))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = rowcount(
+        db.session.execute(
+            update(PatrolFinding)
+            .where(PatrolFinding.id == finding.id, PatrolFinding.status.in_(from_statuses))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if done != 1:
         db.session.refresh(finding)
         raise Conflict(_("Somebody else has just changed this finding; look at it again."), code="finding_changed")

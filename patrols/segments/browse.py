@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -30,7 +31,7 @@ class SegmentFilters:
     river: str = ""
 
 
-def list_segments(filters: SegmentFilters, *, page: int):
+def list_segments(filters: SegmentFilters, *, page: int) -> Pagination:
     """One page of segments, by river then name, narrowed by the filters."""
     query = (
         select(RiverSegment)
@@ -129,7 +130,9 @@ def upcoming_patrols(segment: RiverSegment, viewer: User | None, *, now: datetim
             select(PatrolShift.shift_id, PatrolShift.local_date).where(
                 PatrolShift.shift_id.in_([s.id for s in shifts] or [-1])
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     mine: dict[int, Assignment] = {}
     if viewer is not None and getattr(viewer, "is_authenticated", False) and shifts:

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from patrols.segments.geometry import haversine_m, polyline_length_m  # noqa: F401  (re-exported)
 from volunteers.accounts.models import User
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # events.models is imported by app.all_models; strings resolv
 DEFAULT_CHECKIN_DISTANCE_M = 200
 
 
-class RiverSegment(db.Model):
+class RiverSegment(Model):
     """河段: a stretch of a river adopted by a volunteer team and led by a volunteer river chief."""
 
     __tablename__ = "river_segments"
@@ -93,11 +93,11 @@ class RiverSegment(db.Model):
 
     @property
     def start_point(self) -> tuple[float, float]:
-        return tuple(self.points[0])  # type: ignore[return-value]
+        return tuple(self.points[0])
 
     @property
     def end_point(self) -> tuple[float, float]:
-        return tuple(self.points[-1])  # type: ignore[return-value]
+        return tuple(self.points[-1])
 
     def set_points(self, points: list[tuple[float, float]] | list[list[float]]) -> None:
         """Store the line and recompute its length."""
@@ -112,7 +112,7 @@ class RiverSegment(db.Model):
         return f"<RiverSegment {self.id} {self.river_name} {self.name}>"
 
 
-class PatrolSchedule(db.Model):
+class PatrolSchedule(Model):
     """Recurring patrol duty of a segment: weekdays, local start/end time, headcount, validity."""
 
     __tablename__ = "patrol_schedules"
@@ -156,7 +156,7 @@ class PatrolSchedule(db.Model):
         return self.weekdays[day.weekday()] == "1"
 
 
-class PatrolShift(db.Model):
+class PatrolShift(Model):
     """Links a generated events.Shift to the segment and schedule (and local date) it was made for."""
 
     __tablename__ = "patrol_shifts"

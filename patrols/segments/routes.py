@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from app.extensions import db
 from app.permissions import (
     can_create_segments,
     can_manage_segment,
@@ -16,6 +17,9 @@ from app.permissions import (
 )
 from app.timeutil import utcnow
 from app.web.forms import form_page, refuse_problems
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from events.labels import WEEKDAY_LABELS
 from patrols.blueprint import bp
 from patrols.segments import browse, schedules
@@ -26,20 +30,13 @@ from patrols.segments.models import PatrolSchedule, RiverSegment
 from volunteers.organizations.models import Organization, OrgKind
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 def _require_viewer() -> None:
     if not can_view_segments(current_user):
         abort(403)
 
 
 def _managed_segment(segment_id: int) -> RiverSegment:
-    segment = db.get_or_404(RiverSegment, segment_id)
-    if not can_manage_segment(current_user, segment):
-        abort(403)
-    return segment
+    return load_or_404(RiverSegment, segment_id, can_manage_segment, denied=403)
 
 
 def _segment_form(segment: RiverSegment | None = None) -> SegmentForm:
@@ -72,12 +69,12 @@ def list_segments():
     """Every river segment, filtered by town, team or river."""
     _require_viewer()
     filters = browse.SegmentFilters(
-        town_id=request.args.get("town", type=int),
-        team_id=request.args.get("team", type=int),
+        town_id=request.args.get("town", type=query_int),
+        team_id=request.args.get("team", type=query_int),
         river=(request.args.get("river") or "").strip()[:60],
     )
-    pager = browse.list_segments(filters, page=request.args.get("page", 1, type=int))
-    args = {"town": filters.town_id, "team": filters.team_id, "river": filters.river or None}
+    pager = browse.list_segments(filters, page=request.args.get("page", 1, type=query_int))
+    args: dict[str, Any] = {"town": filters.town_id, "team": filters.team_id, "river": filters.river or None}
     return render_template(
         "patrols/list.html",
         pager=pager,
@@ -93,7 +90,7 @@ def list_segments():
 def show_segment(segment_id: int):
     """A segment: its sketch, facts, schedules and upcoming patrols (with sign-up), and its reports."""
     _require_viewer()
-    segment = db.get_or_404(RiverSegment, segment_id)
+    segment = load_or_404(RiverSegment, segment_id)
     now = utcnow()
     event = segment.event
     return render_template(
@@ -102,7 +99,7 @@ def show_segment(segment_id: int):
         drawing=sketch(segment.points),
         now=now,
         schedules=browse.schedules_of(segment),
-        patrols=browse.upcoming_patrols(segment, _user(), now=now),
+        patrols=browse.upcoming_patrols(segment, acting_user(), now=now),
         can_manage=can_manage_segment(current_user, segment),
         can_run_checkin=event is not None and can_run_checkin(current_user, event),
         weekday_labels=WEEKDAY_LABELS,
@@ -115,9 +112,7 @@ def show_segment(segment_id: int):
 def team_segments(team_id: int):
     """The segments a volunteer team adopts."""
     _require_viewer()
-    team = db.get_or_404(Organization, team_id)
-    if team.kind != OrgKind.TEAM.value:
-        abort(404)
+    team = load_or_404(Organization, team_id, lambda _user, found: found.kind == OrgKind.TEAM.value)
     return render_template("patrols/team.html", team=team, segments=browse.team_segments(team))
 
 
@@ -130,7 +125,7 @@ def create_segment():
     form = _segment_form()
     return form_page(
         form,
-        lambda: segments.create_segment(_segment_data(form), by=_user(), now=utcnow()),
+        lambda: segments.create_segment(_segment_data(form), by=acting_user(), now=utcnow()),
         success=_("Segment created. Add a patrol schedule to start patrols."),
         then=lambda segment: _to_segment(segment.id),
         template="patrols/segment_form.html",
@@ -148,7 +143,7 @@ def edit_segment(segment_id: int):
         form.fill_from(segment)
     return form_page(
         form,
-        lambda: segments.update_segment(segment, _segment_data(form, segment), by=_user(), now=utcnow()),
+        lambda: segments.update_segment(segment, _segment_data(form, segment), by=acting_user(), now=utcnow()),
         success=_("Segment saved."),
         then=lambda _saved: _to_segment(segment.id),
         template="patrols/segment_form.html",
@@ -166,7 +161,7 @@ def create_schedule(segment_id: int):
         form.fill_defaults()
     return form_page(
         form,
-        lambda: schedules.create_schedule(segment, _schedule_data(form), by=_user(), now=utcnow()),
+        lambda: schedules.create_schedule(segment, _schedule_data(form), by=acting_user(), now=utcnow()),
         success=_("Schedule saved; the patrols of the next four weeks are open for sign-up."),
         then=lambda _schedule: _to_segment(segment.id),
         template="patrols/schedule_form.html",
@@ -179,7 +174,7 @@ def create_schedule(segment_id: int):
 @login_required
 def edit_schedule(schedule_id: int):
     """Change a schedule: empty future patrols follow it; patrols with volunteers stay and the chief is told."""
-    schedule = db.get_or_404(PatrolSchedule, schedule_id)
+    schedule = load_or_404(PatrolSchedule, schedule_id)
     segment = _managed_segment(schedule.segment_id)
     form = ScheduleForm()
     if request.method == "GET":
@@ -199,7 +194,7 @@ def edit_schedule(schedule_id: int):
 
     return form_page(
         form,
-        lambda: schedules.update_schedule(schedule, _schedule_data(form), by=_user(), now=utcnow()),
+        lambda: schedules.update_schedule(schedule, _schedule_data(form), by=acting_user(), now=utcnow()),
         success=_("Schedule saved."),
         then=schedule_saved,
         template="patrols/schedule_form.html",

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.errors import PermissionDenied, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.permissions import can_manage_segment
 from app.timeutil import LOCAL_TZ, local_today
 from events.manage.shifts import MAX_HEADCOUNT
@@ -212,12 +212,14 @@ def _taken(shift_id: int) -> bool:
 def _remove_empty(link: PatrolShift, shift: Shift) -> bool:
     """Cancel an empty shift (guarded: nobody took a place meanwhile) and unlink it; delete it if never used."""
     live = select(Assignment.id).where(Assignment.shift_id == Shift.id, Assignment.status.in_(LIVE_STATUSES)).exists()
-    done = db.session.execute(
-        update(Shift)
-        .where(Shift.id == shift.id, Shift.assigned_count == 0, Shift.is_cancelled.is_(False), ~live)
-        .values(is_cancelled=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = rowcount(
+        db.session.execute(
+            update(Shift)
+            .where(Shift.id == shift.id, Shift.assigned_count == 0, Shift.is_cancelled.is_(False), ~live)
+            .values(is_cancelled=True)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if done != 1:
         return False
     db.session.execute(delete(PatrolShift).where(PatrolShift.id == link.id))
@@ -251,14 +253,19 @@ def reconcile_schedule(schedule: PatrolSchedule, *, now: datetime) -> ScheduleCh
             change.kept.append(link)
             continue
         _stretch_event(schedule.segment, starts_at, ends_at)
-        done = db.session.execute(
-            update(Shift)
-            .where(Shift.id == shift.id, Shift.assigned_count == 0)
-            .values(
-                starts_at=starts_at, ends_at=ends_at, capacity=schedule.headcount, meeting_point=schedule.meeting_point
+        done = rowcount(
+            db.session.execute(
+                update(Shift)
+                .where(Shift.id == shift.id, Shift.assigned_count == 0)
+                .values(
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    capacity=schedule.headcount,
+                    meeting_point=schedule.meeting_point,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if done == 1:
             change.updated += 1
         else:
@@ -274,6 +281,7 @@ def tell_chief_about_kept(segment: RiverSegment, kept: list[PatrolShift], *, now
     told = 0
     for link in sorted(kept, key=lambda k: k.local_date):
         shift = db.session.get(Shift, link.shift_id)
+        assert shift is not None  # the patrol link's foreign key names it
         told += notify(
             segment.chief_id,
             KEPT_NOTIFICATION,
@@ -302,12 +310,14 @@ def _stretch_event(segment: RiverSegment, starts_at: datetime, ends_at: datetime
 
 def _publish(segment: RiverSegment, *, now: datetime) -> None:
     """Publish the patrol event once it has shifts (guarded: a concurrent run publishes it once)."""
-    done = db.session.execute(
-        update(Event)
-        .where(Event.id == segment.event_id, Event.status == EventStatus.DRAFT.value)
-        .values(status=EventStatus.PUBLISHED.value, published_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = rowcount(
+        db.session.execute(
+            update(Event)
+            .where(Event.id == segment.event_id, Event.status == EventStatus.DRAFT.value)
+            .values(status=EventStatus.PUBLISHED.value, published_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if done:
         audit.record(
             "event.publish",
@@ -324,6 +334,7 @@ def generate_for_schedule(schedule: PatrolSchedule, *, now: datetime) -> int:
     segment = schedule.segment
     if segment.event_id is None or segment.position_id is None or not (schedule.is_active and segment.is_active):
         return 0
+    assert segment.event is not None  # event_id is set (checked above)
     if segment.event.status == EventStatus.CANCELLED.value:
         return 0  # a coordinator cancelled the patrol event: no new patrols in it
     today = local_today(now)

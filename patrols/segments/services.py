@@ -157,6 +157,7 @@ def _check(data: SegmentData, segment: RiverSegment | None = None) -> None:
 def _apply(segment: RiverSegment, data: SegmentData) -> None:
     segment.river_name = data.river_name.strip()
     segment.name = data.name.strip()
+    assert data.town_id is not None and data.team_id is not None  # _check refused a segment without them
     segment.town_id = data.town_id
     segment.team_id = data.team_id
     chief = _chief(data.chief_mobile)

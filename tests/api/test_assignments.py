@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from app.timeutil import utcnow
 from events.models import Assignment, Shift
-from volunteers.accounts.models import Skill
 
 
 def _code(response) -> str:
@@ -54,10 +53,8 @@ def test_overlap_is_refused_with_its_code(token_api, volunteer, make_shift, make
     assert refused["code"] == "overlap" and "overlap" in refused["details"]["violations"]
 
 
-def test_missing_skill_and_under_age_are_refused_with_every_reason(token_api, make_user, make_shift, db):
-    skill = Skill(name="手语", name_en="Sign language", kind="language")
-    db.session.add(skill)
-    db.session.commit()
+def test_missing_skill_and_under_age_are_refused_with_every_reason(token_api, make_user, make_shift, make_skill):
+    skill = make_skill("手语", "language", name_en="Sign language")
     young = make_user(birth=date.today().replace(year=date.today().year - 15))
     shift = make_shift(min_age=18, skills=[skill])
     refused = token_api(young).post(f"/shifts/{shift.id}/signup", json={}, expect=409).get_json()["error"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from api.models import ApiToken
 from api.tokens import hash_token
 from app.audit import AuditLog
-from tests.api.conftest import ApiClient
+from tests.api.helpers import ApiClient
 
 
 def test_openapi_document_is_public(anonymous):

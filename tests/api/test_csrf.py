@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.api.conftest import ApiClient
-from tests.conftest import PASSWORD
+from tests.api.helpers import ApiClient
+from tests.support import PASSWORD
 
 
 @pytest.fixture

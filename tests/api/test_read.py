@@ -59,12 +59,8 @@ def test_drafts_are_listed_only_for_their_coordinators(
     assert token_api(volunteer).get("/events", query=query).get_json()["items"] == []
 
 
-def test_event_detail_has_positions_with_requirements(token_api, volunteer, make_event, make_shift, db):
-    from volunteers.accounts.models import Skill
-
-    skill = Skill(name="急救", name_en="First aid", kind="skill")
-    db.session.add(skill)
-    db.session.commit()
+def test_event_detail_has_positions_with_requirements(token_api, volunteer, make_event, make_shift, make_skill):
+    skill = make_skill("急救", name_en="First aid")
     event = make_event()
     shift = make_shift(event, min_age=16, skills=[skill])
     body = token_api(volunteer).get(f"/events/{event.id}", expect=200).get_json()

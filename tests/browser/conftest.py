@@ -17,16 +17,16 @@ runs ``-m browser``):
   zh-CN, Asia/Shanghai) whose relative URLs resolve against the live server; no language is chosen
   in the app, so pages open in Simplified Chinese. Override the ``context_options`` fixture in a
   test module to change the viewport, permissions (e.g. ``permissions=["camera"]``) and so on.
-- ``launch_chromium(*extra_args)``: a separate Chromium with extra flags (e.g. the fake camera of
-  /work/shared/RECIPES.md), closed after the test; open pages with
+- ``launch_chromium(*extra_args)``: a separate Chromium with extra flags (e.g. Chromium's fake camera,
+  as tests/browser/test_checkin_browser.py uses it), closed after the test; open pages with
   ``launch_chromium(...).new_context(base_url=live_server.base_url, **PHONE).new_page()``.
 - ``browser_login(page, user_or_mobile, password=PASSWORD)``: logs in through the real login form
   and waits for the profile page.
 - ``screenshot(page, name)``: saves a full-page PNG under $SCREENSHOT_DIR (or the test's tmp_path)
   and returns its path, for looking at the pages by eye.
-- ``watch_page_errors(page)`` -> a list that collects the page's console errors and uncaught exceptions
+- tests/browser/helpers.py: ``PHONE`` (the context options above) and ``watch_page_errors(page)`` -> a list that collects the page's console errors and uncaught exceptions
   (CSP violations among them); assert it is empty at the end.
-- Check-in: the events factories of tests/events/conftest.py (``make_event``, ``make_shift``, ``now``, ...) and
+- Check-in: the events factories of tests/conftest.py (``make_event``, ``make_shift``, ``now``, ...) and
   ``site``: a published 南城街道 event with a shift under way, its coordinator and an assigned volunteer.
 
 Timing: wait for states (``page.wait_for_url``, ``expect(...)``), never with sleeps.
@@ -43,9 +43,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from events.models import Assignment, AssignmentStatus
-from tests.conftest import PASSWORD
-from tests.events import conftest as events_factories
+from tests import factories
+from tests.browser.helpers import PHONE
+from tests.support import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,14 +56,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "zh-CN",
-    "timezone_id": "Asia/Shanghai",
-}
 
 
 @dataclass
@@ -205,21 +197,7 @@ def screenshot(tmp_path):
     return take
 
 
-def watch_page_errors(page) -> list[str]:
-    """A list that fills with the page's console errors and uncaught exceptions from now on."""
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    return problems
-
-
-# -- check-in: the events factories and an event under way --------------------------------------------------
-
-now = events_factories.now
-local_time = events_factories.local_time
-make_event = events_factories.make_event
-make_position = events_factories.make_position
-make_shift = events_factories.make_shift
+# -- check-in: an event under way ----------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -233,16 +211,5 @@ def site(db, coordinator, volunteer, make_event, make_position, make_shift, now)
     shift = make_shift(
         make_position(event, name="路口引导"), starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=3)
     )
-    db.session.add(
-        Assignment(
-            shift_id=shift.id,
-            user_id=volunteer.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status=AssignmentStatus.ASSIGNED.value,
-            source="coordinator",
-        )
-    )
-    shift.assigned_count = 1
-    db.session.commit()
+    factories.assignment(shift, volunteer)
     return {"coordinator": coordinator, "volunteer": volunteer, "event": event, "shift": shift}

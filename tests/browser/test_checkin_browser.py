@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.timeutil import utcnow
 from checkin.models import Attendance
 from checkin.tokens import badge_token, kiosk_token
-from tests.browser.conftest import PHONE, watch_page_errors
+from tests.browser.helpers import PHONE, watch_page_errors
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from app.timeutil import utcnow
 from checkin.scanning.services import scan_kiosk
 from checkin.tokens import kiosk_token, parse_kiosk_token
-from tests.browser.conftest import watch_page_errors
+from tests.browser.helpers import watch_page_errors
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.security import demo_id_number
-from volunteers.accounts.models import Skill, User
+from volunteers.accounts.models import User
 
 pytestmark = pytest.mark.browser
 
@@ -17,14 +17,8 @@ NEW_PASSWORD = "Qing-nian-2026"
 
 
 @pytest.fixture
-def skills(db):
-    rows = [
-        Skill(name="急救", name_en="First aid", kind="skill"),
-        Skill(name="粤语", name_en="Cantonese", kind="language"),
-    ]
-    db.session.add_all(rows)
-    db.session.commit()
-    return rows
+def skills(make_skill):
+    return [make_skill("急救", name_en="First aid"), make_skill("粤语", "language", name_en="Cantonese")]
 
 
 def test_new_volunteer_registers_logs_out_and_logs_in_again(page, live_server, orgs, skills, db, screenshot):

@@ -1,7 +1,8 @@
-"""Fixtures shared by the check-in tests (core rules, pages, API): the events factories, a published 南城街道
+"""Fixtures shared by the check-in tests (core rules, pages, API): a published 南城街道
 event with a 引导 shift under way and the volunteer assigned to it, token makers, and readers of what a scan
-left behind (attendance, scan log, audit). The people (volunteer, coordinator, outsider) come from
-tests/conftest.py; each subfolder's conftest adds what is its own."""
+left behind (attendance, scan log, audit). The people (volunteer, coordinator, outsider) and the events factories
+(make_event, make_position, make_shift, now, ...) come from tests/conftest.py; each subfolder's conftest adds what
+is its own."""
 
 from __future__ import annotations
 
@@ -14,15 +15,7 @@ from app.audit import AuditLog
 from checkin.models import Attendance, Scan
 from checkin.tokens import badge_token, kiosk_token
 from events.models import Assignment, AssignmentStatus, Shift
-from tests.events import conftest as events_factories
-
-now = events_factories.now
-local_time = events_factories.local_time
-make_event = events_factories.make_event
-make_position = events_factories.make_position
-make_shift = events_factories.make_shift
-make_skill = events_factories.make_skill
-make_credential_type = events_factories.make_credential_type
+from tests import factories
 
 
 @pytest.fixture
@@ -51,21 +44,11 @@ def shift(make_shift, position, now):
 
 @pytest.fixture
 def assign(db):
-    """assign(shift, user, status="assigned") -> Assignment, committed, holding a place on the shift."""
+    """assign(shift, user, status="assigned") -> Assignment, committed, holding a place on the shift (whatever
+    its status)."""
 
     def make(shift: Shift, user, status: str = AssignmentStatus.ASSIGNED.value) -> Assignment:
-        assignment = Assignment(
-            shift_id=shift.id,
-            user_id=user.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status=status,
-            source="coordinator",
-        )
-        db.session.add(assignment)
-        shift.assigned_count += 1
-        db.session.commit()
-        return assignment
+        return factories.assignment(shift, user, status=status, holds_place=True)
 
     return make
 

@@ -13,50 +13,24 @@ from sqlalchemy import select
 
 from app.permissions import Role
 from app.timeutil import LOCAL_TZ, local_today, utcnow
-from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
+from events.models import Assignment, Shift
+from tests import factories
+from tests.support import local_time
 from volunteers.imports.models import ImportJob
 from volunteers.organizations.models import RoleGrant
 
 
 def _local(days: int, hour: int) -> datetime:
-    day = utcnow().astimezone(LOCAL_TZ).date() + timedelta(days=days)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ)
+    """That Asia/Shanghai wall-clock hour, `days` days from today, in Asia/Shanghai time."""
+    return local_time(utcnow(), days, hour).astimezone(LOCAL_TZ)
 
 
 @pytest.fixture
 def staffed_event(db, orgs, make_user, make_client, login):
     """A published event of 南城街道 tomorrow; its owner volunteer signed up through the web form."""
-    now = utcnow()
-    starts = _local(1, 8)
-    event = Event(
-        title="敌意测试活动",
-        kind=EventKind.COMMUNITY.value,
-        organization_id=orgs["nancheng"].id,
-        starts_at=starts,
-        ends_at=starts + timedelta(hours=10),
-        place="南城街道鸿福路",
-        status=EventStatus.PUBLISHED.value,
-        signup_opens_at=now - timedelta(days=1),
-        signup_closes_at=starts,
-        published_at=now - timedelta(days=1),
-    )
-    db.session.add(event)
-    db.session.flush()
-    position = Position(event_id=event.id, name="引导", min_age=0)
-    position.required_skills = []
-    db.session.add(position)
-    db.session.flush()
-    shift = Shift(
-        event_id=event.id,
-        position_id=position.id,
-        starts_at=_local(1, 9),
-        ends_at=_local(1, 12),
-        capacity=10,
-        assigned_count=0,
-        meeting_point="南城街道办事处门口",
-    )
-    db.session.add(shift)
-    db.session.commit()
+    event = factories.open_event(orgs["nancheng"], now=utcnow(), starts_at=_local(1, 8), title="敌意测试活动")
+    position = factories.position(event, name="引导")
+    shift = factories.shift(position, starts_at=_local(1, 9), ends_at=_local(1, 12))
     owner = make_user(name="主人志愿者", organization=orgs["nancheng_team"])
     response = login(owner, target=make_client()).post(f"/events/shifts/{shift.id}/sign-up")
     assert response.status_code in (302, 303), response.status_code
@@ -87,8 +61,6 @@ def actors(make_user, orgs, staffed_event):
 
 # -- the records of the 南城 owner and event that the rest of the id routes show -------------------------------
 
-PATROL_LINE = [(23.0200, 113.7500), (23.0200, 113.7600), (23.0300, 113.7700)]  # 东莞运河 through 南城
-
 
 @pytest.fixture
 def app_overrides(tmp_path):
@@ -110,42 +82,17 @@ def past_service(db, orgs, staffed_event, actors):
     from checkin.tokens import badge_token
 
     owner, coordinator = staffed_event["owner"], actors["coordinator@own"]
-    event = Event(
-        title="敌意测试往期活动",
-        kind=EventKind.COMMUNITY.value,
-        organization_id=orgs["nancheng"].id,
+    event = factories.event(
+        orgs["nancheng"],
         starts_at=_local(-3, 8),
         ends_at=_local(-3, 18),
+        title="敌意测试往期活动",
         place="南城街道鸿福路",
-        status=EventStatus.PUBLISHED.value,
         published_at=_local(-10, 9),
     )
-    db.session.add(event)
-    db.session.flush()
-    position = Position(event_id=event.id, name="引导", min_age=0)
-    db.session.add(position)
-    db.session.flush()
-    shift = Shift(
-        event_id=event.id,
-        position_id=position.id,
-        starts_at=_local(-3, 9),
-        ends_at=_local(-3, 12),
-        capacity=5,
-        assigned_count=1,
-    )
-    db.session.add(shift)
-    db.session.flush()
-    db.session.add(
-        Assignment(
-            shift_id=shift.id,
-            user_id=owner.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status="assigned",
-            source="coordinator",
-        )
-    )
-    db.session.commit()
+    position = factories.position(event, name="引导")
+    shift = factories.shift(position, starts_at=_local(-3, 9), ends_at=_local(-3, 12), capacity=5, meeting_point="")
+    factories.assignment(shift, owner)
     arrived, left = shift.starts_at + timedelta(minutes=2), shift.ends_at - timedelta(minutes=2)
     synced = shift.ends_at + timedelta(minutes=10)
     first = sync_offline_scans(
@@ -219,27 +166,16 @@ def hours_records(db, staffed_event, actors, past_service):
 def patrol_records(db, orgs, make_user, staffed_event, actors):
     """A 南城 river segment adopted by 南城街道志愿服务队 (the owner's team), with a daily patrol schedule; the owner
     patrolled three days ago and filed its report: one finding with a photo."""
-    from checkin.models import Attendance, AttendanceStatus
     from patrols.reports.photos import Upload
     from patrols.reports.services import FindingData, file_report
     from patrols.segments.models import PatrolShift
     from patrols.segments.schedules import ScheduleData, create_schedule
-    from patrols.segments.services import SegmentData, create_segment
 
     owner, coordinator = staffed_event["owner"], actors["coordinator@own"]
     chief = make_user(name="敌意河长", organization=orgs["nancheng_team"])
     created = _local(-7, 9)
-    segment = create_segment(
-        SegmentData(
-            river_name="东莞运河",
-            name="敌意测试段",
-            town_id=orgs["nancheng"].id,
-            team_id=orgs["nancheng_team"].id,
-            points=list(PATROL_LINE),
-            chief_mobile=chief.mobile,
-        ),
-        by=coordinator,
-        now=created,
+    segment = factories.segment(
+        by=coordinator, now=created, town=orgs["nancheng"], team=orgs["nancheng_team"], chief=chief, name="敌意测试段"
     )
     schedule = create_schedule(
         segment,
@@ -259,32 +195,8 @@ def patrol_records(db, orgs, make_user, staffed_event, actors):
         select(PatrolShift).where(PatrolShift.segment_id == segment.id, PatrolShift.local_date == _local(-3, 9).date())
     ).one()
     shift = db.session.get(Shift, patrol.shift_id)
-    assignment = Assignment(
-        shift_id=shift.id,
-        user_id=owner.id,
-        starts_at=shift.starts_at,
-        ends_at=shift.ends_at,
-        status="completed",
-        source="self",
-    )
-    db.session.add(assignment)
-    db.session.flush()
-    db.session.add(
-        Attendance(
-            user_id=owner.id,
-            event_id=shift.event_id,
-            shift_id=shift.id,
-            assignment_id=assignment.id,
-            checked_in_at=shift.starts_at,
-            checked_out_at=shift.ends_at,
-            status=AttendanceStatus.CLOSED.value,
-            check_in_method="kiosk",
-            check_out_method="kiosk",
-            created_at=shift.starts_at,
-            updated_at=shift.ends_at,
-        )
-    )
-    db.session.commit()
+    assignment = factories.assignment(shift, owner, status="completed", source="self", commit=False)
+    factories.attendance(assignment, checked_in_at=shift.starts_at, checked_out_at=shift.ends_at)
     report = file_report(
         patrol,
         summary="河面有漂浮垃圾",

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from app.permissions import Role
 from app.security import demo_id_number
-from volunteers.accounts.models import Skill
+from tests import factories
 from volunteers.imports.rows import COLUMNS
 
 _sequence = itertools.count(1)
@@ -62,12 +62,10 @@ def make_row():
 def skills(db):
     """A skill and two languages, as the catalogue holds them."""
     items = [
-        Skill(name="急救", name_en="First aid", kind="skill"),
-        Skill(name="粤语", name_en="Cantonese", kind="language"),
-        Skill(name="英语", name_en="English", kind="language"),
+        factories.skill("急救", name_en="First aid"),
+        factories.skill("粤语", "language", name_en="Cantonese"),
+        factories.skill("英语", "language", name_en="English"),
     ]
-    db.session.add_all(items)
-    db.session.commit()
     return {s.name: s for s in items}
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.audit import AuditLog
 from app.security import decrypt_id_number
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 from volunteers.accounts.models import User
 
 NEW_PASSWORD = "Qing-nian-2026"

@@ -7,12 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db as _db
 from app.security import demo_id_number
-from app.timeutil import utcnow
-from tests.conftest import PASSWORD
+from tests import factories
 from volunteers.accounts.models import User
-from volunteers.accounts.services import ProfileData, register_volunteer
 from volunteers.imports.jobs import rows_validated
 
 
@@ -29,20 +26,14 @@ def test_a_row_that_collides_at_insert_time_leaves_no_new_rows(app, client, db, 
     def register_meanwhile(sender, **extra):
         """Someone registers with row 5's mobile after the checks and before the insert (another request)."""
         with app.app_context():
-            register_volunteer(
+            factories.user(
+                orgs["nancheng"],
                 mobile=late_mobile,
                 id_number=demo_id_number(date(1999, 9, 9), 777, region="445300"),
-                password=PASSWORD,
-                now=utcnow(),
-                profile=ProfileData(
-                    name="抢先注册",
-                    political_status="群众",
-                    organization_id=orgs["nancheng"].id,
-                    emergency_contact_name="某人",
-                    emergency_contact_mobile="13700000000",
-                ),
+                name="抢先注册",
+                political_status="群众",
+                emergency_contact_name="某人",
             )
-            _db.session.commit()
 
     before = db.session.scalar(select(func.count(User.id)))
     with rows_validated.connected_to(register_meanwhile, sender=app):

@@ -1,32 +1,20 @@
-"""Fixtures of the operations tests: the events factories, shared secrets, a shift under way with its
-scanner, and submitted hours. The helpers (gunicorn, relay, HTTP client, waits) are in helpers.py."""
+"""Fixtures of the operations tests: shared secrets, the production log handler (`captured`), a shift under way
+with its scanner, and submitted hours (the events factories, make_event, make_shift, now, ..., come from
+tests/conftest.py). The helpers (gunicorn, relay, HTTP client, waits) are in helpers.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
+from sqlalchemy import select
 
-from tests.ops.helpers import ROOT, real_keys
+from tests import factories
+from tests.ops import helpers
+from tests.support import real_keys
 
-# -- data: a shift under way with its scanner, and submitted hours ----------------------------------
-
-
-def _events_factories():
-    """tests/events/conftest.py, loaded by path: its factories (make_event, make_shift, ...) serve here too."""
-    import importlib.util
-
-    path = ROOT / "tests" / "events" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("ops_events_factories", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_factories = _events_factories()
-now = _factories.now
-local_time = _factories.local_time
-make_event = _factories.make_event
-make_position = _factories.make_position
-make_shift = _factories.make_shift
+captured = helpers.captured
 
 
 @pytest.fixture
@@ -38,12 +26,8 @@ def keys():
 @pytest.fixture
 def scene(db, make_user, orgs, make_event, make_position, make_shift, now):
     """A 南城街道 shift under way with an assigned volunteer, and its coordinator's API token (the badge scanner)."""
-    from datetime import timedelta
-    from types import SimpleNamespace
-
     from api.tokens import create_token
     from app.permissions import Role
-    from events.models import Assignment
 
     event = make_event(
         starts_at=now - timedelta(hours=1),
@@ -58,17 +42,7 @@ def scene(db, make_user, orgs, make_event, make_position, make_shift, now):
     coordinator = make_user(
         name="黄队长", organization=orgs["nancheng"], role=Role.COORDINATOR, role_org=orgs["nancheng"]
     )
-    db.session.add(
-        Assignment(
-            shift_id=shift.id,
-            user_id=volunteer.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status="assigned",
-            source="coordinator",
-        )
-    )
-    shift.assigned_count += 1
+    factories.assignment(shift, volunteer)
     _token, secret = create_token(coordinator, "gate scanner", by=coordinator, now=now)
     db.session.commit()
     return SimpleNamespace(event=event, shift=shift, volunteer=volunteer, coordinator=coordinator, api_token=secret)
@@ -80,14 +54,7 @@ def submitted_hours(db, make_user, orgs, make_event, make_position, make_shift, 
 
     Returns the event, the entries (oldest first), the coordinator who submitted them and a reviewer of 南城街道.
     """
-    from datetime import timedelta
-    from types import SimpleNamespace
-
-    from sqlalchemy import select
-
     from app.permissions import Role
-    from checkin.models import Attendance
-    from events.models import Assignment
     from hours.ledger import services as ledger
     from hours.ledger.models import HourEntry
     from hours.review.verification import submit_entries
@@ -106,32 +73,14 @@ def submitted_hours(db, make_user, orgs, make_event, make_position, make_shift, 
     reviewer = make_user(name="周审核", organization=orgs["nancheng"], role=Role.REVIEWER, role_org=orgs["nancheng"])
     volunteers = [make_user(name=f"志愿者{n}") for n in range(3)]
     for minutes, volunteer in zip((120, 95, 180), volunteers, strict=False):
-        assignment = Assignment(
-            shift_id=shift.id,
-            user_id=volunteer.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status="completed",
-            source="coordinator",
-        )
-        db.session.add(assignment)
-        db.session.flush()
-        db.session.add(
-            Attendance(
-                user_id=volunteer.id,
-                event_id=event.id,
-                shift_id=shift.id,
-                assignment_id=assignment.id,
-                checked_in_at=start,
-                checked_out_at=start + timedelta(minutes=minutes),
-                status="closed",
-                check_in_method="badge",
-                check_out_method="badge",
-                checked_in_by_id=coordinator.id,
-                checked_out_by_id=coordinator.id,
-                created_at=start,
-                updated_at=start + timedelta(minutes=minutes),
-            )
+        factories.attendance(
+            factories.assignment(shift, volunteer, status="completed", commit=False),
+            checked_in_at=start,
+            checked_out_at=start + timedelta(minutes=minutes),
+            method="badge",
+            checked_in_by_id=coordinator.id,
+            checked_out_by_id=coordinator.id,
+            commit=False,
         )
     db.session.commit()
     ledger.collect_closed_attendances(now=now, event_id=event.id)

@@ -7,12 +7,12 @@ Every process a test starts is started in its own session and ended by its proce
 
 from __future__ import annotations
 
-import base64
 import http.cookiejar
+import io
 import json
+import logging
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -42,14 +42,6 @@ def postgres_only(function):
 
 #: how long a gunicorn may take to answer its first request on this (slow, shared) machine
 BOOT_SECONDS = 120
-
-
-def real_keys() -> dict:
-    """Secrets of the shape production requires."""
-    return {
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "ID_NUMBER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
 
 
 def free_port() -> int:
@@ -99,6 +91,30 @@ def end_process_group(process: subprocess.Popen, grace: float = 20) -> None:
             break
     with suppress(subprocess.TimeoutExpired):
         process.wait(10)
+
+
+# -- the production log handler --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def captured():
+    """captured() -> the JSON objects written so far by the production handler (installed for this test, writing
+    to a StringIO); captured.raw() -> the text written. A conftest.py hands it out by assigning it to a name."""
+    from app.ops.logging import install_handler
+
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    handler = install_handler(stream=stream, fmt="json", level="INFO")
+
+    def read() -> list[dict]:
+        lines = stream.getvalue().splitlines()
+        return [json.loads(line) for line in lines]  # every line must be one JSON object
+
+    read.raw = stream.getvalue  # type: ignore[attr-defined]
+    yield read
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------

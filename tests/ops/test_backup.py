@@ -19,7 +19,7 @@ from composition import create_app
 from hours.ledger import services as ledger
 from hours.review.verification import reject_entry, verify_entry
 from tests.ops.helpers import ON_POSTGRES
-from tests.platform.conftest import running
+from tests.support import running
 
 
 def ledger_snapshot(url: str) -> dict:

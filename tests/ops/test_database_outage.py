@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from app.extensions import db as _db
 from composition import create_app
-from tests.conftest import PASSWORD
 from tests.ops.helpers import ON_POSTGRES, TcpRelay, postgres_only, serving
+from tests.support import PASSWORD
 
 
 def assert_unavailable_page(response) -> None:

@@ -6,36 +6,16 @@ StringIO instead of stderr.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 
 import pytest
 
-from app.ops.logging import REDACTED, install_handler, redact
-from tests.conftest import PASSWORD
+from app.ops.logging import REDACTED, redact
+from tests.support import PASSWORD
 
 ID_NUMBER = "44190020000101123X"
 OTHER_ID = "441900199912310018"
 SECRET = "Sunflower-2026!"
-
-
-@pytest.fixture
-def captured():
-    """captured() -> the JSON objects written so far by the production handler (installed for this test)."""
-    root = logging.getLogger()
-    level = root.level
-    stream = io.StringIO()
-    handler = install_handler(stream=stream, fmt="json", level="INFO")
-
-    def read() -> list[dict]:
-        lines = stream.getvalue().splitlines()
-        return [json.loads(line) for line in lines]  # every line must be one JSON object
-
-    read.raw = stream.getvalue  # type: ignore[attr-defined]
-    yield read
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from app.scheduling.jobs import run_guarded
 from app.timeutil import utcnow
 from checkin.tokens import badge_token
 from composition import create_app
-from tests.platform.conftest import running
+from tests.support import running
 
 TOKEN = "metrics-token-for-tests-0123456789"
 

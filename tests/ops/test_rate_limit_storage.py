@@ -8,7 +8,6 @@ environment at start-up exactly as in production (app/config.py). Needs the loca
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,8 +15,7 @@ import uuid
 import pytest
 
 from tests.ops.helpers import ROOT, production_env
-
-REDIS = ("127.0.0.1", 6379)
+from tests.support import REDIS, redis_answers
 
 SCRIPT = r"""
 import json, sys
@@ -31,14 +29,6 @@ statuses = [client.post("/login", data={"mobile": mobile, "password": "not-the-p
 print(json.dumps({"storage": type(limiter._storage).__name__, "uri": app.config["RATELIMIT_STORAGE_URI"],
                   "statuses": statuses}))
 """
-
-
-def redis_answers() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 pytestmark = pytest.mark.skipif(not redis_answers(), reason="needs Redis at 127.0.0.1:6379")

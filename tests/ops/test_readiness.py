@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from app.ops.observability import migration_revisions
 from composition import create_app
-from tests.platform.conftest import running
+from tests.support import running
 
 
 @contextmanager
@@ -36,6 +36,7 @@ def test_ready_when_the_schema_is_at_the_head(app, client):
         "migrations": "current",
         "revision": list(heads),
         "head": list(heads),
+        "redis": "not_used",
     }
     assert len(heads) == 1 and heads[0] in known
     assert response.headers["Cache-Control"] == "no-store"

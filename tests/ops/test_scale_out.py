@@ -36,6 +36,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from tests import factories
 from tests.ops.helpers import (
     BOOT_SECONDS,
     ON_POSTGRES,
@@ -43,10 +44,9 @@ from tests.ops.helpers import (
     end_process_group,
     gunicorn,
     production_env,
-    real_keys,
     wait_until,
 )
-from tests.ops.test_rate_limit_storage import REDIS, redis_answers
+from tests.support import REDIS, real_keys, redis_answers
 
 pytestmark = [
     pytest.mark.postgres,
@@ -267,22 +267,11 @@ def test_sign_ups_through_both_servers_never_overfill_a_shift(cluster, db, make_
 def test_badges_scanned_through_both_servers_check_in_once(cluster, db, scene, make_user):
     from app.timeutil import utcnow
     from checkin.tokens import badge_token
-    from events.models import Assignment
 
     scene.shift.capacity = 20
     others = [make_user() for _ in range(15)]
     for volunteer in others:
-        db.session.add(
-            Assignment(
-                shift_id=scene.shift.id,
-                user_id=volunteer.id,
-                starts_at=scene.shift.starts_at,
-                ends_at=scene.shift.ends_at,
-                status="assigned",
-                source="coordinator",
-            )
-        )
-        scene.shift.assigned_count += 1
+        factories.assignment(scene.shift, volunteer, commit=False)
     db.session.commit()
     # The threads below have no application context: plain values only.
     event_id, everyone = scene.event.id, [scene.volunteer.id] + [volunteer.id for volunteer in others]

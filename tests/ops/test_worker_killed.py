@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 
 from app.timeutil import utcnow
 from checkin.tokens import badge_token
-from tests.conftest import PASSWORD
 from tests.ops.helpers import ON_POSTGRES, ROOT, gunicorn, production_env, wait_until
+from tests.support import PASSWORD
 
 PAUSE_CONFIG = ROOT / "tests" / "ops" / "gunicorn_pause.conf.py"
 

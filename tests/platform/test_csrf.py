@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.security import demo_id_number
-from tests.conftest import PASSWORD
-from tests.platform.conftest import csrf_token_of
+from tests.support import PASSWORD, csrf_token_of
 from volunteers.accounts.models import User
 
 

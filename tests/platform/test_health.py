@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from composition import create_app
-from tests.platform.conftest import running
+from tests.support import running
 
 
 def test_healthz_reports_database(client):

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from app.extensions import db as _db
 from composition import create_app
-from tests.platform.conftest import running
+from tests.support import running
 
 
 def schema_differences(connection) -> list:

@@ -6,7 +6,7 @@ import pytest
 
 from app.config import INSECURE_ID_KEY, INSECURE_SECRET_KEY
 from composition import create_app
-from tests.platform.conftest import real_keys, running
+from tests.support import real_keys, running
 
 PAGES = ["/", "/login", "/register", "/events/", "/no-such-page", "/healthz"]
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import AuditLog
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 ACCOUNT_LIMIT = 3
 ADDRESS_LIMIT = 5

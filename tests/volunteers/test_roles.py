@@ -311,7 +311,7 @@ def test_reviewer_of_one_town_cannot_act_in_another(people, orgs, login_as, make
 
 @pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
 def test_role_forms_need_the_csrf_token(people, orgs, login_as, db, app_overrides, make_client):
-    from tests.conftest import PASSWORD
+    from tests.support import PASSWORD
 
     client = make_client()
     page = client.get("/login").get_data(as_text=True)

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from app import audit
 from app.errors import ValidationFailed
-from app.security import hash_id_number, hash_password, password_problem
+from app.security import IdNumber, hash_id_number, hash_password, password_problem
 from volunteers.accounts.forms import password_message, validate_id_value, validate_mobile_value
 from volunteers.accounts.models import User
 from volunteers.accounts.services import end_all_sessions, find_by_mobile
@@ -32,16 +32,16 @@ class ActivationForm(FlaskForm):
     )
     submit = SubmitField(_l("Activate account"))
 
-    parsed_id = None
+    parsed_id: IdNumber | None = None  # set by validate_id_number
 
-    def validate_mobile(self, field):
+    def validate_mobile(self, field: StringField) -> None:
         field.data = (field.data or "").strip()
         validate_mobile_value(field.data)
 
-    def validate_id_number(self, field):
+    def validate_id_number(self, field: StringField) -> None:
         self.parsed_id = validate_id_value(field.data)
 
-    def validate_password(self, field):
+    def validate_password(self, field: PasswordField) -> None:
         min_length = current_app.config["PASSWORD_MIN_LENGTH"]
         problem = password_problem(field.data or "", mobile=(self.mobile.data or "").strip(), min_length=min_length)
         if problem:
@@ -67,6 +67,7 @@ def activate_account(*, mobile: str, id_number: str, password: str, now: datetim
             ),
             code="activation_refused",
         )
+    assert user is not None  # `matches` holds only for a found user
     user.password_hash = hash_password(password)
     user.activated_at = now
     user.updated_at = now

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.security import MOBILE_PATTERN, IdNumberError, parse_id_number, password_problem
+from app.security import MOBILE_PATTERN, IdNumber, IdNumberError, parse_id_number, password_problem
 from app.timeutil import local_today
 from volunteers.accounts.models import PoliticalStatus
 
@@ -103,7 +103,7 @@ class RegistrationForm(ProfileFieldsMixin, FlaskForm):
     )
     submit = SubmitField(_l("Register"))
 
-    parsed_id = None
+    parsed_id: IdNumber | None = None  # set by validate_id_number
 
     def validate_mobile(self, field):
         field.data = (field.data or "").strip()

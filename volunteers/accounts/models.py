@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.organizations.models import Organization
 
@@ -27,7 +27,7 @@ user_skills = Table(
 )
 
 
-class Skill(db.Model):
+class Skill(Model):
     """A skill or language a volunteer offers and a position may require."""
 
     __tablename__ = "skills"
@@ -51,7 +51,7 @@ class PoliticalStatus(str, enum.Enum):
     OTHER = "其他"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person with an account: every volunteer, coordinator, reviewer and administrator."""
 
     __tablename__ = "users"
@@ -113,7 +113,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_token}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return not self.is_disabled and self.password_hash is not None
 
     @property

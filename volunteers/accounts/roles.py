@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ScalarSelect, Select, SQLColumnExpression, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -31,7 +31,7 @@ def role_grants(user_id: int) -> list[tuple[str, str]]:
     return [(role, path) for role, path in rows]
 
 
-def grants_column(user_id_column: ColumnElement[int]):
+def grants_column(user_id_column: SQLColumnExpression[int]) -> ScalarSelect[str]:
     """A scalar subquery of the user's grants as "role:path|role:path" (None without any), so that the query
     that loads a user can bring their grants along; `app.permissions.remember_grants` reads it into the
     request's cache."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, distinct, or_, select
+from sqlalchemy import ColumnElement, Select, distinct, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.audit import AuditLog
@@ -37,7 +37,7 @@ def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
 
 
-def _scope(admin: User):
+def _scope(admin: User) -> ColumnElement[bool]:
     """SQL condition: entries of organizations inside the administrator's subtrees.
 
     Entries tied to no organization are shown to administrators of the city committee (the root).
@@ -103,7 +103,7 @@ class AuditRow:
     changes: list[str] = field(default_factory=list)
 
 
-def _clean(value) -> str:
+def _clean(value: object) -> str:
     text = "—" if value is None or value == "" else str(value)
     return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,6 +12,10 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.permissions import Role, can_grant_role, role_required
 from app.timeutil import utcnow
+from app.web.forms import form_page, refusal_status, run_action, show_refusal
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from volunteers.accounts import roles, services
 from volunteers.accounts.forms import AuditFilterForm, RoleFilterForm, RoleGrantForm
 from volunteers.admin import audit_trail
@@ -19,19 +25,16 @@ from volunteers.organizations.models import Organization, RoleGrant
 PER_PAGE = 50
 
 
-def _acting_user():
-    return current_user._get_current_object()
-
-
 def _page_url(page: int) -> str:
     """The current page's URL with its filters and another page number."""
-    args = request.args.to_dict()
+    args: dict[str, Any] = request.args.to_dict()
     args["page"] = page
+    assert request.endpoint is not None  # a page of a routed request
     return url_for(request.endpoint, **args)
 
 
 def _organization_choices() -> list[tuple[int, str]]:
-    allowed = {org.id for org in roles.administered_organizations(_acting_user())}
+    allowed = {org.id for org in roles.administered_organizations(acting_user())}
     return [(org_id, label) for org_id, label in services.organization_choices() if org_id in allowed]
 
 
@@ -57,8 +60,8 @@ def _render_roles(form: RoleGrantForm, organization_choices, status: int = 200):
     elif status == 200:
         status = 422
     grants = db.paginate(
-        roles.grants_query(_acting_user(), organization=organization, role=role),
-        page=request.args.get("page", 1, type=int),
+        roles.grants_query(acting_user(), organization=organization, role=role),
+        page=request.args.get("page", 1, type=query_int),
         per_page=PER_PAGE,
         error_out=False,
     )
@@ -91,32 +94,34 @@ def grant_role():
     """Grant a role to a person at an organization inside the administrator's subtree."""
     choices = _organization_choices()
     form = _grant_form(choices)
-    organization = db.session.get(Organization, request.form.get("organization_id", 0, type=int))
+    organization = db.session.get(Organization, request.form.get("organization_id", 0, type=query_int))
     if organization is not None and not can_grant_role(current_user, organization):
         abort(403)
-    if not form.validate_on_submit():
-        return _render_roles(form, choices, 422)
-    person = roles.find_person(form.person.data)
-    if person is None:
-        form.person.errors = [_("No account has this mobile or volunteer number.")]
-        return _render_roles(form, choices, 422)
-    try:
-        grant = roles.grant_role(person, organization, form.role.data, by=_acting_user(), now=utcnow())
-    except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
-        (form._fields.get(exc.field or "") or form.role).errors = [exc.message]
-        return _render_roles(form, choices, 422 if isinstance(exc, ValidationFailed) else exc.status)
-    db.session.commit()
-    flash(
-        _(
+
+    def grant():
+        person = roles.find_person(form.person.data)
+        if person is None:
+            raise ValidationFailed(
+                _("No account has this mobile or volunteer number."), code="unknown_person", field="person"
+            )
+        assert organization is not None  # the form validated: its organization is one of the choices
+        return roles.grant_role(person, organization, form.role.data, by=acting_user(), now=utcnow())
+
+    return form_page(
+        form,
+        grant,
+        success=lambda granted: _(
             "%(name)s is now %(role)s at %(org)s.",
-            name=grant.user.name,
-            role=roles.role_label(grant.role),
-            org=grant.organization.display_name,
+            name=granted.user.name,
+            role=roles.role_label(granted.role),
+            org=granted.organization.display_name,
         ),
-        "success",
+        then=lambda _granted: redirect(url_for("admin.list_roles")),
+        catch=(ValidationFailed, Conflict),
+        show=lambda exc: show_refusal(form, exc, field="role"),
+        status_of=refusal_status,
+        render=lambda status: _render_roles(form, choices, status),
     )
-    return redirect(url_for("admin.list_roles"))
 
 
 @bp.post("/roles/<int:grant_id>/revoke")
@@ -124,13 +129,13 @@ def grant_role():
 @role_required(Role.ADMIN.value)
 def revoke_role(grant_id: int):
     """Withdraw a role grant inside the administrator's subtree."""
-    grant = db.get_or_404(RoleGrant, grant_id)
-    if not can_grant_role(current_user, grant.organization):
-        abort(403)
+    grant = load_or_404(RoleGrant, grant_id, lambda user, found: can_grant_role(user, found.organization), denied=403)
     name, role, org = grant.user.name, roles.role_label(grant.role), grant.organization.display_name
-    roles.revoke_role(grant, by=_acting_user(), now=utcnow())
-    db.session.commit()
-    flash(_("%(name)s is no longer %(role)s at %(org)s.", name=name, role=role, org=org), "success")
+    run_action(
+        lambda: roles.revoke_role(grant, by=acting_user(), now=utcnow()),
+        success=_("%(name)s is no longer %(role)s at %(org)s.", name=name, role=role, org=org),
+        catch=(),
+    )
     return redirect(url_for("admin.list_roles"))
 
 
@@ -139,7 +144,7 @@ def revoke_role(grant_id: int):
 @role_required(Role.ADMIN.value)
 def audit_log():
     """The audit trail of the organizations in the administrator's subtree, newest first."""
-    admin = _acting_user()
+    admin = acting_user()
     filters = AuditFilterForm(request.args)
     filters.action.choices = [("", _("All actions")), *audit_trail.action_choices(admin)]
     criteria, status = {}, 200
@@ -154,7 +159,7 @@ def audit_log():
         status = 422
     entries = db.paginate(
         audit_trail.entries_query(admin, **criteria),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=query_int),
         per_page=PER_PAGE,
         error_out=False,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,16 +16,20 @@ from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy import insert, select, update
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import Select, insert, select, update
 
 from app import audit
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.permissions import can_administer, role_paths, subtree_filter
 from app.security import demo_id_number
+from app.spreadsheets import Spreadsheet
 from volunteers.accounts.models import PoliticalStatus, User, user_skills
 from volunteers.imports import rows as cols
+from volunteers.imports import unpacking
 from volunteers.imports.models import ImportJob, ImportStatus
 from volunteers.organizations.models import Organization
 
@@ -40,18 +45,20 @@ TEXT_FORMAT = "@"
 class OpenedFile:
     """An .xlsx that opened, its volunteer sheet and where each known column is."""
 
-    workbook: object
-    sheet: object
+    workbook: Workbook
+    sheet: Worksheet  # a ReadOnlyWorksheet, which the stubs type as a Worksheet
     columns: dict[str, int]
     rows_estimate: int
 
-    def data_rows(self):
+    def data_rows(self) -> Iterator[tuple[int, dict[str, object]]]:
         """(row number, {column name: cell value}) for each data row, blank rows left out."""
         width = max(self.columns.values()) + 1
         for number, values in enumerate(self.sheet.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
             if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
-            cells = {name: values[index] if index < len(values) else None for name, index in self.columns.items()}
+            cells: dict[str, object] = {
+                name: values[index] if index < len(values) else None for name, index in self.columns.items()
+            }
             if cols.cell_text(cells.get(cols.ID_NUMBER)).upper() == EXAMPLE_ID_NUMBER:
                 continue
             yield number, cells
@@ -74,14 +81,9 @@ def open_import_file(data: bytes, *, max_rows: int) -> OpenedFile:
             field="file",
             code="not_xlsx",
         )
+    # A few KB of upload can unpack to gigabytes (a "zip bomb"): sizes and dimensions are checked before openpyxl.
+    unpacking.check_archive(data, max_unpacked=current_app.config["IMPORT_MAX_UNPACKED_BYTES"], max_rows=max_rows)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > current_app.config["IMPORT_MAX_UNPACKED_BYTES"]:
-            # A few MB of upload can unpack to gigabytes (a "zip bomb"): refuse before openpyxl unpacks it.
-            raise ValidationFailed(
-                _("The file is too large once unpacked; split it into smaller files."), field="file", code="too_large"
-            )
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook[SHEET_TITLE] if SHEET_TITLE in workbook.sheetnames else workbook.worksheets[0]
         header = next(sheet.iter_rows(min_row=1, max_row=1, max_col=60, values_only=True), ())
@@ -139,13 +141,15 @@ def create_job(*, by: User, scope: Organization, file_name: str, data: bytes, no
     return job
 
 
-def report_progress(job_id: int, now: datetime, **values) -> None:
+def report_progress(job_id: int, now: datetime, **values: object) -> None:
     """Write counts to the job in a short transaction of its own, apart from the data transaction."""
     with db.engine.begin() as connection:
         connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(updated_at=now, **values))
 
 
-def insert_rows(rows: list[dict], skill_links: list[list[int]], *, batch: int, on_batch=None) -> int:
+def insert_rows(
+    rows: list[dict], skill_links: list[list[int]], *, batch: int, on_batch: Callable[[int], object] | None = None
+) -> int:
     """Bulk INSERT prepared users rows (numbers and all) and their skills; flush only, the caller commits."""
     done = 0
     for start in range(0, len(rows), batch):
@@ -162,7 +166,9 @@ def insert_rows(rows: list[dict], skill_links: list[list[int]], *, batch: int, o
             ids = dict(
                 db.session.execute(
                     select(User.volunteer_number, User.id).where(User.volunteer_number.in_(list(wanted)))
-                ).all()
+                )
+                .tuples()
+                .all()
             )
             db.session.execute(
                 insert(user_skills),
@@ -181,6 +187,7 @@ def insert_rows(rows: list[dict], skill_links: list[list[int]], *, batch: int, o
 def finish_job(job_id: int, *, by_id: int | None, imported: int, now: datetime) -> None:
     """Mark the job done inside the data transaction, with one audit entry for the whole import."""
     job = db.session.get(ImportJob, job_id)
+    assert job is not None  # the job that is importing
     db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job_id)
@@ -202,7 +209,7 @@ def finish_job(job_id: int, *, by_id: int | None, imported: int, now: datetime) 
     )
 
 
-def jobs_visible_to(user):
+def jobs_visible_to(user: User) -> Select[tuple[ImportJob]]:
     """Select statement of the import jobs of the user's administered subtrees, newest first."""
     return (
         select(ImportJob)
@@ -217,10 +224,10 @@ def jobs_visible_to(user):
 
 def build_template(example_organization: str) -> bytes:
     """The import template: the header row, one example row and a sheet of notes."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_TITLE
-    sheet.append(cols.COLUMNS)
+    spreadsheet = Spreadsheet(write_only=False)  # a full workbook: its cells are styled once written
+    template = spreadsheet.add_sheet(SHEET_TITLE, header=cols.COLUMNS)
+    sheet = template.worksheet
+    assert isinstance(sheet, Worksheet)
     example = {
         cols.NAME: "张小明",
         cols.MOBILE: "13800138000",
@@ -235,14 +242,14 @@ def build_template(example_organization: str) -> bytes:
         cols.GUARDIAN_MOBILE: "",
         cols.ACTIVIST_SINCE: "",
     }
-    sheet.append([example[c] for c in cols.COLUMNS])
+    template.append([example[c] for c in cols.COLUMNS])
     bold, required_fill = Font(bold=True), PatternFill("solid", fgColor="FDE2E4")
     for index, name in enumerate(cols.COLUMNS, start=1):
         cell = sheet.cell(row=1, column=index)
         cell.font = bold
         if name in cols.REQUIRED_COLUMNS:
             cell.fill = required_fill
-        letter = cell.column_letter
+        letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 22 if name in (cols.ID_NUMBER, cols.ORGANIZATION) else 14
         if name in (cols.MOBILE, cols.ID_NUMBER, cols.EMERGENCY_MOBILE, cols.GUARDIAN_MOBILE):
             # Text columns: Excel would otherwise round an 18-digit ID number to 15 digits.
@@ -252,18 +259,17 @@ def build_template(example_organization: str) -> bytes:
     statuses = ",".join(s.value for s in PoliticalStatus)
     validation = DataValidation(type="list", formula1=f'"{statuses}"', allow_blank=False)
     column = cols.COLUMNS.index(cols.POLITICAL_STATUS) + 1
-    letter = sheet.cell(row=1, column=column).column_letter
+    letter = get_column_letter(column)
     validation.add(f"{letter}2:{letter}5001")
     sheet.add_data_validation(validation)
-    _notes_sheet(workbook)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    _notes_sheet(spreadsheet)
+    return spreadsheet.to_bytes()
 
 
-def _notes_sheet(workbook: Workbook) -> None:
-    notes = workbook.create_sheet(_("Notes")[:31])
-    notes.append([_("Column"), _("Required"), _("How to fill it in")])
+def _notes_sheet(spreadsheet: Spreadsheet) -> None:
+    sheet = spreadsheet.add_sheet(_("Notes"), header=[_("Column"), _("Required"), _("How to fill it in")])
+    notes = sheet.worksheet
+    assert isinstance(notes, Worksheet)
     yes, no = _("yes"), _("no")
     rows = [
         (cols.NAME, yes, _("Real name, 2 to 50 characters.")),
@@ -300,9 +306,8 @@ def _notes_sheet(workbook: Workbook) -> None:
         (cols.GUARDIAN_MOBILE, no, _("Required for volunteers under 14.")),
         (cols.ACTIVIST_SINCE, no, _("Required when the political status is 入团积极分子, e.g. 2024-09-01.")),
     ]
-    for row in rows:
-        notes.append(list(row))
-    notes.append([])
+    sheet.extend(rows)
+    sheet.append([])
     for line in (
         _("Row 2 of the volunteer sheet is an example: it is ignored on import; replace it with real people."),
         _("At most %(limit)s rows per file.", limit=current_app.config["IMPORT_MAX_ROWS"]),
@@ -311,7 +316,7 @@ def _notes_sheet(workbook: Workbook) -> None:
             "number and ID number, and choose a password there."
         ),
     ):
-        notes.append([line])
+        sheet.append([line])
     for cell in notes[1]:
         cell.font = Font(bold=True)
     notes.column_dimensions["A"].width = 20

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime
 
 from blinker import Namespace
@@ -27,7 +28,8 @@ from app.extensions import db
 from app.timeutil import local_today, utcnow
 from volunteers.imports import importer
 from volunteers.imports.models import ImportJob, ImportStatus
-from volunteers.imports.rows import RowChecker
+from volunteers.imports.rows import CheckedRow, RowChecker
+from volunteers.organizations.models import Organization
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ def run_import(job_id: int, data: bytes, *, now: datetime) -> str:
     """Check the file's rows, record the verdicts, write the valid rows in one transaction; the final status."""
     try:
         job = db.session.get(ImportJob, job_id)
+        assert job is not None  # created before the job was started; a failure here fails the import
         by_id, scope = job.created_by_id, job.organization
         valid_rows, skill_links = _check_rows(job, scope, data, now)
         db.session.rollback()  # the checks only read; end their transaction
@@ -84,7 +87,7 @@ def run_import(job_id: int, data: bytes, *, now: datetime) -> str:
         db.session.rollback()
         return _fail(job_id, "error")
 
-    rows_validated.send(current_app._get_current_object(), job_id=job_id, rows=len(valid_rows))
+    rows_validated.send(current_app._get_current_object(), job_id=job_id, rows=len(valid_rows))  # type: ignore[attr-defined]  # current_app is a LocalProxy; Flask types it as the Flask app it stands for
     try:
         if valid_rows:
             numbers = counters.volunteer_numbers(len(valid_rows), year=local_today(now).year)
@@ -115,7 +118,7 @@ def run_import(job_id: int, data: bytes, *, now: datetime) -> str:
     return ImportStatus.DONE.value
 
 
-def _check_rows(job: ImportJob, scope, data: bytes, now: datetime) -> tuple[list[dict], list[list[int]]]:
+def _check_rows(job: ImportJob, scope: Organization, data: bytes, now: datetime) -> tuple[list[dict], list[list[int]]]:
     """Read and check every row; report progress; record the verdicts. Returns the rows to insert."""
     max_rows = current_app.config["IMPORT_MAX_ROWS"]
     try:
@@ -129,7 +132,7 @@ def _check_rows(job: ImportJob, scope, data: bytes, now: datetime) -> tuple[list
     rejected: list[dict] = []
     counts = {"processed": 0, "skipped": 0, "rejected": 0}
 
-    def settle(batch) -> None:
+    def settle(batch: list[CheckedRow]) -> None:
         valid, skipped, refused = checker.settle(batch)
         for row in valid:
             valid_rows.append(row.values)
@@ -148,7 +151,7 @@ def _check_rows(job: ImportJob, scope, data: bytes, now: datetime) -> tuple[list
             rows_rejected=counts["rejected"],
         )
 
-    batch = []
+    batch: list[CheckedRow] = []
     try:
         for number, cells in _rows(opened):
             if counts["processed"] + len(batch) >= max_rows:
@@ -174,7 +177,7 @@ def _check_rows(job: ImportJob, scope, data: bytes, now: datetime) -> tuple[list
     return valid_rows, skill_links
 
 
-def _rows(opened):
+def _rows(opened: importer.OpenedFile) -> Iterator[tuple[int, dict[str, object]]]:
     """The file's data rows; a file that breaks while being read fails the job as unreadable."""
     iterator = opened.data_rows()
     while True:

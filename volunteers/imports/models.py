@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 from volunteers.accounts.models import User
 from volunteers.organizations.models import Organization
@@ -23,7 +23,7 @@ class ImportStatus(str, enum.Enum):
     FAILED = "failed"
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     """One upload of an .xlsx of volunteers: who, when, which file, what became of every row."""
 
     __tablename__ = "import_jobs"

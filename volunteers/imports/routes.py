@@ -6,7 +6,7 @@ import io
 
 from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
@@ -16,6 +16,10 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.permissions import Role, can_administer, role_required
 from app.timeutil import utcnow
+from app.web.forms import form_page, show_refusal
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
+from app.web.pages import acting_user
 from volunteers.accounts import roles, services
 from volunteers.blueprint import admin_bp as bp
 from volunteers.imports import importer
@@ -35,13 +39,9 @@ class ImportForm(FlaskForm):
     file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired(_l("Choose the file to upload."))])
 
 
-def _acting_user():
-    return current_user._get_current_object()
-
-
 def _import_form() -> ImportForm:
     form = ImportForm()
-    allowed = {org.id for org in roles.administered_organizations(_acting_user())}
+    allowed = {org.id for org in roles.administered_organizations(acting_user())}
     form.organization_id.choices = [
         (org_id, label) for org_id, label in services.organization_choices() if org_id in allowed
     ]
@@ -49,16 +49,13 @@ def _import_form() -> ImportForm:
 
 
 def _load_job(job_id: int) -> ImportJob:
-    job = db.get_or_404(ImportJob, job_id)
-    if not can_administer(_acting_user(), job.organization):
-        abort(403)
-    return job
+    return load_or_404(ImportJob, job_id, lambda user, job: can_administer(user, job.organization), denied=403)
 
 
 def _render_index(form: ImportForm, status: int = 200):
     jobs = db.paginate(
-        importer.jobs_visible_to(_acting_user()),
-        page=request.args.get("page", 1, type=int),
+        importer.jobs_visible_to(acting_user()),
+        page=request.args.get("page", 1, type=query_int),
         per_page=PER_PAGE,
         error_out=False,
     )
@@ -80,24 +77,33 @@ def import_volunteers():
 @role_required(Role.ADMIN.value)
 def start_import():
     """Accept an upload, record the job, run it (in the background unless configured otherwise)."""
-    scope = db.session.get(Organization, request.form.get("organization_id", type=int) or 0)
-    if scope is not None and not can_administer(_acting_user(), scope):
+    scope = db.session.get(Organization, request.form.get("organization_id", type=query_int) or 0)
+    if scope is not None and not can_administer(acting_user(), scope):
         abort(403)
     form = _import_form()
-    if not form.validate_on_submit():
-        return _render_index(form, 422)
-    upload = form.file.data
-    data = upload.read()
-    now = utcnow()
-    try:
-        job = importer.create_job(by=_acting_user(), scope=scope, file_name=upload.filename or "", data=data, now=now)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        form.file.errors = [*list(form.file.errors), exc.message]
-        return _render_index(form, 422)
-    db.session.commit()
-    import_tasks.start_import(current_app._get_current_object(), job.id, data, now=now)
-    return redirect(url_for("admin.import_result", job_id=job.id))
+
+    def create():
+        upload = form.file.data
+        data = upload.read()
+        now = utcnow()
+        assert scope is not None  # the form validated: its organization is one of the choices
+        job = importer.create_job(by=acting_user(), scope=scope, file_name=upload.filename or "", data=data, now=now)
+        return job, data, now
+
+    def run(created):
+        job, data, now = created
+        import_tasks.start_import(current_app._get_current_object(), job.id, data, now=now)  # type: ignore[attr-defined]  # current_app is a LocalProxy; Flask types it as the Flask app it stands for
+        return redirect(url_for("admin.import_result", job_id=job.id))
+
+    return form_page(
+        form,
+        create,
+        success=None,
+        then=run,
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, field="file"),  # every problem of the file is the file's
+        render=lambda status: _render_index(form, status),
+    )
 
 
 @bp.get("/import/template")
@@ -105,7 +111,7 @@ def start_import():
 @role_required(Role.ADMIN.value)
 def download_import_template():
     """The .xlsx template with its column names, an example row and notes."""
-    organizations = roles.administered_organizations(_acting_user())
+    organizations = roles.administered_organizations(acting_user())
     example = organizations[-1].name if organizations else ""
     data = importer.build_template(example)
     return send_file(

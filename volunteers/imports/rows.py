@@ -14,7 +14,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from app.extensions import db
-from app.security import MOBILE_PATTERN, IdNumberError, encrypt_id_number, hash_id_number, parse_id_number
+from app.security import (
+    MOBILE_PATTERN,
+    IdNumber,
+    IdNumberError,
+    encrypt_id_number,
+    hash_id_number,
+    parse_id_number,
+)
 from volunteers.accounts.models import PoliticalStatus, Skill, User
 from volunteers.accounts.services import needs_guardian
 from volunteers.organizations.models import Organization
@@ -49,7 +56,7 @@ _ID_ERROR_CODES = {
 }
 
 
-def normalize_header(value) -> str:
+def normalize_header(value: object) -> str:
     """A header cell as a column name: trimmed, without required-marks such as * or （必填）."""
     text = cell_text(value)
     for mark in ("（必填）", "(必填)", "（选填）", "(选填)", "*", "＊"):
@@ -57,7 +64,7 @@ def normalize_header(value) -> str:
     return text.strip()
 
 
-def cell_text(value) -> str:
+def cell_text(value: object) -> str:
     """A cell as trimmed text; whole numbers lose their '.0', dates become 2024-09-01."""
     if value is None:
         return ""
@@ -99,7 +106,7 @@ class CheckedRow:
     values: dict = field(default_factory=dict)
     skill_ids: list[int] = field(default_factory=list)
 
-    def problem(self, column: str, code: str, **params) -> None:
+    def problem(self, column: str, code: str, **params: object) -> None:
         self.problems.append({"column": column, "code": code, "params": params})
 
 
@@ -202,7 +209,7 @@ class RowChecker:
         }
         return row
 
-    def _mobile(self, row: CheckedRow, column: str, value, *, required: bool) -> str:
+    def _mobile(self, row: CheckedRow, column: str, value: object, *, required: bool) -> str:
         text = cell_text(value).replace(" ", "").replace("-", "")
         if not text:
             if required:
@@ -212,7 +219,7 @@ class RowChecker:
             row.problem(column, "mobile_invalid")
         return text
 
-    def _id_number(self, row: CheckedRow, value):
+    def _id_number(self, row: CheckedRow, value: object) -> IdNumber | None:
         if isinstance(value, float):
             # Excel keeps 15 significant digits: an ID number typed into a number cell is already damaged.
             row.problem(ID_NUMBER, "id_as_number")
@@ -229,7 +236,7 @@ class RowChecker:
         row.id_hash = hash_id_number(parsed.value)
         return parsed
 
-    def _date(self, row: CheckedRow, column: str, value) -> date | None:
+    def _date(self, row: CheckedRow, column: str, value: object) -> date | None:
         if value is None or value == "":
             return None
         if isinstance(value, datetime):
@@ -243,7 +250,7 @@ class RowChecker:
             row.problem(column, "date_invalid")
             return None
 
-    def _organization(self, row: CheckedRow, value) -> int:
+    def _organization(self, row: CheckedRow, value: object) -> int:
         text = cell_text(value)
         if not text:
             return self.scope_id
@@ -262,7 +269,7 @@ class RowChecker:
             row.problem(ORGANIZATION, "organization_ambiguous", value=text[:60])
         return inside[0]
 
-    def _skill_ids(self, row: CheckedRow, column: str, kind: str, value) -> list[int]:
+    def _skill_ids(self, row: CheckedRow, column: str, kind: str, value: object) -> list[int]:
         ids = []
         for item in split_list(cell_text(value)):
             skill_id = self._skills.get((kind, item)) or self._skills.get((kind, item.lower()))
@@ -285,7 +292,9 @@ class RowChecker:
         registered_mobiles = (
             set(db.session.scalars(select(User.mobile).where(User.mobile.in_(mobiles)))) if mobiles else set()
         )
-        valid, skipped, rejected = [], [], []
+        valid: list[CheckedRow] = []
+        skipped: list[CheckedRow] = []
+        rejected: list[CheckedRow] = []
         for row in rows:
             if row.id_hash and row.id_hash in registered_ids:
                 skipped.append(row)  # already registered: importing again changes nothing

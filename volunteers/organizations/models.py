@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.timeutil import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class OrgKind(str, enum.Enum):
     TEAM = "team"  # 志愿服务队 / 志愿者协会
 
 
-class Organization(db.Model):
+class Organization(Model):
     """A node of the organization tree; `path` ("/1/7/42/") makes subtree queries one LIKE."""
 
     __tablename__ = "organizations"
@@ -65,7 +65,7 @@ class Organization(db.Model):
         return f"<Organization {self.id} {self.name}>"
 
 
-class RoleGrant(db.Model):
+class RoleGrant(Model):
     """A role held by a user at an organization and everything below it."""
 
     __tablename__ = "role_grants"

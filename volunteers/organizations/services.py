@@ -10,7 +10,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from volunteers.organizations.models import Organization, OrgKind
 
-# Which kinds may sit below which (DOMAIN.md: city → town/university/enterprise → branch/team).
+# Which kinds may sit below which (docs/domain.md: city → town/university/enterprise → branch/team).
 ALLOWED_CHILDREN = {
     OrgKind.CITY.value: {OrgKind.TOWN.value, OrgKind.UNIVERSITY.value, OrgKind.ENTERPRISE.value},
     OrgKind.TOWN.value: {OrgKind.BRANCH.value, OrgKind.TEAM.value},

@@ -5,14 +5,16 @@ events/staffing/routes/quotas.py.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.errors import DomainError, ValidationFailed
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.permissions import can_manage_event, can_staff_shift
 from app.timeutil import utcnow
+from app.web.forms import flash_refusal, refusal_status, run_action, show_refusal, submit_form
+from app.web.loading import load_or_404
 from events.blueprint import bp
 from events.manage import roster
 from events.models import Assignment, Event, Position, Shift
@@ -27,20 +29,24 @@ from events.staffing.forms import (
     MoveForm,
     UnassignForm,
     VolunteerSearchForm,
-    attach_error,
 )
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _require_event_manager(event: Event) -> None:
-    if not can_manage_event(current_user, event):
-        abort(403)
+def _managed_event(event_id: int) -> Event:
+    """The event, for its coordinators only (403)."""
+    return load_or_404(Event, event_id, can_manage_event, denied=403)
 
 
-def _require_shift_staffer(shift: Shift) -> None:
-    if not can_staff_shift(current_user, shift):
-        abort(403)
+def _staffed_shift(shift_id: int) -> Shift:
+    """The shift, for those who may staff it only (403)."""
+    return load_or_404(Shift, shift_id, can_staff_shift, denied=403)
+
+
+def _staffed_assignment(assignment_id: int) -> Assignment:
+    """The assignment, for those who may staff its shift only (403)."""
+    return load_or_404(Assignment, assignment_id, lambda user, found: can_staff_shift(user, found.shift), denied=403)
 
 
 def _board_filters(event: Event):
@@ -56,8 +62,7 @@ def _board_filters(event: Event):
 @login_required
 def staffing_board(event_id: int):
     """The staffing board: positions × shifts by day, coloured by coverage, with filters."""
-    event = db.get_or_404(Event, event_id)
-    _require_event_manager(event)
+    event = _managed_event(event_id)
     form, cells, positions = _board_filters(event)
     if form.validate():
         board = staffing.build_board(
@@ -91,7 +96,7 @@ def _search(shift: Shift):
                 page=form.page.data or 1,
             )
         except ValidationFailed as exc:
-            attach_error(form, exc)
+            show_refusal(form, exc, loose="flash")
         else:
             on_shift = staffing.live_on_shift(shift, [u.id for u in results.items])
     return form, results, on_shift
@@ -132,80 +137,79 @@ def _render_shift(shift: Shift, *, assign_form=None, refused=None, unassign_erro
 @login_required
 def staffing_shift(shift_id: int):
     """A shift's volunteers (assigned, waitlisted), with search and assign."""
-    shift = db.get_or_404(Shift, shift_id)
-    _require_shift_staffer(shift)
-    return _render_shift(shift)
+    return _render_shift(_staffed_shift(shift_id))
 
 
 @bp.post("/staffing/shifts/<int:shift_id>/assign")
 @login_required
 def assign_volunteers(shift_id: int):
     """Assign one or several found volunteers to the shift; refusals list every reason."""
-    shift = db.get_or_404(Shift, shift_id)
-    _require_shift_staffer(shift)
+    shift = _staffed_shift(shift_id)
     form = AssignForm()
-    if not form.validate():
-        return _render_shift(shift, assign_form=form, status=422)
-    try:
-        outcome = staffing.assign_volunteers(
+
+    def assigned(outcome):
+        if outcome.refused:
+            form.volunteer_ids.data = [r.volunteer.id for r in outcome.refused]
+            status = 200 if outcome.assigned else 409
+            return _render_shift(shift, assign_form=form, refused=outcome.refused, status=status)
+        return redirect(url_for("events.staffing_shift", shift_id=shift.id, **_search_args()))
+
+    sent = submit_form(
+        form,
+        lambda: staffing.assign_volunteers(
             shift,
             form.volunteer_ids.data,
             by=current_user,
             now=utcnow(),
             override_rules=form.override_rules.data,
             override_reason=form.override_reason.data or "",
-        )
-    except ValidationFailed as exc:
-        db.session.rollback()
-        attach_error(form, exc)
-        return _render_shift(shift, assign_form=form, status=422)
-    db.session.commit()
-    if outcome.assigned:
-        flash(_("%(count)s volunteers assigned.", count=len(outcome.assigned)), "success")
-    if outcome.refused:
-        form.volunteer_ids.data = [r.volunteer.id for r in outcome.refused]
-        return _render_shift(shift, assign_form=form, refused=outcome.refused, status=200 if outcome.assigned else 409)
-    return redirect(url_for("events.staffing_shift", shift_id=shift.id, **_search_args()))
+        ),
+        success=lambda outcome: (
+            _("%(count)s volunteers assigned.", count=len(outcome.assigned)) if outcome.assigned else None
+        ),
+        then=assigned,
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, loose="flash"),
+    )
+    return sent.response if sent.saved else _render_shift(shift, assign_form=form, status=422)
 
 
 @bp.post("/staffing/assignments/<int:assignment_id>/unassign")
 @login_required
 def unassign_volunteer(assignment_id: int):
     """Take a volunteer off a shift, with a reason."""
-    assignment = db.get_or_404(Assignment, assignment_id)
+    assignment = _staffed_assignment(assignment_id)
     shift = assignment.shift
-    _require_shift_staffer(shift)
     form = UnassignForm()
-    if not form.validate():
-        return _render_shift(shift, unassign_error=(assignment.id, form.reason.errors[0]), status=422)
-    try:
-        signup.unassign(assignment, by=current_user, now=utcnow(), reason=form.reason.data.strip())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _render_shift(shift, status=exc.status)
-    db.session.commit()
-    flash(_("%(name)s was taken off the shift.", name=assignment.user.name), "success")
-    return redirect(url_for("events.staffing_shift", shift_id=shift.id))
+    sent = submit_form(
+        form,
+        lambda: signup.unassign(assignment, by=current_user, now=utcnow(), reason=form.reason.data.strip()),
+        success=lambda _saved: _("%(name)s was taken off the shift.", name=assignment.user.name),
+        then=lambda _saved: redirect(url_for("events.staffing_shift", shift_id=shift.id)),
+        show=flash_refusal,
+        status_of=lambda exc: exc.status,
+    )
+    if sent.saved:
+        return sent.response
+    if sent.refusal is not None:
+        return _render_shift(shift, status=sent.status)
+    return _render_shift(shift, unassign_error=(assignment.id, form.reason.errors[0]), status=sent.status)
 
 
 @bp.post("/staffing/assignments/<int:assignment_id>/no-show")
 @login_required
 def mark_no_show(assignment_id: int):
     """Record that an assigned volunteer did not come."""
-    assignment = db.get_or_404(Assignment, assignment_id)
+    assignment = _staffed_assignment(assignment_id)
     shift = assignment.shift
-    _require_shift_staffer(shift)
     if not ConfirmForm().validate():
         abort(400)
-    try:
-        signup.mark_no_show(assignment, by=current_user, now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _render_shift(shift, status=exc.status)
-    db.session.commit()
-    flash(_("%(name)s was marked as a no-show.", name=assignment.user.name), "success")
+    done = run_action(
+        lambda: signup.mark_no_show(assignment, by=current_user, now=utcnow()),
+        success=lambda _saved: _("%(name)s was marked as a no-show.", name=assignment.user.name),
+    )
+    if done.refusal is not None:
+        return _render_shift(shift, status=done.refusal.status)
     return redirect(url_for("events.staffing_shift", shift_id=shift.id))
 
 
@@ -213,25 +217,31 @@ def mark_no_show(assignment_id: int):
 @login_required
 def move_assignment(assignment_id: int):
     """Move a volunteer to another shift of the event, through the sign-up rules."""
-    assignment = db.get_or_404(Assignment, assignment_id)
+    assignment = _staffed_assignment(assignment_id)
     shift = assignment.shift
-    _require_shift_staffer(shift)
     form = MoveForm()
     form.fill(staffing.move_targets(assignment))
-    refusal, status = None, 200
-    if form.validate_on_submit():
+
+    target: Shift | None = None
+    refusal = None
+
+    def move():
+        nonlocal target
         target = db.session.get(Shift, form.to_shift_id.data)
-        try:
-            staffing.move_assignment(
-                assignment,
-                target,
-                by=current_user,
-                now=utcnow(),
-                override_rules=form.override_rules.data,
-                override_reason=form.override_reason.data or "",
-            )
-        except SignupRefused as exc:
-            db.session.rollback()
+        assert target is not None  # the form offers only the move targets
+        return staffing.move_assignment(
+            assignment,
+            target,
+            by=current_user,
+            now=utcnow(),
+            override_rules=form.override_rules.data,
+            override_reason=form.override_reason.data or "",
+        )
+
+    def show(exc) -> None:
+        nonlocal refusal
+        if isinstance(exc, SignupRefused):  # shown with every reason the volunteer may not take the shift
+            assert target is not None  # set by move(), which raised the refusal
             refusal = staffing.refusal_for(
                 target,
                 assignment.user,
@@ -240,20 +250,23 @@ def move_assignment(assignment_id: int):
                 ignore=form.override_rules.data,
                 exclude_shift_ids=(shift.id,),
             )
-            status = 409
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            status = 422
         else:
-            db.session.commit()
-            flash(_("%(name)s was moved.", name=assignment.user.name), "success")
-            return redirect(url_for("events.staffing_shift", shift_id=target.id))
-    elif request.method == "POST":
-        status = 422
+            show_refusal(form, exc, loose="flash")
+
+    sent = submit_form(
+        form,
+        move,
+        success=lambda _moved: _("%(name)s was moved.", name=assignment.user.name),
+        then=lambda moved: redirect(url_for("events.staffing_shift", shift_id=moved.shift_id)),
+        catch=(SignupRefused, ValidationFailed),
+        show=show,
+        status_of=refusal_status,
+    )
+    if sent.saved:
+        return sent.response
     return render_template(
         "events/staffing_move.html", assignment=assignment, shift=shift, event=shift.event, form=form, refusal=refusal
-    ), status
+    ), sent.status
 
 
 def _export_filters(event: Event):
@@ -268,8 +281,7 @@ def _export_filters(event: Event):
 @login_required
 def export_roster(event_id: int):
     """The roster of the event (or one day / position) as an Excel file."""
-    event = db.get_or_404(Event, event_id)
-    _require_event_manager(event)
+    event = _managed_event(event_id)
     day, position = _export_filters(event)
     data = roster.write_roster(event, day=day, position_id=position.id if position else None)
     size = data.seek(0, 2)
@@ -286,8 +298,7 @@ def export_roster(event_id: int):
 @login_required
 def sign_in_sheet(event_id: int):
     """A printable sign-in sheet: one table per shift with a signature column."""
-    event = db.get_or_404(Event, event_id)
-    _require_event_manager(event)
+    event = _managed_event(event_id)
     day, position = _export_filters(event)
     sheets = roster.sign_in_sheet(event, day=day, position_id=position.id if position else None)
     return render_template("events/sign_in_sheet.html", event=event, sheets=sheets, day=day, position=position)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app import permissions
-from app.errors import DomainError
 from app.extensions import db
 from app.permissions import REVIEWER_ROLES, role_required
 from app.timeutil import utcnow
-from app.web.forms import show_refusal
+from app.web.forms import form_page
+from app.web.inputs import query_int
+from app.web.loading import load_or_404
 from app.web.pages import acting_user
 from hours.blueprint import bp
 from hours.ledger.minutes import set_rounding_rule
@@ -31,7 +34,7 @@ def list_disputes():
     status = "answered" if request.args.get("status") == "answered" else "open"
     pager = db.paginate(
         disputes.disputes_for_reviewer(acting_user(), status=status),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=query_int),
         per_page=50,
         error_out=False,
     )
@@ -47,33 +50,27 @@ def list_disputes():
 @login_required
 def answer_dispute(dispute_id: int):
     """A reviewer reads a dispute and answers it, optionally correcting the hours."""
-    dispute = db.get_or_404(HourDispute, dispute_id)
-    if not permissions.can_answer_dispute(current_user, dispute):
-        abort(403)
+    dispute = load_or_404(HourDispute, dispute_id, permissions.can_answer_dispute, denied=403)
     form = DisputeAnswerForm()
-    status = 200
-    if dispute.status == "open" and form.validate_on_submit():
-        try:
-            disputes.answer_dispute(
-                dispute,
-                by=acting_user(),
-                answer=form.answer.data,
-                now=utcnow(),
-                corrected_minutes=form.corrected_minutes.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            show_refusal(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Your answer was sent to the volunteer."), "success")
-            return redirect(url_for("hours.list_disputes"))
-        status = 422
-    elif form.is_submitted():
-        status = 422 if dispute.status == "open" else 409
-    return render_template("hours/dispute_answer.html", dispute=dispute, form=form), status
+    if dispute.status != "open":  # answered already: shown, not answered again
+        return render_template("hours/dispute_answer.html", dispute=dispute, form=form), (
+            409 if form.is_submitted() else 200
+        )
+    return form_page(
+        form,
+        lambda: disputes.answer_dispute(
+            dispute,
+            by=acting_user(),
+            answer=form.answer.data,
+            now=utcnow(),
+            corrected_minutes=form.corrected_minutes.data,
+        ),
+        success=_("Your answer was sent to the volunteer."),
+        then=lambda _answered: redirect(url_for("hours.list_disputes")),
+        raise_statuses=(403,),
+        template="hours/dispute_answer.html",
+        dispute=dispute,
+    )
 
 
 @bp.get("/audit")
@@ -94,11 +91,11 @@ def hours_audit():
         status = 422
     pager = db.paginate(
         audit_trail.entries_query(acting_user(), **criteria),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=query_int),
         per_page=50,
         error_out=False,
     )
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "hours/audit.html",
         filters=filters,
@@ -128,23 +125,22 @@ def rounding_rules():
     organizations = _administered_organizations()
     form = RoundingForm()
     form.organization_id.choices = [SelectChoice(o.id, o.display_name) for o in organizations]
-    status = 200
-    if form.validate_on_submit():
-        org = db.session.get(Organization, form.organization_id.data)
-        try:
-            set_rounding_rule(org, form.rule.data, by=acting_user(), now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            show_refusal(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Rounding rule saved."), "success")
-            return redirect(url_for("hours.rounding_rules"))
-    elif form.is_submitted():
-        status = 422
-    ids = [o.id for o in organizations]
-    policies = db.session.scalars(select(RoundingPolicy).where(RoundingPolicy.organization_id.in_(ids))).all()
-    return render_template("hours/rounding.html", form=form, policies=policies, labels=ROUNDING_LABELS), status
+
+    def page(status: int):
+        ids = [o.id for o in organizations]
+        policies = db.session.scalars(select(RoundingPolicy).where(RoundingPolicy.organization_id.in_(ids))).all()
+        return render_template("hours/rounding.html", form=form, policies=policies, labels=ROUNDING_LABELS), status
+
+    def save() -> RoundingPolicy:
+        organization = db.session.get(Organization, form.organization_id.data)
+        assert organization is not None  # the form validated: one of the administered organizations
+        return set_rounding_rule(organization, form.rule.data, by=acting_user(), now=utcnow())
+
+    return form_page(
+        form,
+        save,
+        success=_("Rounding rule saved."),
+        then=lambda _saved: redirect(url_for("hours.rounding_rules")),
+        raise_statuses=(403,),
+        render=page,
+    )

@@ -9,11 +9,12 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
 from app import permissions
-from app.errors import DomainError, ValidationFailed
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.permissions import MANAGER_ROLES, REVIEWER_ROLES, role_required
 from app.timeutil import utcnow
-from app.web.forms import show_refusal
+from app.web.forms import refusal_status, run_action, submit_form
+from app.web.loading import load_or_404
 from app.web.pages import acting_user
 from events.models import Event
 from hours.blueprint import bp
@@ -35,17 +36,11 @@ def checkin_fix_url(event: Event) -> str | None:
 
 
 def _event_for_coordinator(event_id: int) -> Event:
-    event = db.get_or_404(Event, event_id)
-    if not permissions.can_submit_hours(current_user, event):
-        abort(403)
-    return event
+    return load_or_404(Event, event_id, permissions.can_submit_hours, denied=403)
 
 
 def _event_for_reviewer(event_id: int) -> Event:
-    event = db.get_or_404(Event, event_id)
-    if not permissions.can_review_hours(current_user, event):
-        abort(403)
-    return event
+    return load_or_404(Event, event_id, permissions.can_review_hours, denied=403)
 
 
 @bp.get("/coordinate")
@@ -85,11 +80,12 @@ def submit_event_hours(event_id: int):
         flash(_("Choose at least one entry."), "error")
         return redirect(url_for("hours.event_hours", event_id=event.id))
     ids = form.entry_ids.data if form.scope.data == "selected" else None
-    count = verification.submit_entries(event, by=acting_user(), now=utcnow(), entry_ids=ids)
-    db.session.commit()
-    flash(
-        ngettext("%(num)s entry submitted for verification.", "%(num)s entries submitted for verification.", count),
-        "success",
+    run_action(
+        lambda: verification.submit_entries(event, by=acting_user(), now=utcnow(), entry_ids=ids),
+        success=lambda count: ngettext(
+            "%(num)s entry submitted for verification.", "%(num)s entries submitted for verification.", count
+        ),
+        catch=(),  # a refusal goes on to the site's error handler
     )
     return redirect(url_for("hours.event_hours", event_id=event.id))
 
@@ -127,93 +123,90 @@ def decide_event_hours(event_id: int):
     """Verify or reject the chosen entries of an event (a rejection needs a reason)."""
     event = _event_for_reviewer(event_id)
     form = DecisionForm()
-    if not form.validate_on_submit():
-        return _render_review(event, form, 422)
-    try:
-        done, skipped = verification.decide_event_entries(
+
+    def decided(counts: tuple[int, int]) -> str:
+        done, _skipped = counts
+        if form.decision.data == "verify":
+            return ngettext("%(num)s entry verified.", "%(num)s entries verified.", done)
+        return ngettext("%(num)s entry rejected.", "%(num)s entries rejected.", done)
+
+    def back(counts: tuple[int, int]):
+        _done, skipped = counts
+        if skipped:
+            flash(
+                ngettext(
+                    "%(num)s entry was left for another reviewer: you recorded, submitted or served it, or it "
+                    "needs a higher level.",
+                    "%(num)s entries were left for another reviewer: you recorded, "
+                    "submitted or served them, or they need a higher level.",
+                    skipped,
+                ),
+                "warning",
+            )
+        return redirect(url_for("hours.review_event", event_id=event.id))
+
+    sent = submit_form(
+        form,
+        lambda: verification.decide_event_entries(
             event,
             form.entry_ids.data or [],
             verify=form.decision.data == "verify",
             by=acting_user(),
             now=utcnow(),
             reason=form.reason.data or "",
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 403:
-            raise
-        show_refusal(form, exc)
-        return _render_review(event, form, 422)
-    db.session.commit()
-    if form.decision.data == "verify":
-        flash(ngettext("%(num)s entry verified.", "%(num)s entries verified.", done), "success")
-    else:
-        flash(ngettext("%(num)s entry rejected.", "%(num)s entries rejected.", done), "success")
-    if skipped:
-        flash(
-            ngettext(
-                "%(num)s entry was left for another reviewer: you recorded, submitted or served it, or it "
-                "needs a higher level.",
-                "%(num)s entries were left for another reviewer: you recorded, "
-                "submitted or served them, or they need a higher level.",
-                skipped,
-            ),
-            "warning",
-        )
-    return redirect(url_for("hours.review_event", event_id=event.id))
+        ),
+        success=decided,
+        then=back,
+        raise_statuses=(403,),
+    )
+    return sent.response if sent.saved else _render_review(event, form, 422)
 
 
 @bp.post("/entries/<int:entry_id>/decide")
 @login_required
 def decide_entry(entry_id: int):
     """Verify or reject one submitted entry (a rejection needs a reason)."""
-    entry = load_entry(entry_id)
-    if not permissions.can_verify_hours(current_user, entry):
-        abort(403)
+    entry = load_entry(entry_id, permissions.can_verify_hours)
     form = DecisionForm()
-    if not form.validate_on_submit():
-        return render_entry(entry, decision_form=form, status=422)
-    try:
+
+    def decide():
         if form.decision.data == "verify":
-            verification.verify_entry(entry, by=acting_user(), now=utcnow())
-        else:
-            verification.reject_entry(entry, by=acting_user(), now=utcnow(), reason=form.reason.data or "")
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 403:
-            raise
-        show_refusal(form, exc)
-        return render_entry(entry, decision_form=form, status=422 if exc.status == 400 else exc.status)
-    db.session.commit()
-    flash(_("Entry verified.") if form.decision.data == "verify" else _("Entry rejected."), "success")
-    return redirect(url_for("hours.show_entry", entry_id=entry.id))
+            return verification.verify_entry(entry, by=acting_user(), now=utcnow())
+        return verification.reject_entry(entry, by=acting_user(), now=utcnow(), reason=form.reason.data or "")
+
+    sent = submit_form(
+        form,
+        decide,
+        success=lambda _decided: _("Entry verified.") if form.decision.data == "verify" else _("Entry rejected."),
+        then=lambda _decided: redirect(url_for("hours.show_entry", entry_id=entry.id)),
+        raise_statuses=(403,),
+        status_of=refusal_status,
+    )
+    return sent.response if sent.saved else render_entry(entry, decision_form=form, status=sent.status)
 
 
 @bp.post("/entries/<int:entry_id>/correct")
 @login_required
 def correct_entry(entry_id: int):
     """Correct a line to a new total, or reverse it: one delta entry that another reviewer verifies."""
-    entry = load_entry(entry_id)
-    if not permissions.can_correct_hours(current_user, entry):
-        abort(403)
+    entry = load_entry(entry_id, permissions.can_correct_hours)
     form = CorrectionForm()
-    if not form.validate_on_submit():
-        return render_entry(entry, correction_form=form, status=422)
-    try:
+
+    def correct():
         if form.decision.data == "reverse":
-            made = ledger.reverse_entry(entry, by=acting_user(), now=utcnow(), reason=form.reason.data)
-        elif form.minutes.data is None:
+            return ledger.reverse_entry(entry, by=acting_user(), now=utcnow(), reason=form.reason.data)
+        if form.minutes.data is None:
             raise ValidationFailed(_("Enter the corrected total in minutes."), code="minutes_required", field="minutes")
-        else:
-            made = ledger.correct_entry(
-                entry, minutes=form.minutes.data, by=acting_user(), now=utcnow(), reason=form.reason.data
-            )
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 403:
-            raise
-        show_refusal(form, exc)
-        return render_entry(entry, correction_form=form, status=422 if exc.status == 400 else exc.status)
-    db.session.commit()
-    flash(_("Correction submitted; another reviewer verifies it."), "success")
-    return redirect(url_for("hours.show_entry", entry_id=made.id))
+        return ledger.correct_entry(
+            entry, minutes=form.minutes.data, by=acting_user(), now=utcnow(), reason=form.reason.data
+        )
+
+    sent = submit_form(
+        form,
+        correct,
+        success=_("Correction submitted; another reviewer verifies it."),
+        then=lambda made: redirect(url_for("hours.show_entry", entry_id=made.id)),
+        raise_statuses=(403,),
+        status_of=refusal_status,
+    )
+    return sent.response if sent.saved else render_entry(entry, correction_form=form, status=sent.status)

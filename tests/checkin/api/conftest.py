@@ -1,7 +1,7 @@
 """Fixtures for the check-in API (POST /api/v1/scans, /api/v1/kiosk-scans).
 
 The event, shift, assignment, token makers and row readers are in tests/checkin/conftest.py. Here: the API
-clients of tests/api/conftest.py (every answer is checked against the OpenAPI document), the coordinator's
+clients of tests/api/helpers.py (every answer is checked against the OpenAPI document), the coordinator's
 scanner app and the body of a POST /scans.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api import conftest as api_fixtures
+from tests.api import helpers as api_helpers
 
-document = api_fixtures.document
-anonymous = api_fixtures.anonymous
-session_api = api_fixtures.session_api
-token_api = api_fixtures.token_api
+document = api_helpers.document
+anonymous = api_helpers.anonymous
+session_api = api_helpers.session_api
+token_api = api_helpers.token_api
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from checkin.models import Attendance, Scan
 from checkin.qr import qr_svg
 from checkin.scanning.services import scan_kiosk
 from checkin.tokens import badge_token, kiosk_token, parse_kiosk_token, window_seconds
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 
 def _windows_around(at):

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from events.models import Assignment, AssignmentStatus, Shift
 from notifications.models import Notification
+from tests import factories
 
 
 @pytest.fixture
@@ -37,22 +38,7 @@ def make_assignment(db):
     """make_assignment(user, shift, status="assigned") -> Assignment, committed (keeps the shift's count)."""
 
     def make(user, shift: Shift, status: str = AssignmentStatus.ASSIGNED.value) -> Assignment:
-        assignment = Assignment(
-            shift_id=shift.id,
-            user_id=user.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status=status,
-            source="coordinator",
-        )
-        db.session.add(assignment)
-        if status == AssignmentStatus.ASSIGNED.value:
-            db.session.execute(
-                update(Shift).where(Shift.id == shift.id).values(assigned_count=Shift.assigned_count + 1)
-            )
-        db.session.commit()
-        db.session.refresh(shift)
-        return assignment
+        return factories.assignment(shift, user, status=status)
 
     return make
 

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime
 
 import pytest
 from sqlalchemy import event as sa_event
 
 from app.permissions import Role
-from app.timeutil import LOCAL_TZ
-
-
-def local_input(value: datetime) -> str:
-    """An aware datetime as a datetime-local form value in Beijing time."""
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+from tests.support import local_input
 
 
 @pytest.fixture

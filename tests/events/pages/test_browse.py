@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests import factories
 from volunteers.organizations.models import OrgKind
 
 
@@ -126,7 +127,6 @@ def test_event_list_query_count_does_not_grow_with_events(client, make_event, ma
 def test_event_page_loads_in_a_few_queries_whatever_its_size(
     db, make_event, make_position, make_user, make_client, login, local_time, count_queries, now
 ):
-    from events.models import Shift
     from events.signup import services as signup
 
     event = make_event(kind="expo", starts_at=local_time(1, 7), ends_at=local_time(4, 22))
@@ -140,55 +140,37 @@ def test_event_page_loads_in_a_few_queries_whatever_its_size(
         return counted["n"]
 
     small_position = make_position(event)
-    shift = Shift(
-        event_id=event.id,
-        position_id=small_position.id,
-        starts_at=local_time(1, 9),
-        ends_at=local_time(1, 12),
-        capacity=1,
-    )
-    db.session.add(shift)
-    db.session.commit()
+    shift = factories.shift(small_position, starts_at=local_time(1, 9), ends_at=local_time(1, 12), capacity=1)
     signup.sign_up(shift, volunteer, now=now)
     db.session.commit()
     small = cost()
-    rows = []
     for p in range(20):
         position = make_position(event, name=f"岗位{p}")
         for day in range(1, 4):
             for hour in (8, 13):
-                rows.append(
-                    Shift(
-                        event_id=event.id,
-                        position_id=position.id,
-                        starts_at=local_time(day, hour),
-                        ends_at=local_time(day, hour + 4),
-                        capacity=5,
-                    )
+                factories.shift(
+                    position,
+                    starts_at=local_time(day, hour),
+                    ends_at=local_time(day, hour + 4),
+                    capacity=5,
+                    commit=False,
                 )
-    db.session.add_all(rows)
     db.session.commit()
     assert cost() <= small + 1
 
 
 def test_big_events_open_on_one_day(db, client, make_event, make_position, local_time):
-    from events.models import Shift
-
     event = make_event(kind="expo", starts_at=local_time(1, 7), ends_at=local_time(4, 22))
     position = make_position(event, name="引导")
-    db.session.add_all(
-        [
-            Shift(
-                event_id=event.id,
-                position_id=position.id,
+    for day in (1, 2, 3):
+        for m in range(60):
+            factories.shift(
+                position,
                 starts_at=local_time(day, 8) + timedelta(minutes=m),
                 ends_at=local_time(day, 12),
                 capacity=2,
+                commit=False,
             )
-            for day in (1, 2, 3)
-            for m in range(60)
-        ]
-    )
     db.session.commit()
     from app.timeutil import to_local
 

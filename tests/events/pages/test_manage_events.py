@@ -9,6 +9,7 @@ from app.audit import AuditLog
 from app.permissions import Role
 from events.models import Assignment, Event, EventStatus
 from notifications.models import Notification
+from tests.support import local_input
 
 
 def count(db, model) -> int:
@@ -76,8 +77,6 @@ def test_training_course_grants_a_credential(db, coordinator_client, event_form,
 def test_invalid_event_rerenders_with_the_message_beside_the_field(
     db, coordinator_client, event_form, local_time, overrides, field, message
 ):
-    from tests.events.pages.conftest import local_input
-
     if overrides.get("ends_at") == "STARTS":
         overrides["ends_at"] = local_input(local_time(3, 8))
     if overrides.get("signup_closes_at") == "AFTER_END":
@@ -91,8 +90,6 @@ def test_invalid_event_rerenders_with_the_message_beside_the_field(
 
 
 def test_several_problems_are_shown_at_once(db, coordinator_client, event_form, local_time):
-    from tests.events.pages.conftest import local_input
-
     response = coordinator_client.post(
         "/events/new",
         data=event_form(ends_at=local_input(local_time(3, 7)), latitude="100", longitude="113", checkin_radius_m="0"),
@@ -249,8 +246,6 @@ def test_drafts_are_hidden_from_volunteers(make_event, volunteer_client, client,
 def test_moving_an_event_away_from_its_shifts_is_refused(
     db, coordinator_client, make_event, make_position, make_shift, event_form, local_time
 ):
-    from tests.events.pages.conftest import local_input
-
     event = make_event()
     make_shift(make_position(event))  # tomorrow 09:00-12:00
     response = coordinator_client.post(
@@ -269,7 +264,6 @@ def test_changing_the_place_tells_volunteers(
     db, coordinator_client, make_event, make_position, make_shift, make_user, event_form, now, local_time
 ):
     from events.signup import services as signup
-    from tests.events.pages.conftest import local_input
 
     event = make_event()
     shift = make_shift(make_position(event))

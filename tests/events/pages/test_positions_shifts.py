@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from events.models import Assignment, Position, Shift
 from events.signup import services as signup
 from notifications.models import Notification
-from tests.events.pages.conftest import local_input
+from tests.support import local_input
 
 
 def test_coordinator_adds_and_edits_a_position(db, coordinator_client, make_event, make_skill, make_credential_type):

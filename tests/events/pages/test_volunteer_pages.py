@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from events.models import Assignment, AssignmentStatus
 from events.signup import services as signup
+from tests import factories
 
 
 def row(page: str, shift_id: int) -> str:
@@ -133,28 +134,15 @@ def test_my_shifts_lists_upcoming_and_past_with_status(
     past_event = make_event(title="上周的活动", starts_at=local_time(-7, 8), signup_opens_at=now - timedelta(days=30))
     past = make_shift(make_position(past_event), starts_at=local_time(-7, 9))
     missed = make_shift(make_position(past_event), starts_at=local_time(-7, 13))
-    db.session.add_all(
-        [
-            Assignment(
-                shift_id=past.id,
-                user_id=volunteer.id,
-                starts_at=past.starts_at,
-                ends_at=past.ends_at,
-                status="cancelled",
-                created_at=now - timedelta(days=9),
-                cancelled_at=now - timedelta(days=8),
-            ),
-            Assignment(
-                shift_id=missed.id,
-                user_id=volunteer.id,
-                starts_at=missed.starts_at,
-                ends_at=missed.ends_at,
-                status="no_show",
-                created_at=now - timedelta(days=9),
-            ),
-        ]
+    factories.assignment(
+        past,
+        volunteer,
+        status="cancelled",
+        source="self",
+        created_at=now - timedelta(days=9),
+        cancelled_at=now - timedelta(days=8),
     )
-    db.session.commit()
+    factories.assignment(missed, volunteer, status="no_show", source="self", created_at=now - timedelta(days=9))
     signup.sign_up(upcoming, volunteer, now=now)
     someone_else = make_shift(make_position(make_event(title="别人的活动")))
     signup.sign_up(someone_else, make_user(), now=now)

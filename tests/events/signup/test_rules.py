@@ -11,6 +11,7 @@ from app.errors import Conflict
 from app.timeutil import to_local
 from events.models import Assignment, EventStatus
 from events.signup.services import OVERRIDABLE_RULES, RULE_CODES, RuleViolation, SignupRefused, check_rules, sign_up
+from tests import factories
 
 
 def refusal(shift, volunteer, now, **kw) -> SignupRefused:
@@ -234,18 +235,9 @@ def test_under_age_on_the_shift_date(db, make_position, make_shift, make_user, n
 def test_too_many_recent_no_shows(db, app, shift, make_shift, volunteer, now, local_time):
     def no_show(days_ago: int) -> None:
         past = make_shift(starts_at=now - timedelta(days=days_ago))
-        db.session.add(
-            Assignment(
-                shift_id=past.id,
-                user_id=volunteer.id,
-                starts_at=past.starts_at,
-                ends_at=past.ends_at,
-                status="no_show",
-                created_at=past.starts_at,
-                updated_at=past.starts_at,
-            )
+        factories.assignment(
+            past, volunteer, status="no_show", source="self", created_at=past.starts_at, updated_at=past.starts_at
         )
-        db.session.commit()
 
     no_show(100)  # outside the 90-day window
     no_show(40)

@@ -1,6 +1,6 @@
 """Fixtures for the staffing board, team quotas and roster tests: logged-in clients, a way to put volunteers
 on shifts through the real sign-up services, and readers of the result. The people (volunteer, coordinator,
-outsider) come from tests/conftest.py, the events factories from tests/events/conftest.py."""
+outsider) and the events factories come from tests/conftest.py."""
 
 from __future__ import annotations
 

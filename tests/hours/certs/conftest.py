@@ -8,23 +8,15 @@ city reviewer). Only the status asked for is reached, so pending and rejected ho
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from app.permissions import Role
-from app.timeutil import LOCAL_TZ
-from checkin.models import Attendance, AttendanceStatus
-from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
-
-_sequence = itertools.count(1)
-
-
-def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    """An aware datetime of an Asia/Shanghai wall-clock time."""
-    return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)
+from events.models import Event, EventKind, Position
+from tests import factories
+from tests.support import local
 
 
 @pytest.fixture
@@ -61,7 +53,8 @@ def cast(make_user, orgs):
 
 @pytest.fixture
 def make_event(db, orgs):
-    """make_event(day, organization=..., kind=..., brand_tag=..., title=...) -> Event over the local day, committed."""
+    """make_event(day, organization=..., kind=..., brand_tag=..., title=...) -> Event over the local day (06:00-22:00),
+    titled 社区服务N unless told, committed."""
 
     def make(
         day: datetime,
@@ -71,18 +64,14 @@ def make_event(db, orgs):
         brand_tag: str = "",
         title: str | None = None,
     ) -> Event:
-        event = Event(
-            title=title or f"社区服务{next(_sequence)}",
-            kind=kind,
-            brand_tag=brand_tag,
-            organization_id=(organization or orgs["nancheng"]).id,
+        return factories.event(
+            organization or orgs["nancheng"],
             starts_at=day.replace(hour=6),
             ends_at=day.replace(hour=22),
-            status=EventStatus.PUBLISHED.value,
+            title=title or factories.numbered("社区服务"),
+            kind=kind,
+            brand_tag=brand_tag,
         )
-        db.session.add(event)
-        db.session.commit()
-        return event
 
     return make
 
@@ -107,32 +96,10 @@ def credit(db, cast, now):
         end = start + timedelta(minutes=minutes)
         spot = db.session.scalar(select(Position).where(Position.event_id == event.id, Position.name == position))
         if spot is None:
-            spot = Position(event_id=event.id, name=position)
-            db.session.add(spot)
-            db.session.flush()
-        shift = Shift(event_id=event.id, position_id=spot.id, starts_at=start, ends_at=end, capacity=10)
-        db.session.add(shift)
-        db.session.flush()
-        assignment = Assignment(
-            shift_id=shift.id, user_id=volunteer.id, starts_at=start, ends_at=end, status="completed"
-        )
-        db.session.add(assignment)
-        db.session.flush()
-        attendance = Attendance(
-            user_id=volunteer.id,
-            event_id=event.id,
-            shift_id=shift.id,
-            assignment_id=assignment.id,
-            checked_in_at=start,
-            checked_out_at=end,
-            status=AttendanceStatus.CLOSED.value,
-            check_in_method="kiosk",
-            check_out_method="kiosk",
-            created_at=start,
-            updated_at=end,
-        )
-        db.session.add(attendance)
-        db.session.flush()
+            spot = factories.position(event, name=position, commit=False)
+        shift = factories.shift(spot, starts_at=start, ends_at=end, commit=False)
+        assignment = factories.assignment(shift, volunteer, status="completed", source="self", commit=False)
+        attendance = factories.attendance(assignment, checked_in_at=start, checked_out_at=end, commit=False)
         entries = record_attendance(attendance, now=now)
         assert len(entries) == 1 and entries[0].minutes == minutes
         entry = entries[0]

@@ -13,8 +13,7 @@ from app.audit import AuditLog
 from app.security import decrypt_id_number
 from hours.certificates import services as certificates
 from hours.certificates.models import Certificate
-
-from .conftest import local
+from tests.support import local
 
 PERIOD = {"period_start": "2026-01-01", "period_end": "2026-06-30"}
 

@@ -10,8 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from hours.reports.services import build_report
-
-from .conftest import local
+from tests.support import local
 
 H1_2026 = {"period_start": "2026-01-01", "period_end": "2026-06-30"}
 

@@ -1,27 +1,19 @@
-"""Fixtures of the ledger tests: events, shifts and attendances made directly with the models.
+"""Fixtures of the ledger tests: events, shifts and attendances made directly by tests/factories.py.
 
-Attendances are created with checkin.models (the check-in services may change under us);
+Attendances are made as rows, not by the check-in services (which may change under us);
 `people` gives the usual cast around 南城街道 (orgs["nancheng"]).
 """
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime
 
 import pytest
 
 from app.permissions import Role
-from app.timeutil import LOCAL_TZ
-from checkin.models import Attendance, AttendanceStatus
-from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
-
-_sequence = itertools.count(1)
-
-
-def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    """An aware datetime of an Asia/Shanghai wall-clock time."""
-    return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)
+from events.models import Event, EventKind, Shift
+from tests import factories
+from tests.support import local
 
 
 @pytest.fixture
@@ -53,24 +45,15 @@ def people(make_user, orgs):
 
 @pytest.fixture
 def make_event(db, orgs):
-    """make_event(starts_at, ends_at, organization=orgs["nancheng"], kind="community") -> Event, committed."""
+    """make_event(starts_at, ends_at, organization=orgs["nancheng"], kind="community") -> Event (护河行动N), committed."""
 
     def make(
         starts_at: datetime, ends_at: datetime, *, organization=None, kind: str = EventKind.COMMUNITY.value, **fields
     ) -> Event:
-        n = next(_sequence)
-        event = Event(
-            title=f"护河行动{n}",
-            kind=kind,
-            organization_id=(organization or orgs["nancheng"]).id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            status=EventStatus.PUBLISHED.value,
-            **fields,
+        fields.setdefault("title", factories.numbered("护河行动"))
+        return factories.event(
+            organization or orgs["nancheng"], starts_at=starts_at, ends_at=ends_at, kind=kind, **fields
         )
-        db.session.add(event)
-        db.session.commit()
-        return event
 
     return make
 
@@ -80,59 +63,20 @@ def make_shift(db):
     """make_shift(event, starts_at, ends_at) -> Shift (with a position of its own), committed."""
 
     def make(event: Event, starts_at: datetime, ends_at: datetime) -> Shift:
-        position = Position(event_id=event.id, name=f"引导{next(_sequence)}")
-        db.session.add(position)
-        db.session.flush()
-        shift = Shift(event_id=event.id, position_id=position.id, starts_at=starts_at, ends_at=ends_at, capacity=10)
-        db.session.add(shift)
-        db.session.commit()
-        return shift
+        position = factories.position(event, commit=False)
+        return factories.shift(position, starts_at=starts_at, ends_at=ends_at)
 
     return make
 
 
 @pytest.fixture
 def make_attendance(db):
-    """make_attendance(volunteer, shift, checked_in_at, checked_out_at=None, status=closed, **fields) -> Attendance."""
+    """make_attendance(volunteer, shift, checked_in_at, checked_out_at=None, status=closed, **fields) -> Attendance
+    (on a completed assignment of its own), committed."""
 
-    def make(
-        volunteer,
-        shift: Shift,
-        checked_in_at: datetime,
-        checked_out_at: datetime | None = None,
-        *,
-        status: str | None = None,
-        **fields,
-    ) -> Attendance:
-        assignment = Assignment(
-            shift_id=shift.id,
-            user_id=volunteer.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            status="completed",
-        )
-        db.session.add(assignment)
-        db.session.flush()
-        if status is None:
-            status = AttendanceStatus.CLOSED.value if checked_out_at else AttendanceStatus.OPEN.value
-        changed = checked_out_at or checked_in_at
-        attendance = Attendance(
-            user_id=volunteer.id,
-            event_id=shift.event_id,
-            shift_id=shift.id,
-            assignment_id=assignment.id,
-            checked_in_at=checked_in_at,
-            checked_out_at=checked_out_at,
-            status=status,
-            check_in_method="kiosk",
-            check_out_method="kiosk" if checked_out_at else None,
-            created_at=checked_in_at,
-            updated_at=changed,
-            **fields,
-        )
-        db.session.add(attendance)
-        db.session.commit()
-        return attendance
+    def make(volunteer, shift: Shift, checked_in_at: datetime, checked_out_at: datetime | None = None, **fields):
+        assignment = factories.assignment(shift, volunteer, status="completed", source="self", commit=False)
+        return factories.attendance(assignment, checked_in_at=checked_in_at, checked_out_at=checked_out_at, **fields)
 
     return make
 

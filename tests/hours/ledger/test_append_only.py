@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hours.ledger.services import record_attendance
 from hours.review.verification import submit_entries
-from tests.hours.ledger.conftest import local
+from tests.support import local
 
 
 @pytest.fixture

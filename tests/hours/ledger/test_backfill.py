@@ -14,7 +14,7 @@ from app.permissions import Role
 from hours.ledger import services as ledger
 from hours.ledger.models import HourEntry, HourEvidence
 from hours.review.verification import verify_entry
-from tests.hours.ledger.conftest import local
+from tests.support import local
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

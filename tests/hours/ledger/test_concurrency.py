@@ -17,7 +17,7 @@ from checkin.models import Attendance
 from hours.ledger import services as ledger
 from hours.ledger.models import HourEntry, HourEntryEvent, HourSummary
 from hours.review.verification import submit_entries, verify_entry
-from tests.hours.ledger.conftest import local
+from tests.support import local
 from volunteers.accounts.models import User
 
 THREADS = 8

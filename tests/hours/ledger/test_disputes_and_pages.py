@@ -12,7 +12,7 @@ from hours.ledger.models import HourDispute, RoundingPolicy
 from hours.review.verification import submit_entries, verify_entry
 from notifications.models import Notification
 from notifications.services import render
-from tests.hours.ledger.conftest import local
+from tests.support import local
 
 
 @pytest.fixture

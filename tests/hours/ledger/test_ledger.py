@@ -10,7 +10,7 @@ from app.errors import PermissionDenied, ValidationFailed
 from hours.ledger import services as ledger
 from hours.ledger.models import HourEntry, HourEntryEvent, HourSummary
 from hours.review.verification import reject_entry, submit_entries, verify_entry
-from tests.hours.ledger.conftest import local
+from tests.support import local
 
 
 def submit_and_verify(entry, people, now):

@@ -7,7 +7,7 @@ import pytest
 from hours.ledger.minutes import apply_rounding, credited_pieces, rounding_rule_for
 from hours.ledger.models import RoundingPolicy
 from hours.ledger.services import record_attendance
-from tests.hours.ledger.conftest import local
+from tests.support import local
 
 
 def pieces(check_in, check_out, shift_start, shift_end, grace=15, rule="none"):

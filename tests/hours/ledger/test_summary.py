@@ -8,7 +8,7 @@ from hours.ledger import services as ledger
 from hours.ledger import summary
 from hours.ledger.models import HourEntryState, HourSummary
 from hours.review.verification import reject_entry, submit_entries, verify_entry
-from tests.hours.ledger.conftest import local
+from tests.support import local
 
 
 def _ledger_with_history(db, people, make_event, make_shift, make_attendance, now):

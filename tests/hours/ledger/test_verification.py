@@ -12,8 +12,8 @@ from hours.ledger import services as ledger
 from hours.ledger.models import HourEntry
 from hours.review.verification import submit_entries, verify_entry
 from notifications.models import Notification
-from tests.hours.ledger.conftest import local
-from volunteers.organizations.models import RoleGrant
+from tests import factories
+from tests.support import local
 
 
 @pytest.fixture
@@ -89,8 +89,7 @@ def test_nobody_verifies_hours_they_recorded_or_submitted(
 ):
     _event, shift = service
     both = make_user(name="孙双职", role=Role.COORDINATOR, role_org=orgs["nancheng"])
-    db.session.add(RoleGrant(user_id=both.id, organization_id=orgs["nancheng"].id, role=Role.REVIEWER.value))
-    db.session.commit()
+    factories.grant_role(both, orgs["nancheng"], Role.REVIEWER)
     # A badge scan by `both` checked the volunteer in and out: `both` recorded it.
     (scanned,) = ledger.record_attendance(
         make_attendance(

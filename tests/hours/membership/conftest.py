@@ -3,7 +3,6 @@ attended, turned into ledger entries through the ledger's own services (record, 
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -12,12 +11,12 @@ from flask_babel import force_locale
 from app.permissions import Role
 from app.timeutil import LOCAL_TZ, utcnow
 from checkin.models import Attendance
-from events.models import Assignment, Event, Position, Shift
 from hours.ledger.services import record_attendance
 from hours.review.verification import reject_entry, submit_entries, verify_entry
+from tests import factories
+from tests.support import local
 
 ACTIVIST = "入团积极分子"
-_sequence = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -25,11 +24,6 @@ def english_messages(app):
     """Services called outside a request speak the default language (Chinese); these tests read English."""
     with force_locale("en"):
         yield
-
-
-def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
-    """An aware datetime of that Asia/Shanghai wall-clock time."""
-    return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
@@ -94,32 +88,22 @@ def serve(db, orgs, people):
         checked_out: datetime | None = None,
     ) -> Attendance:
         end = start + timedelta(minutes=minutes)
-        event = Event(
-            title=f"{'团前教育' if kind == 'theory_class' else '社区服务'}{next(_sequence)}",
-            kind=kind,
-            organization_id=orgs["nancheng_team"].id,
+        event = factories.event(
+            orgs["nancheng_team"],
             starts_at=start,
             ends_at=end,
-            status="published",
+            title=factories.numbered("团前教育" if kind == "theory_class" else "社区服务"),
+            kind=kind,
+            commit=False,
         )
-        position = Position(event=event, name="学员" if kind == "theory_class" else "引导")
-        shift = Shift(event=event, position=position, starts_at=start, ends_at=end, capacity=50, assigned_count=1)
-        assignment = Assignment(shift=shift, user_id=volunteer.id, starts_at=start, ends_at=end, status="completed")
-        db.session.add_all([event, position, shift, assignment])
-        db.session.flush()
-        attendance = Attendance(
-            user_id=volunteer.id,
-            event_id=event.id,
-            shift_id=shift.id,
-            assignment_id=assignment.id,
-            checked_in_at=checked_in or start,
-            checked_out_at=checked_out or end,
-            status="closed",
-            check_in_method="kiosk",
-            check_out_method="kiosk",
+        position = factories.position(event, name="学员" if kind == "theory_class" else "引导", commit=False)
+        shift = factories.shift(position, starts_at=start, ends_at=end, capacity=50, commit=False)
+        assignment = factories.assignment(
+            shift, volunteer, status="completed", source="self", holds_place=True, commit=False
         )
-        db.session.add(attendance)
-        db.session.commit()
+        attendance = factories.attendance(
+            assignment, checked_in_at=checked_in or start, checked_out_at=checked_out or end, status="closed"
+        )
         now = utcnow()
         entries = record_attendance(attendance, now=now)
         if status != "recorded" and entries:

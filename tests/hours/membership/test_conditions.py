@@ -10,7 +10,7 @@ from app.timeutil import utcnow
 from hours.ledger.services import collect_closed_attendances, verified_minutes
 from hours.membership.decisions import describe_missing, record_evaluation
 from hours.membership.progress import add_months, progress_of, service_period, whole_months
-from tests.hours.membership.conftest import local
+from tests.support import local
 
 
 def missing_of(applicant, now):
@@ -67,7 +67,7 @@ def test_missing_activist_date_is_reported(db, make_applicant):
     applicant = make_applicant()
     applicant.activist_since = None
     db.session.commit()
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert "months" in progress.missing
     assert "No date of becoming an activist is recorded." in describe_missing(progress)
 
@@ -75,8 +75,8 @@ def test_missing_activist_date_is_reported(db, make_applicant):
 def test_minimum_months_is_configuration(app, make_applicant):
     applicant = make_applicant(activist_since=date(2025, 1, 15))
     app.config["MEMBERSHIP_MIN_MONTHS"] = 6
-    assert "months" in missing_of(applicant, local(2025, 6, 1))
-    assert "months" not in missing_of(applicant, local(2025, 7, 15))
+    assert "months" in missing_of(applicant, local(2025, 6, 1, 9))
+    assert "months" not in missing_of(applicant, local(2025, 7, 15, 9))
 
 
 # ---- 2. theory class hours ----------------------------------------------------------------------
@@ -86,13 +86,13 @@ def test_theory_hours_met_at_twelve_class_hours(make_applicant, serve):
     applicant = make_applicant()
     serve(applicant, start=local(2025, 3, 1, 9), minutes=6 * 45, kind="theory_class")
     serve(applicant, start=local(2025, 3, 8, 9), minutes=6 * 45 - 1, kind="theory_class")
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert progress.theory_minutes == 12 * 45 - 1
     assert "theory" in progress.missing
     assert progress.conditions["theory"].value == 11.9  # never shown as 12 while short of it
     assert "0.1 more theory class hours needed (11.9 of 12)." in describe_missing(progress)
     serve(applicant, start=local(2025, 3, 15, 9), minutes=1, kind="theory_class")
-    assert "theory" not in missing_of(applicant, local(2025, 6, 1))
+    assert "theory" not in missing_of(applicant, local(2025, 6, 1, 9))
 
 
 def test_class_time_is_clipped_to_the_class(make_applicant, serve):
@@ -114,7 +114,7 @@ def test_class_time_is_clipped_to_the_class(make_applicant, serve):
         checked_in=local(2025, 3, 2, 9, 30),
         checked_out=local(2025, 3, 2, 11, 0),
     )
-    assert progress_of(applicant, now=local(2025, 6, 1)).theory_minutes == 540 + 90
+    assert progress_of(applicant, now=local(2025, 6, 1, 9)).theory_minutes == 540 + 90
 
 
 def test_each_class_counts_whole_minutes(make_applicant, serve):
@@ -131,7 +131,7 @@ def test_each_class_counts_whole_minutes(make_applicant, serve):
             kind="theory_class",
             checked_out=start + timedelta(minutes=30, seconds=30),
         )
-    assert progress_of(applicant, now=local(2025, 6, 1)).theory_minutes == 60
+    assert progress_of(applicant, now=local(2025, 6, 1, 9)).theory_minutes == 60
 
 
 def test_only_closed_class_attendance_counts(db, make_applicant, serve):
@@ -139,15 +139,15 @@ def test_only_closed_class_attendance_counts(db, make_applicant, serve):
     attendance = serve(applicant, start=local(2025, 3, 1, 9), minutes=540, kind="theory_class")
     attendance.status = "voided"
     db.session.commit()
-    assert progress_of(applicant, now=local(2025, 6, 1)).theory_minutes == 0
+    assert progress_of(applicant, now=local(2025, 6, 1, 9)).theory_minutes == 0
 
 
 def test_class_hour_length_is_configuration(app, make_applicant, serve):
     applicant = make_applicant()
     serve(applicant, start=local(2025, 3, 1, 9), minutes=12 * 45, kind="theory_class")
-    assert "theory" not in missing_of(applicant, local(2025, 6, 1))
+    assert "theory" not in missing_of(applicant, local(2025, 6, 1, 9))
     app.config["MEMBERSHIP_CLASS_HOUR_MINUTES"] = 60
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert "theory" in progress.missing
     assert progress.conditions["theory"].value == 9.0
 
@@ -158,7 +158,7 @@ def test_theory_class_time_is_not_service_time(make_applicant, serve):
     attendance = serve(applicant, start=local(2025, 3, 1, 8), minutes=20 * 60, kind="theory_class")
     assert collect_closed_attendances(now=utcnow()) == 0  # the ledger makes no entry of it
     assert verified_minutes(applicant.id, year=2025) == 0
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert progress.theory_minutes == 20 * 60
     assert "theory" not in progress.missing
     assert "service" in progress.missing
@@ -173,19 +173,19 @@ def test_service_hours_met_at_twenty_verified_hours(make_applicant, serve):
     applicant = make_applicant()
     serve(applicant, start=local(2025, 3, 1, 8), minutes=10 * 60)
     serve(applicant, start=local(2025, 3, 2, 8), minutes=10 * 60 - 1)
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert progress.service_minutes == 20 * 60 - 1
     assert "service" in progress.missing
     assert "0.1 more verified service hours needed in 2025 (19.9 of 20)." in describe_missing(progress)
     serve(applicant, start=local(2025, 3, 3, 8), minutes=1)
-    assert "service" not in missing_of(applicant, local(2025, 6, 1))
+    assert "service" not in missing_of(applicant, local(2025, 6, 1, 9))
 
 
 @pytest.mark.parametrize("status", ["recorded", "submitted", "rejected"])
 def test_only_verified_hours_count(make_applicant, serve, status):
     applicant = make_applicant()
     serve(applicant, start=local(2025, 3, 1, 8), minutes=25 * 60, status=status)
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert progress.service_minutes == 0
     assert "service" in progress.missing
 
@@ -194,9 +194,9 @@ def test_calendar_year_basis(app, make_applicant, serve):
     app.config["MEMBERSHIP_YEAR_BASIS"] = "calendar"
     applicant = make_applicant()
     serve(applicant, start=local(2024, 12, 20, 8), minutes=20 * 60)  # last year: does not count
-    assert "service" in missing_of(applicant, local(2025, 1, 10))
+    assert "service" in missing_of(applicant, local(2025, 1, 10, 9))
     serve(applicant, start=local(2025, 1, 5, 8), minutes=20 * 60)
-    progress = progress_of(applicant, now=local(2025, 1, 10))
+    progress = progress_of(applicant, now=local(2025, 1, 10, 9))
     assert progress.service_minutes == 20 * 60
     assert progress.period.label == "2025"
     assert "service" not in progress.missing
@@ -207,19 +207,19 @@ def test_school_year_basis_starts_on_1_september(app, make_applicant, serve):
     applicant = make_applicant()
     serve(applicant, start=local(2025, 8, 20, 8), minutes=20 * 60)  # school year 2024-2025
     serve(applicant, start=local(2025, 9, 2, 8), minutes=10 * 60)  # school year 2025-2026
-    autumn = progress_of(applicant, now=local(2025, 10, 1))
+    autumn = progress_of(applicant, now=local(2025, 10, 1, 9))
     assert autumn.period.label == "2025–2026"
     assert autumn.service_minutes == 10 * 60
     assert "service" in autumn.missing
     serve(applicant, start=local(2026, 1, 5, 8), minutes=10 * 60)  # school year 2025-2026
-    spring = progress_of(applicant, now=local(2026, 3, 1))
+    spring = progress_of(applicant, now=local(2026, 3, 1, 9))
     assert spring.service_minutes == 20 * 60  # across the calendar year end, inside one school year
     assert "service" not in spring.missing
     summer = progress_of(applicant, now=local(2025, 8, 31, 23))
     assert summer.period.label == "2024–2025"
     assert summer.service_minutes == 20 * 60
     app.config["MEMBERSHIP_YEAR_BASIS"] = "calendar"
-    assert progress_of(applicant, now=local(2026, 3, 1)).service_minutes == 10 * 60
+    assert progress_of(applicant, now=local(2026, 3, 1, 9)).service_minutes == 10 * 60
 
 
 def test_service_period_bounds():
@@ -232,7 +232,7 @@ def test_unknown_year_basis_is_a_configuration_error(app, make_applicant):
     applicant = make_applicant()
     app.config["MEMBERSHIP_YEAR_BASIS"] = "fiscal"
     with pytest.raises(RuntimeError, match="MEMBERSHIP_YEAR_BASIS"):
-        progress_of(applicant, now=local(2025, 6, 1))
+        progress_of(applicant, now=local(2025, 6, 1, 9))
 
 
 # ---- 4. ideology evaluation ------------------------------------------------------------------
@@ -240,15 +240,15 @@ def test_unknown_year_basis_is_a_configuration_error(app, make_applicant):
 
 def test_evaluation_condition_follows_the_latest_result(db, make_applicant, people):
     applicant = make_applicant()
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert "evaluation" in progress.missing
     assert "No ideology evaluation is recorded yet." in describe_missing(progress)
-    record_evaluation(applicant, passed=True, note="", by=people["branch"], now=local(2025, 5, 1))
+    record_evaluation(applicant, passed=True, note="", by=people["branch"], now=local(2025, 5, 1, 9))
     db.session.commit()
-    assert "evaluation" not in missing_of(applicant, local(2025, 6, 1))
-    record_evaluation(applicant, passed=False, note="复评未通过", by=people["branch"], now=local(2025, 5, 20))
+    assert "evaluation" not in missing_of(applicant, local(2025, 6, 1, 9))
+    record_evaluation(applicant, passed=False, note="复评未通过", by=people["branch"], now=local(2025, 5, 20, 9))
     db.session.commit()
-    progress = progress_of(applicant, now=local(2025, 6, 1))
+    progress = progress_of(applicant, now=local(2025, 6, 1, 9))
     assert "evaluation" in progress.missing
     assert "The latest ideology evaluation was not passed." in describe_missing(progress)
 
@@ -257,8 +257,8 @@ def test_all_four_met_makes_the_applicant_ready(db, make_applicant, serve, peopl
     applicant = make_applicant(activist_since=date(2025, 1, 10))
     serve(applicant, start=local(2025, 2, 1, 9), minutes=12 * 45, kind="theory_class")
     serve(applicant, start=local(2025, 3, 1, 8), minutes=20 * 60)
-    record_evaluation(applicant, passed=True, note="", by=people["branch"], now=local(2025, 3, 5))
+    record_evaluation(applicant, passed=True, note="", by=people["branch"], now=local(2025, 3, 5, 9))
     db.session.commit()
-    assert progress_of(applicant, now=local(2025, 4, 9)).missing == ["months"]
-    ready = progress_of(applicant, now=local(2025, 4, 10))
+    assert progress_of(applicant, now=local(2025, 4, 9, 9)).missing == ["months"]
+    ready = progress_of(applicant, now=local(2025, 4, 10, 9))
     assert ready.ready and ready.missing == [] and describe_missing(ready) == []

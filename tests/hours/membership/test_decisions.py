@@ -11,6 +11,7 @@ from app.audit import AuditLog
 from app.timeutil import local_today, utcnow
 from hours.membership.decisions import verify_eligibility
 from hours.membership.models import EligibilityVerification, IdeologyEvaluation
+from tests import factories
 
 
 def evaluations(db, applicant):
@@ -81,13 +82,9 @@ def test_a_failed_evaluation_needs_a_note(db, make_applicant, people, login, cli
 
 def test_nobody_evaluates_themselves(db, make_applicant, people, login, client, orgs):
     from app.permissions import Role
-    from volunteers.organizations.models import RoleGrant
 
     applicant = make_applicant()
-    db.session.add(
-        RoleGrant(user_id=applicant.id, organization_id=orgs["nancheng_branch"].id, role=Role.COORDINATOR.value)
-    )
-    db.session.commit()
+    factories.grant_role(applicant, orgs["nancheng_branch"], Role.COORDINATOR)
     login(applicant)
     response = client.post(f"/hours/membership/applicants/{applicant.id}/evaluation", data={"result": "passed"})
     assert response.status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.hours.membership.conftest import local
+from tests.support import local
 
 
 def bars(html):

@@ -1,10 +1,10 @@
 """Fixtures for river segments, patrol schedules and patrol check-in: a team coordinator and a river chief (the
 other people, volunteer, coordinator of 南城街道 and outsider, come from tests/conftest.py), a segment factory, a
-schedule factory, fixed local times, and the line every segment here follows (through 南城, Dongguan)."""
+schedule factory and readers of the generated patrols. Segments follow factories.RIVER_LINE (through 南城, Dongguan);
+fixed local times are tests.support.local_utc."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, datetime, time
 
 import pytest
@@ -16,17 +16,8 @@ from app.timeutil import LOCAL_TZ, utcnow
 from events.models import Shift
 from patrols.segments.models import PatrolShift, RiverSegment
 from patrols.segments.schedules import ScheduleData, create_schedule
-from patrols.segments.services import SegmentData, create_segment
-
-#: an east-west piece of about 1 km, then a north-east piece of about 1.5 km
-LINE = [(23.0200, 113.7500), (23.0200, 113.7600), (23.0300, 113.7700)]
-
-_names = itertools.count(1)
-
-
-def local(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
-    """An Asia/Shanghai wall-clock time as aware UTC."""
-    return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ).astimezone(utcnow().tzinfo)
+from patrols.segments.services import SegmentData
+from tests import factories
 
 
 @pytest.fixture(autouse=True)
@@ -55,28 +46,24 @@ def segment_data(orgs, chief):
     """segment_data(**changes) -> SegmentData of a 南城 segment adopted by 南城街道志愿服务队."""
 
     def make(**changes) -> SegmentData:
-        values = {
-            "river_name": "东莞运河",
-            "name": f"南城段{next(_names)}",
-            "town_id": orgs["nancheng"].id,
-            "team_id": orgs["nancheng_team"].id,
-            "points": list(LINE),
-            "chief_mobile": chief.mobile,
-        }
-        values.update(changes)
-        return SegmentData(**values)
+        return factories.segment_data(town=orgs["nancheng"], team=orgs["nancheng_team"], chief=chief, **changes)
 
     return make
 
 
 @pytest.fixture
-def make_segment(db, coordinator, segment_data):
-    """make_segment(now=..., by=..., **segment fields) -> RiverSegment, committed."""
+def make_segment(db, orgs, coordinator, chief):
+    """make_segment(now=..., by=..., **segment fields) -> RiverSegment (factories.segment), committed."""
 
     def make(*, now: datetime | None = None, by=None, **changes) -> RiverSegment:
-        segment = create_segment(segment_data(**changes), by=by or coordinator, now=now or utcnow())
-        db.session.commit()
-        return segment
+        return factories.segment(
+            by=by or coordinator,
+            now=now or utcnow(),
+            town=orgs["nancheng"],
+            team=orgs["nancheng_team"],
+            chief=chief,
+            **changes,
+        )
 
     return make
 

@@ -15,7 +15,7 @@ from events.models import Event, EventKind, EventStatus, Position, Shift
 from patrols.segments.models import PatrolShift
 from patrols.segments.schedules import generate_patrol_shifts
 from patrols.tasks import generate_patrols
-from tests.patrols.core.conftest import local
+from tests.support import local_utc as local
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 UTC = UTC

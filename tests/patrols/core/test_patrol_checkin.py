@@ -17,7 +17,8 @@ from events.signup import services as signup
 from hours.ledger.models import HourEntry
 from hours.ledger.services import collect_closed_attendances
 from patrols.segments.geometry import EARTH_RADIUS_M, distance_to_polyline_m, haversine_m
-from tests.patrols.core.conftest import LINE, local
+from tests.factories import RIVER_LINE as LINE
+from tests.support import local_utc as local
 
 CREATED = local(2026, 1, 27, 10)
 START = local(2026, 1, 31, 9)  # the first Saturday patrol, 09:00-11:00 Beijing time

@@ -12,7 +12,7 @@ from notifications.models import Notification
 from notifications.services import render
 from patrols.segments.models import PatrolShift
 from patrols.segments.schedules import ScheduleData, update_schedule
-from tests.patrols.core.conftest import local
+from tests.support import local_utc as local
 
 UTC = UTC
 NOW = local(2026, 1, 27, 10)

@@ -14,7 +14,7 @@ from app.audit import AuditLog
 from patrols.reports import photos
 from patrols.reports import services as reports
 from patrols.reports.models import PatrolFinding, PatrolPhoto, PatrolReport
-from tests.patrols.reports.conftest import PHOTO_LIMIT, exif_with_gps, jpeg_bytes
+from tests.patrols.reports.helpers import PHOTO_LIMIT, exif_with_gps, jpeg_bytes
 
 
 def _report_form(**changes) -> dict:

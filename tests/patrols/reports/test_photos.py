@@ -9,7 +9,7 @@ from PIL import Image
 
 from app.errors import ValidationFailed
 from patrols.reports.photos import prepare_photo
-from tests.patrols.reports.conftest import exif_with_gps, jpeg_bytes
+from tests.patrols.reports.helpers import exif_with_gps, jpeg_bytes
 
 
 def _png(size=(300, 200), mode="RGBA", color=(0, 0, 0, 0)) -> bytes:

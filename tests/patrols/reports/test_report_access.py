@@ -10,7 +10,7 @@ import pytest
 
 from patrols.reports import photos
 from patrols.reports import services as reports
-from tests.patrols.reports.conftest import jpeg_bytes
+from tests.patrols.reports.helpers import jpeg_bytes
 
 READERS = ["chief", "patroller", "teammate", "team_coordinator", "town_coordinator", "city_admin"]
 OUTSIDERS = ["other_team_volunteer", "branch_volunteer", "outside_coordinator", "town_reviewer", "branch_coordinator"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
@@ -11,7 +11,9 @@ from app.errors import ValidationFailed
 from app.extensions import client_address, db, limiter
 from app.permissions import can_edit_volunteer, can_reveal_id_number, can_view_volunteer
 from app.timeutil import utcnow
-from app.web.pages import is_safe_redirect
+from app.web.forms import form_page, show_refusal
+from app.web.loading import load_or_404
+from app.web.pages import acting_user, is_safe_redirect
 from volunteers.accounts import services
 from volunteers.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, RegistrationForm
 from volunteers.accounts.models import User
@@ -39,14 +41,6 @@ def _profile_data(form) -> services.ProfileData:
     )
 
 
-def _attach_error(form, exc: ValidationFailed) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*list(field.errors), exc.message]
-    else:
-        flash(exc.message, "error")
-
-
 @bp.get("/")
 def home():
     """Landing page: what the volunteer can do next."""
@@ -61,25 +55,31 @@ def register():
         return redirect(url_for("volunteers.profile"))
     form = RegistrationForm()
     _fill_choices(form)
-    if form.validate_on_submit():
-        try:
-            user = services.register_volunteer(
-                mobile=form.mobile.data,
-                id_number=form.parsed_id,
-                password=form.password.data,
-                profile=_profile_data(form),
-                now=utcnow(),
-                ip_address=client_address(),
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("Welcome! Your volunteer number is %(number)s.", number=user.volunteer_number), "success")
-            return redirect(url_for("volunteers.profile"))
-    return render_template("volunteers/register.html", form=form), 200 if request.method == "GET" else 422
+
+    def welcome(user):
+        login_user(user)
+        return redirect(url_for("volunteers.profile"))
+
+    def create() -> User:
+        assert form.parsed_id is not None  # form_page creates the account only once the form validated
+        return services.register_volunteer(
+            mobile=form.mobile.data,
+            id_number=form.parsed_id,
+            password=form.password.data,
+            profile=_profile_data(form),
+            now=utcnow(),
+            ip_address=client_address(),
+        )
+
+    return form_page(
+        form,
+        create,
+        success=lambda user: _("Welcome! Your volunteer number is %(number)s.", number=user.volunteer_number),
+        then=welcome,
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, loose="flash"),
+        template="volunteers/register.html",
+    )
 
 
 def _login_account_key() -> str:
@@ -151,10 +151,7 @@ def profile():
 @login_required
 def show_volunteer(user_id: int):
     """A volunteer's profile, for the volunteer and for staff above their organization."""
-    volunteer = db.get_or_404(User, user_id)
-    if not can_view_volunteer(current_user, volunteer):
-        abort(403)
-    return _render_profile(volunteer)
+    return _render_profile(load_or_404(User, user_id, can_view_volunteer, denied=403))
 
 
 def _render_profile(volunteer: User):
@@ -174,9 +171,7 @@ def _render_profile(volunteer: User):
 @login_required
 def reveal_id_number(user_id: int):
     """Show an administrator the whole ID number once; the look is recorded."""
-    volunteer = db.get_or_404(User, user_id)
-    if not can_reveal_id_number(current_user, volunteer):
-        abort(403)
+    volunteer = load_or_404(User, user_id, can_reveal_id_number, denied=403)
     id_number = services.reveal_id_number(volunteer, by=current_user, now=utcnow(), ip_address=client_address())
     db.session.commit()
     return render_template(
@@ -193,29 +188,29 @@ def reveal_id_number(user_id: int):
 @login_required
 def edit_profile(user_id: int):
     """Edit a profile (the volunteer, or an administrator above their organization)."""
-    volunteer = db.get_or_404(User, user_id)
-    if not can_edit_volunteer(current_user, volunteer):
-        abort(403)
+    volunteer = load_or_404(User, user_id, can_edit_volunteer, denied=403)
     form = ProfileForm(obj=volunteer if request.method == "GET" else None)
     _fill_choices(form)
     if request.method == "GET":
         form.skills.data = [s.id for s in volunteer.skills if s.kind == "skill"]
         form.languages.data = [s.id for s in volunteer.skills if s.kind == "language"]
         form.guardian_consent.data = volunteer.guardian_consent_at is not None
-    if form.validate_on_submit():
-        try:
-            services.update_profile(volunteer, _profile_data(form), by=current_user, now=utcnow())
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Profile saved."), "success")
-            if volunteer.id == current_user.id:
-                return redirect(url_for("volunteers.profile"))
-            return redirect(url_for("volunteers.show_volunteer", user_id=volunteer.id))
-    status = 200 if request.method == "GET" else 422
-    return render_template("volunteers/edit_profile.html", form=form, volunteer=volunteer), status
+
+    def saved(_profile):
+        if volunteer.id == current_user.id:
+            return redirect(url_for("volunteers.profile"))
+        return redirect(url_for("volunteers.show_volunteer", user_id=volunteer.id))
+
+    return form_page(
+        form,
+        lambda: services.update_profile(volunteer, _profile_data(form), by=current_user, now=utcnow()),
+        success=_("Profile saved."),
+        then=saved,
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, loose="flash"),
+        template="volunteers/edit_profile.html",
+        volunteer=volunteer,
+    )
 
 
 @bp.route("/me/password", methods=["GET", "POST"])
@@ -224,22 +219,23 @@ def change_password():
     """Change the password; every other session of this user ends."""
     form = ChangePasswordForm()
     form.mobile = current_user.mobile
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                current_user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
-                now=utcnow(),
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            # This session carries the new token; others are gone. Pass the real object, not the proxy.
-            login_user(current_user._get_current_object())
-            flash(_("Password changed. Other devices have been logged out."), "success")
-            return redirect(url_for("volunteers.profile"))
-    status = 200 if request.method == "GET" else 422
-    return render_template("volunteers/change_password.html", form=form), status
+
+    def changed(_user):
+        # This session carries the new token; others are gone. Pass the real object, not the proxy.
+        login_user(acting_user())
+        return redirect(url_for("volunteers.profile"))
+
+    return form_page(
+        form,
+        lambda: services.change_password(
+            current_user,
+            current_password=form.current_password.data,
+            new_password=form.new_password.data,
+            now=utcnow(),
+        ),
+        success=_("Password changed. Other devices have been logged out."),
+        then=changed,
+        catch=ValidationFailed,
+        show=lambda exc: show_refusal(form, exc, loose="flash"),
+        template="volunteers/change_password.html",
+    )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import ValidationFailed
-from app.extensions import client_address, db, limiter
+from app.extensions import client_address, limiter
 from app.timeutil import utcnow
+from app.web.forms import submit_form
 from volunteers.accounts.activation import ActivationForm, activate_account
+from volunteers.accounts.models import User
 from volunteers.blueprint import bp
 
 
@@ -40,22 +42,26 @@ def activate():
     if current_user.is_authenticated:
         return redirect(url_for("volunteers.profile"))
     form = ActivationForm()
-    refusal = None
-    if form.validate_on_submit():
-        try:
-            activate_account(
-                mobile=form.mobile.data,
-                id_number=form.parsed_id.value,
-                password=form.password.data,
-                now=utcnow(),
-                ip_address=client_address(),
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            refusal = exc.message
-        else:
-            db.session.commit()
-            flash(_("Your account is active. Log in with your mobile number and your new password."), "success")
-            return redirect(url_for("volunteers.login"))
-    status = 200 if request.method == "GET" else 422
-    return render_template("volunteers/activate.html", form=form, refusal=refusal), status
+
+    def activate_it() -> User:
+        assert form.parsed_id is not None  # submit_form activates only once the form validated
+        return activate_account(
+            mobile=form.mobile.data,
+            id_number=form.parsed_id.value,
+            password=form.password.data,
+            now=utcnow(),
+            ip_address=client_address(),
+        )
+
+    sent = submit_form(
+        form,
+        activate_it,
+        success=_("Your account is active. Log in with your mobile number and your new password."),
+        then=lambda _user: redirect(url_for("volunteers.login")),
+        catch=ValidationFailed,
+        show=None,  # the page shows the refusal itself (`refusal`), not beside a field
+    )
+    if sent.saved:
+        return sent.response
+    refusal = sent.refusal.message if sent.refusal is not None else None
+    return render_template("volunteers/activate.html", form=form, refusal=refusal), sent.status

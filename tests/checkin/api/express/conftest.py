@@ -10,9 +10,11 @@ from __future__ import annotations
 import pytest
 
 from tests.checkin.api.express.lane_support import REDIS_URL, THREADS
-from tests.ops.test_logging import captured  # noqa: F401 - the production log handler, writing to a StringIO
-from tests.ops.test_rate_limit_storage import REDIS
+from tests.ops import helpers as ops_helpers
 from tests.parallel import pool_for, start_together
+from tests.support import REDIS
+
+captured = ops_helpers.captured  # the production log handler, writing to a StringIO
 
 
 @pytest.fixture

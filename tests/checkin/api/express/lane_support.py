@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from api.express import LANE
-from tests.ops.test_rate_limit_storage import REDIS, redis_answers
+from tests.support import REDIS, redis_answers
 
 THREADS = 20
 REDIS_URL = f"redis://{REDIS[0]}:{REDIS[1]}/15"

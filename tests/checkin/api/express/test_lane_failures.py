@@ -21,8 +21,7 @@ from app.extensions import limiter
 from app.timeutil import utcnow
 from checkin.tokens import parse_badge_token
 from tests.checkin.api.express.lane_support import REDIS_URL, lane, lane_off, live, remaining, results
-from tests.conftest import is_postgres
-from tests.ops.test_rate_limit_storage import redis_answers
+from tests.support import is_postgres, redis_answers
 
 pytestmark = [
     pytest.mark.postgres,

@@ -22,7 +22,7 @@ from app.timeutil import to_local, utcnow
 from checkin.scanning.corrections import void_attendance
 from checkin.tokens import parse_badge_token
 from tests.checkin.api.express.lane_support import lane, live, remaining, results, rows, scan_one, through
-from tests.conftest import is_postgres
+from tests.support import is_postgres
 
 pytestmark = [
     pytest.mark.postgres,

@@ -111,7 +111,7 @@ def captured():
         lines = stream.getvalue().splitlines()
         return [json.loads(line) for line in lines]  # every line must be one JSON object
 
-    read.raw = stream.getvalue  # type: ignore[attr-defined]
+    read.raw = stream.getvalue  # type: ignore[attr-defined]  # a function attribute: the raw text beside the parsed lines
     yield read
     root.removeHandler(handler)
     root.setLevel(level)

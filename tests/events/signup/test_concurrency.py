@@ -48,8 +48,8 @@ def test_fifty_sign_ups_for_ten_places(app, db, make_shift, make_user, now, back
     volunteer_ids = [make_user().id for _ in range(THREADS)]
 
     def job(user_id):
-        prepare = lambda: (db.session.get(Shift, shift_id), db.session.get(User, user_id))  # noqa: E731
-        act = lambda shift, user: sign_up(shift, user, now=now, join_waitlist=True).status  # noqa: E731
+        prepare = lambda: (db.session.get(Shift, shift_id), db.session.get(User, user_id))  # noqa: E731 - a one-line step, named for the parallel runner
+        act = lambda shift, user: sign_up(shift, user, now=now, join_waitlist=True).status  # noqa: E731 - a one-line step, named for the parallel runner
         return prepare, act
 
     results = sign_up_together(app, [job(user_id) for user_id in volunteer_ids])
@@ -67,8 +67,8 @@ def test_one_volunteer_five_overlapping_shifts_at_once(
     volunteer_id = make_user().id
 
     def job(shift_id):
-        prepare = lambda: (db.session.get(Shift, shift_id), db.session.get(User, volunteer_id))  # noqa: E731
-        act = lambda shift, user: sign_up(shift, user, now=now).status  # noqa: E731
+        prepare = lambda: (db.session.get(Shift, shift_id), db.session.get(User, volunteer_id))  # noqa: E731 - a one-line step, named for the parallel runner
+        act = lambda shift, user: sign_up(shift, user, now=now).status  # noqa: E731 - a one-line step, named for the parallel runner
         return prepare, act
 
     results = sign_up_together(app, [job(shift_id) for shift_id in shift_ids])
@@ -93,7 +93,7 @@ def test_parallel_cancellations_promote_different_people(app, db, make_shift, ma
             assignment = db.session.get(Assignment, assignment_id)
             return assignment, assignment.user
 
-        act = lambda assignment, user: cancel_assignment(assignment, by=user, now=now).status  # noqa: E731
+        act = lambda assignment, user: cancel_assignment(assignment, by=user, now=now).status  # noqa: E731 - a one-line step, named for the parallel runner
         return prepare, act
 
     results = sign_up_together(app, [job(assignment_id) for assignment_id in holder_ids])
@@ -135,7 +135,7 @@ def test_opposite_moves_at_once_neither_deadlock_nor_lose_places(
                 db.session.get(User, coordinator_id),
             )
 
-        act = lambda assignment, to_shift, by: move(assignment, to_shift, by=by, now=now).status  # noqa: E731
+        act = lambda assignment, to_shift, by: move(assignment, to_shift, by=by, now=now).status  # noqa: E731 - a one-line step, named for the parallel runner
         return prepare, act
 
     results = sign_up_together(app, [job(*pair) for pair in pairs])

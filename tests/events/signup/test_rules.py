@@ -98,7 +98,7 @@ def test_cancelled_event_is_not_open(db, make_event, make_position, make_shift, 
     ],
 )
 def test_signup_window(make_event, make_position, make_shift, volunteer, now, opens, closes, allowed):
-    hours = lambda h: None if h is None else now + timedelta(hours=h)  # noqa: E731
+    hours = lambda h: None if h is None else now + timedelta(hours=h)  # noqa: E731 - a one-line helper beside its use
     shift = make_shift(make_position(make_event(signup_opens_at=hours(opens), signup_closes_at=hours(closes))))
     if allowed:
         assert sign_up(shift, volunteer, now=now).status == "assigned"

@@ -61,8 +61,8 @@ def test_concurrent_verifications_count_once(app, db, people, service, make_atte
     reviewer_ids = [people["reviewer"].id, people["city_reviewer"].id] * (THREADS // 2)
 
     def job(reviewer_id):
-        prepare = lambda: (_db.session.get(HourEntry, entry_id), _db.session.get(User, reviewer_id))  # noqa: E731
-        act = lambda e, reviewer: verify_entry(e, by=reviewer, now=now)  # noqa: E731
+        prepare = lambda: (_db.session.get(HourEntry, entry_id), _db.session.get(User, reviewer_id))  # noqa: E731 - a one-line step, named for the parallel runner
+        act = lambda e, reviewer: verify_entry(e, by=reviewer, now=now)  # noqa: E731 - a one-line step, named for the parallel runner
         return prepare, act
 
     results = run_together(app, [job(r) for r in reviewer_ids])
@@ -82,8 +82,8 @@ def test_concurrent_collections_record_an_attendance_once(app, db, people, servi
     attendance_id = make_attendance(people["volunteer"], shift, local(2026, 2, 10, 9), local(2026, 2, 10, 12)).id
 
     def job():
-        prepare = lambda: (_db.session.get(Attendance, attendance_id),)  # noqa: E731
-        act = lambda attendance: len(ledger.record_attendance(attendance, now=now))  # noqa: E731
+        prepare = lambda: (_db.session.get(Attendance, attendance_id),)  # noqa: E731 - a one-line step, named for the parallel runner
+        act = lambda attendance: len(ledger.record_attendance(attendance, now=now))  # noqa: E731 - a one-line step, named for the parallel runner
         return prepare, act
 
     results = run_together(app, [job() for _ in range(THREADS)])

@@ -12,41 +12,8 @@ from datetime import UTC, date, datetime
 
 from common import GIVEN, SURNAMES
 
-TOWNS = [
-    "莞城街道",
-    "南城街道",
-    "东城街道",
-    "万江街道",
-    "石碣镇",
-    "石龙镇",
-    "茶山镇",
-    "石排镇",
-    "企石镇",
-    "横沥镇",
-    "桥头镇",
-    "谢岗镇",
-    "东坑镇",
-    "常平镇",
-    "寮步镇",
-    "樟木头镇",
-    "大朗镇",
-    "黄江镇",
-    "清溪镇",
-    "塘厦镇",
-    "凤岗镇",
-    "大岭山镇",
-    "长安镇",
-    "虎门镇",
-    "厚街镇",
-    "沙田镇",
-    "道滘镇",
-    "洪梅镇",
-    "麻涌镇",
-    "望牛墩镇",
-    "中堂镇",
-    "高埗镇",
-    "松山湖园区",
-]
+from demo.data import TOWNS  # the city's real towns, as the demo loads them
+
 UNIVERSITIES = ["东莞理工学院", "东莞城市学院", "广东科技学院", "东莞职业技术学院"]
 FIRST_DAY = date(2022, 1, 1)
 LAST_DAY = date(2026, 11, 20)

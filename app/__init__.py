@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -53,25 +53,11 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _add_express_engine(app: Flask) -> None:
-    """On PostgreSQL, the express lane of badge scans (api/express.py) has its own pool,
-    `app.extensions["express_engine"]`: the same database and settings, without the pre-ping. The lane leaves a
-    request whose connection fails to the normal path, whose pool pings before use, so the lane's ping would only
-    cost a round trip per scan. Under a sync worker the pool opens one connection, at the first plain check-in.
-    (Not a Flask-SQLAlchemy bind: a bind is a metadata of the shared `db`, which create_all would then expect
-    every app to have.)"""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgresql"):
-        options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": False}
-        app.extensions["express_engine"] = create_engine(url, **options)
-
-
 def dispose_engines(app: Flask) -> None:
-    """Close the app's pools: Flask-SQLAlchemy's and the express lane's (tests, and apps built for one job)."""
+    """Close the app's pools (tests, and apps built for one job)."""
     with app.app_context():
-        for engine in [*db.engines.values(), app.extensions.get("express_engine")]:
-            if engine is not None:
-                engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -116,7 +102,6 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     app.url_map.converters["int"] = BoundedIntConverter  # ids past the database's range are 404, not 500
 
     db.init_app(app)
-    _add_express_engine(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

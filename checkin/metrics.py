@@ -7,11 +7,10 @@ with every other metric of the default registry (app/ops/observability.py).
 from __future__ import annotations
 
 from prometheus_client import Counter
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
-from checkin.models import Scan
 
 SCANS = Counter(
     "volunteers_scans", "Scans written to the scan log (committed), by method and result.", ["method", "result"]
@@ -22,18 +21,25 @@ CHECKOUTS = Counter("volunteers_checkouts", "Check-outs made (committed), by met
 _PENDING_SCANS = "ops_pending_scans"
 
 
-def _remember_new_scans(session: Session, flush_context: UOWTransaction) -> None:
-    new = [(scan, scan.method, scan.action, scan.result) for scan in session.new if isinstance(scan, Scan)]
-    if new:
-        session.info.setdefault(_PENDING_SCANS, []).extend(new)
+def remember_scan(session: Session, method: str, action: str, result: str) -> None:
+    """A scan-log row was written (checkin.engine.write): count it once its transaction commits."""
+    session.info.setdefault(_PENDING_SCANS, []).append((method, action, result))
+
+
+def mark(session: Session) -> int:
+    """How many scans wait to be counted now (see forget_since)."""
+    return len(session.info.get(_PENDING_SCANS, ()))
+
+
+def forget_since(session: Session, mark: int) -> None:
+    """Forget the scans remembered since `mark`: their savepoint was rolled back."""
+    del session.info.setdefault(_PENDING_SCANS, [])[mark:]
 
 
 def _count_committed_scans(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint was released: the outer transaction may still roll back
         return
-    for scan, method, action, result in session.info.pop(_PENDING_SCANS, ()):
-        if not inspect(scan).persistent:  # flushed inside a savepoint that was rolled back
-            continue
+    for method, action, result in session.info.pop(_PENDING_SCANS, ()):
         SCANS.labels(method, result).inc()
         if result == "ok" and action == "check_in":
             CHECKINS.labels(method).inc()
@@ -42,13 +48,14 @@ def _count_committed_scans(session: Session) -> None:
 
 
 def _forget_rolled_back_scans(session: Session, previous_transaction: SessionTransaction) -> None:
-    if previous_transaction.parent is None:  # the whole transaction: nothing of it was committed
+    """A rolled-back transaction wrote nothing. (A savepoint's rollback forgets nothing: the engine's own
+    savepoints roll back before its write, so what was remembered was written.)"""
+    if previous_transaction.parent is None:
         session.info.pop(_PENDING_SCANS, None)
 
 
 def install_scan_counters() -> None:
     """Once per process: db.session is one scoped session shared by every app made here."""
-    if not event.contains(db.session, "after_flush", _remember_new_scans):
-        event.listen(db.session, "after_flush", _remember_new_scans)
+    if not event.contains(db.session, "after_commit", _count_committed_scans):
         event.listen(db.session, "after_commit", _count_committed_scans)
         event.listen(db.session, "after_soft_rollback", _forget_rolled_back_scans)

@@ -1,8 +1,9 @@
 """Why a scan was refused: machine-readable codes and the readable message of each.
 
 `ScanRefused` is a Conflict (409); `.code` is one of REFUSAL_CODES and `.message` is in
-the current language. A refusal raised by a scan service has already been written to the
-scan log (`.scan`, flushed): callers commit before answering, so the refusal is kept.
+the current language. A refusal raised by the scan engine has already been written to the
+scan log (`.logged`: that row's ScanResult, checkin.engine.result): callers commit before
+answering, so the refusal is kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask_babel import gettext as _
 from app.errors import Conflict
 
 if TYPE_CHECKING:
-    from checkin.models import Scan
+    from checkin.engine.result import ScanResult
 
 #: every refusal code a scan can answer with
 REFUSAL_CODES = (
@@ -84,10 +85,10 @@ def refusal_message(code: str, **params: object) -> str:
 
 
 class ScanRefused(Conflict):
-    """A scan broke a check-in rule (409). `.code`: see REFUSAL_CODES; `.scan`: the logged refusal, if any."""
+    """A scan broke a check-in rule (409). `.code`: see REFUSAL_CODES; `.logged`: the logged refusal, if any."""
 
     code = "scan_refused"
 
     def __init__(self, code: str, message: str | None = None, *, details: dict | None = None, **params: object) -> None:
         super().__init__(message or refusal_message(code, **params), code=code, details=details)
-        self.scan: Scan | None = None
+        self.logged: ScanResult | None = None

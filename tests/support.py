@@ -99,3 +99,13 @@ def local_time(now: datetime, days: int = 1, hour: int = 9, minute: int = 0) -> 
 def local_input(value: datetime) -> str:
     """An aware datetime as a datetime-local form value in Beijing time."""
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def attendance_of(result):
+    """The attendance row a scan's ScanResult names (read fresh), or None."""
+    from app.extensions import db
+    from checkin.models import Attendance
+
+    if result.attendance_id is None:
+        return None
+    return db.session.get(Attendance, result.attendance_id, populate_existing=True)

@@ -27,8 +27,8 @@ from app.extensions import client_address, db, limiter
 from app.permissions import can_run_checkin, can_view_event
 from app.timeutil import utcnow
 from app.web.pages import acting_user
+from checkin.engine.result import scan_answer
 from checkin.scanning.offline import OfflineScan, sync_offline_scans
-from checkin.scanning.results import scan_answer
 from checkin.scanning.services import ScanRefused, check_device_ids, scan_badge, scan_kiosk
 from events.models import Event
 
@@ -46,7 +46,7 @@ def _config(name: str, default: str):
     return lambda: current_app.config.get(name, default)
 
 
-#: the settings POST /api/v1/scans's limits read (api/express.py keeps them resolved per value)
+#: the settings POST /api/v1/scans's limits read
 SCANNER_LIMIT_SETTINGS = ("API_SCAN_RATE_LIMIT_PER_USER", "API_SCAN_RATE_LIMIT_PER_ADDRESS")
 SCANNER_LIMITS = (
     limiter.limit(_config(SCANNER_LIMIT_SETTINGS[0], "600 per minute"), key_func=auth.rate_limit_key),
@@ -55,7 +55,7 @@ SCANNER_LIMITS = (
 KIOSK_LIMITS = (limiter.limit(_config("API_KIOSK_SCAN_RATE_LIMIT", "30 per minute"), key_func=auth.rate_limit_key),)
 
 
-# -- the event scanned at (each scan is answered by checkin.scanning.results.scan_answer) ---------------
+# -- the event scanned at (each scan is answered by checkin.engine.result.scan_answer) ---------------
 
 
 def scanning_event(event_id: int) -> Event:

@@ -131,7 +131,7 @@ def _loaded_user_id(user: object) -> int | None:
         return None
     from sqlalchemy import inspect
 
-    state = inspect(user, raiseerr=False)  # None for the anonymous user and api.express's light caller
+    state = inspect(user, raiseerr=False)
     if state is None:
         user_id = getattr(user, "id", None)
         return user_id if isinstance(user_id, int) else None

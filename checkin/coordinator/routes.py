@@ -23,11 +23,11 @@ from checkin.coordinator.dashboard import (
     pick_day,
 )
 from checkin.coordinator.forms import CheckOutTimeForm, ManualCheckForm, ResolveConflictForm, local_to_utc
+from checkin.engine.geo import has_geofence
+from checkin.engine.result import scan_answer
 from checkin.loaders import checkin_event
 from checkin.models import Attendance, Scan
 from checkin.scanning.corrections import resolve_conflict, set_check_out_time
-from checkin.scanning.geo import has_geofence
-from checkin.scanning.results import scan_answer
 from checkin.scanning.services import ScanRefused, manual_check
 from events.models import Event
 

@@ -23,11 +23,11 @@ from app.web.loading import load_or_404
 from app.web.pages import acting_user
 from checkin.blueprint import bp, links
 from checkin.coordinator.dashboard import checked_in_count, open_attendance
+from checkin.engine.geo import has_geofence
+from checkin.engine.result import scan_answer
 from checkin.loaders import checkin_event
 from checkin.models import Attendance, AttendanceStatus
 from checkin.qr import kiosk_url, rotating_svg_response
-from checkin.scanning.geo import has_geofence
-from checkin.scanning.results import scan_answer
 from checkin.scanning.services import ScanRefused, ScanResult, scan_kiosk
 from checkin.tokens import KioskClaim, badge_token, kiosk_token, next_rotation, parse_kiosk_token
 from events.models import Event, Shift
@@ -38,7 +38,7 @@ KIOSK_SESSION = "checkin_kiosk"
 RESULT_SESSION = "checkin_kiosk_result"
 #: how long a kiosk code opened on a phone stays usable (covers a login on the way)
 KIOSK_ARRIVAL_MINUTES = 5
-#: what the confirmation page keeps of a scan's answer (checkin.scanning.results), with the user and event title
+#: what the confirmation page keeps of a scan's answer (checkin.engine.result), with the user and event title
 OUTCOME_FIELDS = ("ok", "code", "message", "action", "result", "attendance_id", "position_name", "at", "flags")
 
 

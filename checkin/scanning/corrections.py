@@ -17,9 +17,9 @@ from app.extensions import db, rowcount
 from app.permissions import can_run_checkin
 from checkin.models import Attendance, AttendanceStatus, Scan
 from checkin.refusals import ScanRefused
-from checkin.scanning.engine import complete_assignment
 from events.models import Assignment, AssignmentStatus, Event
 from events.signup.places import lock_volunteer, set_status
+from events.training.credentials import grant_training_credential
 from volunteers.accounts.models import User
 
 OPEN = AttendanceStatus.OPEN.value
@@ -52,6 +52,17 @@ def _prepare(attendance: Attendance, *, by: User, reason: str) -> tuple[Event, s
     lock_volunteer(volunteer)
     db.session.refresh(attendance)
     return event, reason
+
+
+def complete_assignment(attendance: Attendance, *, now: datetime) -> None:
+    """A closed attendance completes its assignment; a course's credential is granted."""
+    assignment = db.session.get(Assignment, attendance.assignment_id)
+    if assignment is None:
+        return
+    if assignment.status == AssignmentStatus.ASSIGNED.value:
+        set_status(assignment, (AssignmentStatus.ASSIGNED.value,), AssignmentStatus.COMPLETED.value, now=now)
+    if assignment.status == AssignmentStatus.COMPLETED.value:
+        grant_training_credential(assignment, now=now)
 
 
 def _aware(value: object, field: str) -> datetime:

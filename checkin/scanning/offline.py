@@ -4,8 +4,8 @@ Each scan is applied exactly once (unique device_id + client_scan_id; a re-sent 
 first result), keeps its original time, is marked offline, and has its badge token judged at that
 time. Scans are applied oldest first. The same volunteer scanned on two devices becomes one
 attendance and a flagged conflict (see checkin.scanning.engine), in whichever order the devices sync.
-Every volunteer of the batch is locked first, in id order, so two devices syncing overlapping
-batches cannot deadlock.
+Every volunteer of the batch is locked first, in id order (one statement), so two devices syncing
+overlapping batches cannot deadlock. Each scan then goes through the engine (checkin.engine.apply).
 """
 
 from __future__ import annotations
@@ -15,24 +15,26 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import ValidationFailed
 from app.extensions import db
+from checkin import metrics
+from checkin.engine.apply import apply_scan
+from checkin.engine.geo import read_position
+from checkin.engine.request import ScanRequest
+from checkin.engine.result import ScanResult
+from checkin.engine.snapshot import lock_volunteers
 from checkin.refusals import ScanRefused
-from checkin.scanning.engine import ScanRequest, ScanResult, answer_previous, apply_scan, log_refusal, previous_scan
-from checkin.scanning.geo import read_position
-from checkin.scanning.results import logged_volunteer
 from checkin.scanning.services import (
     BADGE,
     _aware,
     _require_coordinator,
     check_device_ids,
-    check_offline_time,
-    scan_badge,
+    scan_claim,
 )
 from checkin.tokens import badge_owner
 from events.models import Event
-from events.signup.places import lock_volunteer
 from volunteers.accounts.models import User
 
 
@@ -65,22 +67,19 @@ def _validate(scans: list[OfflineScan], device_id: str) -> None:
             )
 
 
-def _refused_result(refused: ScanRefused, scan: OfflineScan, event: Event) -> ScanResult:
+def _refused_result(refused: ScanRefused, scan: OfflineScan, event_id: int) -> ScanResult:
     """A refused queued scan as the result it answers (the API answers it with scan_answer like any other)."""
+    logged = refused.logged
     return ScanResult(
         action="none",
         result="refused",
-        attendance=None,
-        volunteer=logged_volunteer(refused),
-        shift=None,
-        position_name="",
         at=scan.scanned_at,
-        duration_minutes=None,
-        flags=["offline"],
         message=refused.message,
+        volunteer=logged.volunteer if logged is not None else None,
+        flags=["offline"],
+        scan_id=logged.scan_id if logged is not None else None,
+        event_id=event_id,
         code=refused.code,
-        scan=refused.scan,
-        event=event,
     )
 
 
@@ -89,81 +88,58 @@ def sync_offline_scans(
 ) -> list[ScanResult]:
     """Apply a device's queued scans once each, oldest first; one result per scan, in the order given.
 
-    A refused scan gives a result with result "refused" and its `code` (it is logged, not raised).
+    A refused scan gives a result with result "refused" and its `code` (it is logged, not raised). The batch is
+    one transaction (the caller commits it): its writes run without savepoints, its volunteers locked first.
+    Should the database still refuse one (a unique index: another device sent the same device and client id at
+    this moment), the batch is rolled back and applied again, each scan in its own savepoint.
     """
     _require_coordinator(by, event)
     scans = list(scans)
     _validate(scans, device_id)
+    event_id = event.id
+    counted = metrics.mark(db.session())
+    try:
+        with db.session.begin_nested():
+            return _sync(event_id, scans, by=by, device_id=device_id, now=now, careful=False)
+    except IntegrityError:
+        metrics.forget_since(db.session(), counted)  # rolled back: counted again when applied again
+        return _sync(event_id, scans, by=by, device_id=device_id, now=now, careful=True)
+
+
+def _sync(
+    event_id: int, scans: list[OfflineScan], *, by: User, device_id: str, now: datetime, careful: bool
+) -> list[ScanResult]:
     owners = {badge_owner(scan.badge_token) if scan.badge_token is not None else scan.user_id for scan in scans}
-    for user_id in sorted(owner for owner in owners if owner is not None):
-        volunteer = db.session.get(User, user_id)
-        if volunteer is not None:
-            lock_volunteer(volunteer)
+    lock_volunteers(sorted(owner for owner in owners if owner is not None))
     results: list[ScanResult | None] = [None] * len(scans)
     for index in sorted(range(len(scans)), key=lambda i: (scans[i].scanned_at, i)):
         scan = scans[index]
+        request = ScanRequest(
+            method=BADGE,
+            event_id=event_id,
+            volunteer_id=scan.user_id,
+            at=scan.scanned_at,
+            now=now,
+            by_id=by.id,
+            device_id=device_id,
+            client_scan_id=scan.client_scan_id,
+            offline=True,
+            position=read_position(scan.latitude, scan.longitude),
+            locked=True,
+            batched=not careful,  # no savepoint: the batch is rolled back whole (see sync_offline_scans)
+        )
         try:
-            results[index] = _sync_one(scan, event, by=by, device_id=device_id, now=now)
+            if scan.badge_token is not None:
+                results[index] = scan_claim(request, scan.badge_token)
+            else:
+                results[index] = _scan_without_token(request)
         except ScanRefused as refused:
-            results[index] = _refused_result(refused, scan, event)
+            results[index] = _refused_result(refused, scan, event_id)
     answered = [result for result in results if result is not None]
     assert len(answered) == len(scans)  # each scan was applied once, in the order of its time
     return answered
 
 
-def _sync_one(scan: OfflineScan, event: Event, *, by: User, device_id: str, now: datetime) -> ScanResult:
-    if scan.badge_token is not None:
-        return scan_badge(
-            scan.badge_token,
-            event,
-            by=by,
-            now=now,
-            device_id=device_id,
-            client_scan_id=scan.client_scan_id,
-            scanned_at=scan.scanned_at,
-            offline=True,
-            latitude=scan.latitude,
-            longitude=scan.longitude,
-        )
-    return scan_without_token(scan, event, by=by, device_id=device_id, now=now)
-
-
-def scan_without_token(scan: OfflineScan, event: Event, *, by: User, device_id: str, now: datetime) -> ScanResult:
+def _scan_without_token(request: ScanRequest) -> ScanResult:
     """A queued scan that names the volunteer by id (the coordinator picked them from the offline roster)."""
-    earlier = previous_scan(device_id, scan.client_scan_id)
-    if earlier is not None:
-        return answer_previous(earlier, now=now)
-    position = read_position(scan.latitude, scan.longitude)
-    volunteer = db.session.get(User, scan.user_id)
-    try:
-        if volunteer is None:
-            raise ScanRefused("volunteer_unknown")
-        check_offline_time(scan.scanned_at, now=now)
-    except ScanRefused as refused:
-        raise log_refusal(
-            refused,
-            event=event,
-            volunteer=volunteer,
-            method=BADGE,
-            at=scan.scanned_at,
-            now=now,
-            by=by,
-            device_id=device_id,
-            client_scan_id=scan.client_scan_id,
-            offline=True,
-            position=position,
-        ) from None
-    return apply_scan(
-        ScanRequest(
-            method=BADGE,
-            event=event,
-            volunteer=volunteer,
-            at=scan.scanned_at,
-            now=now,
-            by=by,
-            device_id=device_id,
-            client_scan_id=scan.client_scan_id,
-            offline=True,
-            position=position,
-        )
-    )
+    return apply_scan(request)

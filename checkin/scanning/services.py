@@ -1,10 +1,11 @@
 """Check-in services: the public API of checkin/ for the kiosk, scanner and dashboard pages, the API and jobs.
 
-Every service takes the acting user and `now`, flushes and never commits. A scan that is refused
-raises ScanRefused (409, `.code` machine-readable, `.message` readable) AFTER writing the refusal to
-the scan log: callers commit before answering (e.g. `except ScanRefused: db.session.commit(); raise`),
+Each service checks who may scan, turns what was scanned into a ScanRequest (checkin.engine.request) and applies
+it with the engine (checkin.engine.apply). Every service takes the acting user and `now` and never commits. A scan
+that is refused raises ScanRefused (409, `.code` machine-readable, `.message` readable) AFTER writing the refusal
+to the scan log: callers commit before answering (e.g. `except ScanRefused: db.session.commit(); raise`),
 otherwise the refusal's log row is rolled back with the request. `alone=True` says the scan is the
-caller's whole transaction, committed right after: it then runs without a savepoint (checkin.scanning.engine).
+caller's whole transaction, committed right after: its write then needs no savepoint.
 Tokens may be given as the scanned text (preferred: parsed here at the scan's own time, and a bad
 token is logged) or as an already parsed KioskClaim / BadgeClaim.
 
@@ -22,9 +23,9 @@ mark_missing_checkouts (checkin.scanning.missing).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -32,13 +33,15 @@ from app.audit import record
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.permissions import can_run_checkin
-from checkin.models import ScanMethod
+from checkin.engine.apply import apply_scan, previous_result, refuse
+from checkin.engine.geo import Coordinate, Position, read_position
+from checkin.engine.request import ScanRequest
+from checkin.engine.result import ScanResult
+from checkin.engine.snapshot import VolunteerRow
+from checkin.models import Attendance, ScanMethod
 from checkin.refusals import REFUSAL_CODES, ScanRefused, refusal_message
-from checkin.scanning.engine import ScanRequest, ScanResult, answer_previous, apply_scan, log_refusal, previous_scan
-from checkin.scanning.geo import Coordinate, Position, read_position
 from checkin.tokens import BadgeClaim, KioskClaim, parse_badge_token, parse_kiosk_token
-from events.models import Event, Shift
-from events.signup.places import lock_and_load_volunteer
+from events.models import Event
 from volunteers.accounts.models import User
 
 __all__ = [
@@ -48,7 +51,6 @@ __all__ = [
     "ScanRefused",
     "ScanResult",
     "check_device_ids",
-    "check_offline_time",
     "manual_check",
     "refusal_message",
     "scan_badge",
@@ -73,16 +75,6 @@ def check_device_ids(device_id: str | None, client_scan_id: str | None) -> None:
         raise ValidationFailed(_("A client scan id needs a device id."), code="invalid_id", field="device_id")
 
 
-def check_offline_time(scanned_at: datetime, *, now: datetime) -> None:
-    """Refuse an offline scan time in the future (beyond the clock skew) or older than the configured bound."""
-    config = current_app.config
-    if scanned_at > now + timedelta(seconds=int(config["CHECKIN_CLOCK_SKEW_SECONDS"])):
-        raise ScanRefused("scan_in_future")
-    hours = int(config["CHECKIN_OFFLINE_MAX_AGE_HOURS"])
-    if scanned_at < now - timedelta(hours=hours):
-        raise ScanRefused("scan_too_old", hours=hours)
-
-
 def _aware(value: object, field: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ValidationFailed(_("Give the scan's time with its time zone."), code="invalid_time", field=field)
@@ -105,39 +97,28 @@ def scan_kiosk(
     `event`: the event the page was opened for, if any; a token of another event is refused (wrong_event).
     """
     position = read_position(latitude, longitude, accuracy_m)
-
-    def refuse(refused: ScanRefused, target: Event | None) -> ScanRefused:
-        return log_refusal(
-            refused, event=target, volunteer=volunteer, method=KIOSK, at=now, now=now, by=volunteer, position=position
-        )
-
+    request = ScanRequest(
+        method=KIOSK,
+        event_id=event.id if event is not None else None,
+        volunteer_id=volunteer.id,
+        at=now,
+        now=now,
+        by_id=volunteer.id,
+        position=position,
+        alone=alone,
+    )
     if not isinstance(claim, KioskClaim):
         try:
             claim = parse_kiosk_token(claim, now=now)
         except ScanRefused as refused:
-            raise refuse(refused, event) from None
+            raise refuse(request, refused, volunteer=_row(volunteer)) from None
     if event is not None and claim.event_id != event.id:
-        raise refuse(ScanRefused("wrong_event"), event)
-    target = event or db.session.get(Event, claim.event_id)
-    if target is None:
-        raise refuse(ScanRefused("not_allowed"), None)
-    if claim.shift_id is not None:
-        shift = db.session.get(Shift, claim.shift_id)
-        if shift is None or shift.event_id != target.id:
-            raise refuse(ScanRefused("wrong_event"), target)
-    return apply_scan(
-        ScanRequest(
-            method=KIOSK,
-            event=target,
-            volunteer=volunteer,
-            at=now,
-            now=now,
-            by=volunteer,
-            position=position,
-            shift_id=claim.shift_id,
-            alone=alone,
-        )
-    )
+        raise refuse(request, ScanRefused("wrong_event"), volunteer=_row(volunteer))
+    return apply_scan(replace(request, event_id=claim.event_id, shift_id=claim.shift_id))
+
+
+def _row(volunteer: User) -> VolunteerRow:
+    return VolunteerRow(volunteer.id, volunteer.name, volunteer.volunteer_number, bool(volunteer.is_disabled))
 
 
 def _require_coordinator(by: User, event: Event) -> None:
@@ -158,6 +139,7 @@ def scan_badge(
     latitude: Coordinate = None,
     longitude: Coordinate = None,
     alone: bool = False,
+    locked: bool = False,
 ) -> ScanResult:
     """A coordinator scanned a volunteer's badge: check in, or out when already in.
 
@@ -167,59 +149,35 @@ def scan_badge(
     """
     _require_coordinator(by, event)
     check_device_ids(device_id, client_scan_id)
-    position = read_position(latitude, longitude)
-    at = _aware(scanned_at, "scanned_at") if offline else now
+    request = ScanRequest(
+        method=BADGE,
+        event_id=event.id,
+        volunteer_id=None,
+        at=_aware(scanned_at, "scanned_at") if offline else now,
+        now=now,
+        by_id=by.id,
+        device_id=device_id,
+        client_scan_id=client_scan_id,
+        offline=offline,
+        position=read_position(latitude, longitude),
+        alone=alone,
+        locked=locked,
+    )
+    return scan_claim(request, claim)
 
-    def fail(refused: ScanRefused, volunteer: User | None = None, digest: str | None = None) -> ScanResult:
-        """A re-sent scan answers its first result (its token may have expired since); else log and raise."""
-        earlier = previous_scan(device_id, client_scan_id)
-        if earlier is not None:
-            return answer_previous(earlier, now=now)
-        raise log_refusal(
-            refused,
-            event=event,
-            volunteer=volunteer,
-            method=BADGE,
-            at=at,
-            now=now,
-            by=by,
-            device_id=device_id,
-            client_scan_id=client_scan_id,
-            offline=offline,
-            position=position,
-            token_digest=digest,
-        )
 
+def scan_claim(request: ScanRequest, claim: BadgeClaim | str) -> ScanResult:
+    """A badge scan's request completed by its token, judged at the scan's time (a re-sent scan answers its first
+    result even when its token has expired since)."""
     if not isinstance(claim, BadgeClaim):
         try:
-            claim = parse_badge_token(claim, now=at)
+            claim = parse_badge_token(claim, now=request.at)
         except ScanRefused as refused:
-            return fail(refused)
-    volunteer = lock_and_load_volunteer(claim.user_id)  # the scan's first statement: load and lock at once
-    if volunteer is None:
-        return fail(ScanRefused("volunteer_unknown"))
-    if offline:
-        try:
-            check_offline_time(at, now=now)
-        except ScanRefused as refused:
-            return fail(refused, volunteer, claim.digest)
-    return apply_scan(
-        ScanRequest(
-            method=BADGE,
-            event=event,
-            volunteer=volunteer,
-            at=at,
-            now=now,
-            by=by,
-            device_id=device_id,
-            client_scan_id=client_scan_id,
-            offline=offline,
-            position=position,
-            token_digest=claim.digest,
-            locked=True,
-            alone=alone,
-        )
-    )
+            earlier = previous_result(request.device_id, request.client_scan_id, now=request.now)
+            if earlier is not None:
+                return earlier
+            raise refuse(request, refused) from None
+    return apply_scan(replace(request, volunteer_id=claim.user_id, token_digest=claim.digest))
 
 
 def normalize_mobile(mobile: object) -> str:
@@ -251,40 +209,29 @@ def manual_check(
     if not re.fullmatch(r"1\d{10}", digits):
         raise ValidationFailed(_("Enter an 11-digit mobile number."), code="invalid_mobile", field="mobile")
     position: Position | None = read_position(latitude, longitude)
-    volunteer = db.session.scalar(select(User).where(User.mobile == digits))
-    if volunteer is None:
-        raise log_refusal(
-            ScanRefused("volunteer_unknown"),
-            event=event,
-            volunteer=None,
-            method=MANUAL,
-            at=now,
-            now=now,
-            by=by,
-            position=position,
-            note=reason,
-        )
-    result = apply_scan(
-        ScanRequest(
-            method=MANUAL,
-            event=event,
-            volunteer=volunteer,
-            at=now,
-            now=now,
-            by=by,
-            position=position,
-            note=reason,
-            check_geofence=False,
-        )
+    volunteer_id = db.session.scalar(select(User.id).where(User.mobile == digits))
+    request = ScanRequest(
+        method=MANUAL,
+        event_id=event.id,
+        volunteer_id=volunteer_id,
+        at=now,
+        now=now,
+        by_id=by.id,
+        position=position,
+        note=reason,
+        check_geofence=False,
     )
+    if volunteer_id is None:
+        raise refuse(request, ScanRefused("volunteer_unknown"))
+    result = apply_scan(request)
     if result.result == "ok":
         record(
             f"attendance.manual_{result.action}",
             actor=by,
             now=now,
-            target=result.attendance,
+            target=db.session.get(Attendance, result.attendance_id),
             organization_id=event.organization_id,
             note=reason,
-            after={"user_id": volunteer.id, "event_id": event.id, "action": result.action, "at": now.isoformat()},
+            after={"user_id": volunteer_id, "event_id": event.id, "action": result.action, "at": now.isoformat()},
         )
     return result

@@ -1,8 +1,8 @@
 """The patrol check-in fence: a scan must lie within the segment's distance of the segment's line.
 
-Registered with checkin.scanning.geofence at import (patrols/__init__.py imports this module), so the scan
-engine asks it about every shift; it answers only for shifts of a river-patrol event that belongs to
-a segment (generated patrol shifts and any shift a coordinator added by hand alike).
+Registered with checkin.engine.geofence at import (patrols/__init__.py imports this module), so the scan
+engine asks it about every river-patrol event it scans at; it answers for the events that belong to a segment
+(generated patrol shifts and any shift a coordinator added by hand alike).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from checkin.scanning.geo import Position
-from checkin.scanning.geofence import ShiftFence, register_fence_provider
-from events.models import EventKind, Shift
+from checkin.engine.geofence import Fence, register_fence_provider
+from events.models import EventKind
 from patrols.segments.geometry import distance_to_polyline_m
 from patrols.segments.models import RiverSegment
 
@@ -22,17 +21,19 @@ def segment_of_event(event_id: int) -> RiverSegment | None:
     return db.session.scalar(select(RiverSegment).where(RiverSegment.event_id == event_id))
 
 
-def patrol_fence(shift: Shift, position: Position | None) -> ShiftFence | None:
-    """(distance to the segment's line, the segment's limit, its mode) for a patrol shift; None for other shifts."""
-    if shift.event.kind != EventKind.RIVER_PATROL.value:
+def patrol_fence(event_id: int, event_kind: str) -> Fence | None:
+    """(the segment's line, its limit, its mode) for a patrol event; None for other events."""
+    if event_kind != EventKind.RIVER_PATROL.value:
         return None
-    segment = segment_of_event(shift.event_id)
+    segment = segment_of_event(event_id)
     if segment is None:
         return None
-    distance = None
-    if position is not None:
-        distance = distance_to_polyline_m((position.latitude, position.longitude), segment.points)
-    return ShiftFence(distance, float(segment.checkin_distance_m), segment.geofence_mode)
+    points = list(segment.points)
+    return Fence(
+        lambda latitude, longitude: distance_to_polyline_m((latitude, longitude), points),
+        float(segment.checkin_distance_m),
+        segment.geofence_mode,
+    )
 
 
 register_fence_provider(patrol_fence, event_kinds={EventKind.RIVER_PATROL.value})

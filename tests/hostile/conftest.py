@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from app.permissions import Role
 from app.timeutil import LOCAL_TZ, local_today, utcnow
+from checkin.models import Scan
 from events.models import Assignment, Shift
 from tests import factories
-from tests.support import local_time
+from tests.support import attendance_of, local_time
 from volunteers.imports.models import ImportJob
 from volunteers.organizations.models import RoleGrant
 
@@ -115,7 +116,12 @@ def past_service(db, orgs, staffed_event, actors):
     )
     db.session.commit()
     assert [r.result for r in first] == ["ok", "ok"] and conflict.result == "conflict", (first, conflict)
-    return {"event": event, "shift": shift, "attendance": first[1].attendance, "scan": conflict.scan}
+    return {
+        "event": event,
+        "shift": shift,
+        "attendance": attendance_of(first[1]),
+        "scan": db.session.get(Scan, conflict.scan_id),
+    }
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from app.security import check_digit, decrypt_id_number, demo_id_number
 from app.timeutil import LOCAL_TZ, local_today, utcnow
 from demo.data import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from events.models import Assignment, Event, EventKind, EventStatus, Position, Shift
+from tests.support import attendance_of
 from volunteers.accounts.models import User
 from volunteers.accounts.services import ProfileData, register_volunteer
 from volunteers.organizations.models import Organization, RoleGrant
@@ -343,9 +344,9 @@ def build_subtree(
     )
     db.session.commit()
     assert [r.result for r in results] == ["ok"] * len(scans) and conflict.result == "conflict", results
-    attendances = [r.attendance for r in results[1:-1:2]]
-    add("attendance_id", results[-1].attendance.id, attendances[0].id)
-    add("scan_id", conflict.scan.id)
+    attendances = [attendance_of(r) for r in results[1:-1:2]]
+    add("attendance_id", results[-1].attendance_id, attendances[0].id)
+    add("scan_id", conflict.scan_id)
 
     # hours: every closed attendance recorded and submitted, all but the last verified; the owner disputes theirs
     # and takes a certificate

@@ -14,6 +14,7 @@ from checkin.scanning.missing import mark_missing_checkouts
 from checkin.scanning.services import ScanRefused, scan_kiosk
 from checkin.tasks import mark_missing_checkouts as missing_checkouts_job
 from events.models import Assignment
+from tests.support import attendance_of
 
 MINUTE = timedelta(minutes=1)
 
@@ -23,7 +24,7 @@ def checked_in(db, shift, assignment, volunteer, kiosk, now):
     """The volunteer checked in at `now` and never checked out; the shift ends two hours later."""
     result = scan_kiosk(kiosk(now), volunteer, now=now)
     db.session.commit()
-    return result.attendance
+    return attendance_of(result)
 
 
 def status_of(db, attendance) -> str:

@@ -57,8 +57,8 @@ def test_a_re_sent_batch_is_applied_once(db, shift, assignment, volunteer, sync,
     items = [("a1", volunteer, nine), ("a2", volunteer, nine + 100 * MINUTE)]
     first = sync("phone-A", items, now=nine + 110 * MINUTE)
     again = sync("phone-A", items, now=nine + 130 * MINUTE)
-    assert [(r.action, r.result, r.attendance.id) for r in again] == [
-        (r.action, r.result, r.attendance.id) for r in first
+    assert [(r.action, r.result, r.attendance_id) for r in again] == [
+        (r.action, r.result, r.attendance_id) for r in first
     ]
     assert len(attendances(volunteer)) == 1 and len(scans(user_id=volunteer.id)) == 2
 

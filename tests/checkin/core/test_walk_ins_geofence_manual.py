@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from app.errors import PermissionDenied, ValidationFailed
-from checkin.scanning.geo import haversine_m, read_position
+from checkin.engine.geo import haversine_m, read_position
 from checkin.scanning.services import ScanRefused, manual_check, scan_badge, scan_kiosk
 from events.models import Assignment, Shift
+from tests.support import attendance_of
 
 MINUTE = timedelta(minutes=1)
 SITE = (23.0205, 113.7518)  # 南城街道, roughly
@@ -34,7 +35,7 @@ def test_walk_in_creates_the_assignment(db, walk_in_event, shift, volunteer, kio
     result = scan_kiosk(kiosk(now), volunteer, now=now)
     db.session.commit()
     assert (result.action, result.result) == ("check_in", "ok") and result.shift.id == shift.id
-    assignment = db.session.get(Assignment, result.attendance.assignment_id)
+    assignment = db.session.get(Assignment, attendance_of(result).assignment_id)
     assert (assignment.status, assignment.source, assignment.user_id) == ("assigned", "walk_in", volunteer.id)
     assert db.session.get(Shift, shift.id).assigned_count == 1
     assert [a.target_id for a in audits("assignment.walk_in")] == [assignment.id]
@@ -198,6 +199,6 @@ def test_walk_in_by_badge_and_at_a_shift_kiosk(
     first, second = make_user(), make_user()
     by_badge = scan_badge(badge(first, now), walk_in_event, by=coordinator, now=now)
     assert by_badge.action == "check_in" and by_badge.shift.id == shift.id  # the shift under way, started first
-    assert db.session.get(Assignment, by_badge.attendance.assignment_id).created_by_id == coordinator.id
+    assert db.session.get(Assignment, attendance_of(by_badge).assignment_id).created_by_id == coordinator.id
     at_kiosk = scan_kiosk(kiosk(now, other), second, now=now)
     assert at_kiosk.shift.id == other.id

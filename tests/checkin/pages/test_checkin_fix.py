@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 
 from app.timeutil import to_local
+from checkin.models import Scan
 from checkin.scanning.missing import mark_missing_checkouts
 from checkin.scanning.offline import OfflineScan, sync_offline_scans
 from checkin.scanning.services import scan_kiosk
 from checkin.tokens import badge_token, kiosk_token, parse_kiosk_token
+from tests.support import attendance_of
 
 
 def _local(value) -> str:
@@ -29,7 +31,7 @@ def forgotten(db, make_shift, position, volunteer, assign, now):
     db.session.commit()
     assert mark_missing_checkouts(now=now) == 1
     db.session.commit()
-    return result.attendance
+    return attendance_of(result)
 
 
 def test_missing_check_outs_are_listed_with_the_shift_end_proposed(as_user, coordinator, forgotten, page_text):
@@ -121,7 +123,7 @@ def conflict(db, coordinator, volunteer, event, shift, assignment, now):
     )
     db.session.commit()
     assert result.result == "conflict"
-    return result.scan
+    return db.session.get(Scan, result.scan_id)
 
 
 def test_conflicts_are_listed_and_resolved_with_a_reason(

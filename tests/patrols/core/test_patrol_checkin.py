@@ -18,6 +18,7 @@ from hours.ledger.models import HourEntry
 from hours.ledger.services import collect_closed_attendances
 from patrols.segments.geometry import EARTH_RADIUS_M, distance_to_polyline_m, haversine_m
 from tests.factories import RIVER_LINE as LINE
+from tests.support import attendance_of
 from tests.support import local_utc as local
 
 CREATED = local(2026, 1, 27, 10)
@@ -68,7 +69,7 @@ def test_near_the_line_far_from_both_ends_is_accepted(db, patrol, volunteer):
     db.session.commit()
 
     assert result.action == "check_in" and result.flags == [] and result.shift.id == shift.id
-    assert result.attendance.outside_radius is False
+    assert attendance_of(result).outside_radius is False
 
 
 def test_far_from_the_line_is_refused_when_the_segment_refuses(db, patrol, volunteer):
@@ -98,7 +99,7 @@ def test_far_from_the_line_is_flagged_when_the_segment_flags(db, patrol, volunte
     db.session.commit()
 
     assert result.action == "check_in" and "outside_radius" in result.flags
-    assert result.attendance.outside_radius is True
+    assert attendance_of(result).outside_radius is True
 
 
 def test_check_out_far_from_the_line_is_refused_and_near_it_accepted(db, patrol, volunteer):
@@ -115,7 +116,7 @@ def test_check_out_far_from_the_line_is_refused_and_near_it_accepted(db, patrol,
 
     result = _kiosk(segment, volunteer, END, NEAR)
     db.session.commit()
-    assert result.action == "check_out" and result.attendance.status == AttendanceStatus.CLOSED.value
+    assert result.action == "check_out" and attendance_of(result).status == AttendanceStatus.CLOSED.value
 
 
 def test_check_out_far_from_the_line_is_flagged_when_the_segment_flags(db, patrol, volunteer):
@@ -146,7 +147,7 @@ def test_the_river_chief_scans_badges_from_the_river(db, patrol, volunteer, chie
     )
     db.session.commit()
 
-    assert result.action == "check_in" and result.attendance.checked_in_by_id == chief.id
+    assert result.action == "check_in" and attendance_of(result).checked_in_by_id == chief.id
 
 
 def test_a_manual_check_in_by_the_chief_needs_no_position(db, patrol, volunteer, chief):
@@ -159,7 +160,7 @@ def test_a_manual_check_in_by_the_chief_needs_no_position(db, patrol, volunteer,
 
 
 def test_only_patrol_shifts_are_fenced_by_the_segment(db, patrol, coordinator, orgs):
-    from checkin.scanning.geofence import fence_for
+    from checkin.engine.geofence import fence_for
     from events.manage import services as manage
     from events.manage.shifts import ShiftData, create_shift
 
@@ -174,9 +175,9 @@ def test_only_patrol_shifts_are_fenced_by_the_segment(db, patrol, coordinator, o
     position = manage.create_position(event, manage.PositionData(name="引导"), by=coordinator, now=CREATED)
     other = create_shift(position, ShiftData(starts_at=START, ends_at=END, capacity=2), by=coordinator, now=CREATED)
 
-    fence = fence_for(shift, None)
-    assert (fence.distance_m, fence.limit_m, fence.mode) == (None, 200, "refuse")
-    assert fence_for(other, None) is None
+    fence = fence_for(shift.event_id, "river_patrol")
+    assert (fence.distance_m(None), fence.limit_m, fence.mode) == (None, 200, "refuse")
+    assert fence_for(other.event_id, "community") is None
 
 
 def test_patrol_attendance_becomes_ledger_minutes(db, patrol, volunteer):

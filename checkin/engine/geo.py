@@ -1,17 +1,13 @@
-"""The check-in geofence: is a reported position inside the event's radius?"""
+"""Positions and the event's own check-in circle: is a reported position inside the event's radius? (pure)"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from app.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from events.models import Event
 
 #: a reported coordinate as it came: a number (the API), text (a form) or nothing
 Coordinate = float | str | None
@@ -60,23 +56,33 @@ def read_position(latitude: Coordinate, longitude: Coordinate, accuracy_m: Coord
     return Position(_number(latitude, -90, 90, "latitude"), _number(longitude, -180, 180, "longitude"), accuracy)
 
 
-def has_geofence(event: Event) -> bool:
+class Circle(Protocol):
+    """What the circle is read from: an Event, or the engine's snapshot of one."""
+
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+    @property
+    def checkin_radius_m(self) -> int | None: ...
+
+
+def has_geofence(event: Circle) -> bool:
     """True when the event sets a location and a radius."""
     return event.latitude is not None and event.longitude is not None and bool(event.checkin_radius_m)
 
 
-def inside_geofence(event: Event, position: Position | None) -> bool:
+def inside_geofence(event: Circle, position: Position | None, *, allowance_m: float) -> bool:
     """True when the position lies inside the event's radius (a missing position is outside).
 
-    The reported accuracy, up to CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M, is forgiven: a phone
+    The reported accuracy, up to `allowance_m` (CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M), is forgiven: a phone
     standing at the edge with a 30 m fix is given the benefit of the doubt.
     """
     if not has_geofence(event):
         return True
     if position is None:
         return False
-    forgiven = float(current_app.config.get("CHECKIN_GEOFENCE_ACCURACY_ALLOWANCE_M", 0))
-    allowance = min(position.accuracy_m or 0.0, forgiven)
+    allowance = min(position.accuracy_m or 0.0, allowance_m)
     assert event.latitude is not None and event.longitude is not None and event.checkin_radius_m  # has_geofence
     distance = haversine_m(event.latitude, event.longitude, position.latitude, position.longitude)
     return distance - allowance <= event.checkin_radius_m

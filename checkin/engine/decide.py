@@ -218,7 +218,7 @@ def _check_in(request: ScanRequest, snapshot: Snapshot, event: EventRow, rules: 
             return _closed_reason(event, [a.shift for a in assignments], request.at)
         chosen_assignment = chosen[0]
     elif event.allow_walk_ins:
-        shifts = list(snapshot.walk_in_shifts)
+        shifts = [shift for shift in snapshot.walk_in_shifts if request.shift_id in (None, shift.id)]
         walk_ins = choose_open(event, shifts, request.at)
         if not walk_ins:
             return _closed_reason(event, shifts, request.at) if shifts else Refuse("no_assignment")

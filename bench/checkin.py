@@ -1,45 +1,45 @@
 #!/usr/bin/env python
-"""Benchmark of badge scans: POST /api/v1/scans under gunicorn on PostgreSQL, beside a bare one-INSERT endpoint.
+"""Benchmark of the check-in engine: five kinds of scan under gunicorn, each beside a bare one-INSERT endpoint.
 
-    .venv/bin/python bench/checkin.py                          # a fresh database volunteers_bench_checkin
-    .venv/bin/python bench/checkin.py --duration 15 --connections 32 --workers 4
+    .venv/bin/python bench/checkin.py                 # PostgreSQL (a fresh database) and then SQLite
+    .venv/bin/python bench/checkin.py --rounds 7 --duration 10
 
-Builds an expo under way: 50 positions × 3 shifts (the one under way and two later ones),
-30,000 volunteers each assigned to the current and the next shift of one position, and a
-coordinator with an API token. Then it starts two gunicorn servers on 127.0.0.1 (random free
-ports, the same worker count, APP_ENV=production with generated secrets, DATABASE_URL set):
-the application (wsgi:app) and bench/bare_insert.py, a bare Flask endpoint that parses the
-same JSON body and does one INSERT through the same SQLAlchemy/psycopg pool. wrk (apt-get
-install wrk) drives both with the same connections for the same time, each request a live
-badge scan of a different volunteer with a fresh rotating token, and the script prints scans
-per second, p50/p99 latency, the bare endpoint's rate and the ratio, then checks in the
-database that every scan was a check-in (a refused scan also answers 200). Rounds alternate
-between the two servers. Each run also reports the CPU one request cost the server, PostgreSQL
-and wrk (bench/wrk_runner.py), which other work on a shared machine changes far less than the
-rates. --breakdown adds the API's cheapest answers (an unknown event, a forged badge): what
-the framework costs before any check-in rule runs.
+Builds an expo under way (bench/common.py add_expo): 50 positions x 3 shifts, 30,000 volunteers each
+assigned to the shift under way and the next one, a coordinator with an API token and, for the kiosk,
+an API token of each volunteer (the volunteer's phone, logged in). Two gunicorn servers run on
+127.0.0.1 with the same worker count (APP_ENV=production, generated secrets): the application
+(wsgi:app) and bench/bare_insert.py, a bare Flask endpoint that parses the same JSON body and does one
+INSERT through the same SQLAlchemy/psycopg pool. wrk (installed from Debian's packages when missing:
+`apt-get install -y wrk`) drives them with the same connections for the same time. The kinds:
 
-Workers: 4 sync workers for 2 cores (3 and 6 measured about the same; see docs/performance.md).
-On PostgreSQL a plain live check-in takes the express lane (api/express.py); CHECKIN_EXPRESS_LANE=0
-in the environment measures the normal path instead. The probe before the run says which one
-answered.
-Rate limits stay on, in Redis as in production (REDIS_URL=redis://127.0.0.1:6379/14, flushed first;
---rate-limit-storage memory for the embedded default's per-worker memory, whose expiry timer
-starts a thread on most requests), raised to 10^7 per minute through API_SCAN_RATE_LIMIT_PER_USER /
-_PER_ADDRESS, so they cost what they cost but never refuse. Targets on a 2-core machine: >= 500 scans/s, p99 < 100 ms, and >= 40 %
-of the bare endpoint's rate; the exit status is 1 when one is missed.
+  badge check-in    POST /api/v1/scans, one live scan of a volunteer on the shift under way
+  badge check-out   the same, of a volunteer checked in an hour ago
+  kiosk check-in    POST /api/v1/kiosk-scans, the volunteer's own token and the site's rotating code
+  offline 200       POST /api/v1/scans with 200 queued offline scans (rate counted in scans)
+  SQLite check-in   badge check-in with both servers on a SQLite file (the embedded default)
+
+Each round runs the bare endpoint and then each kind, alternating, so a busy neighbour slows both
+sides alike; between runs the scans and attendances are reset, so each run starts from the same
+state. After each run the database is asked what every scan did (a refused scan also answers 200):
+only the kind's own outcome counts. The figures are the median of the rounds, each kind's ratio the
+median of its per-round ratios to the bare run just before it, with the CPU each request cost the
+server, the database and wrk (bench/wrk_runner.py). Rate limits stay on, in Redis as in production,
+raised to 10^7 per minute. Targets (docs/performance.md), the exit status 1 when one is missed:
+badge check-in and check-out >= 45 % of bare with p99 < 100 ms, kiosk >= 35 %, offline >= 5x the
+badge check-in rate (in scans/s), SQLite badge check-in >= 40 % of the SQLite bare endpoint.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from common import (
@@ -59,10 +59,13 @@ from common import (
     server_env,
     stop_server,
 )
-from wrk_runner import LUA, combined, cost, line, run_wrk, start_server
+from wrk_runner import BATCH_LUA, KIOSK_LUA, LUA, cost, run_wrk, start_server
 
 DEFAULT_DATABASE = "volunteers_bench_checkin"
-TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 500.0, 100.0, 0.40
+BATCH = 200
+TARGETS = {"badge check-in": 0.45, "badge check-out": 0.45, "kiosk check-in": 0.35, "SQLite check-in": 0.40}
+TARGET_P99_MS = 100.0
+TARGET_BATCH_FACTOR = 5.0
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,28 +76,31 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for both servers (default 4)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--duration", type=int, default=12, help="seconds per measured run (at most 20)")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
-    parser.add_argument("--rounds", type=int, default=2, help="measured rounds, each the app then the bare endpoint")
-    parser.add_argument(
-        "--rate-limit-storage",
-        choices=("redis", "memory"),
-        default="redis",
-        help="where the rate limits count: Redis db 14 (production; default) or worker memory",
-    )
-    parser.add_argument(
-        "--breakdown",
-        action="store_true",
-        help="also measure the API's cheaper answers: an unknown event (404) and a forged badge",
-    )
+    parser.add_argument("--duration", type=int, default=6, help="seconds per measured run (at most 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server and kind")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (at least 5 for the targets)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     return parser.parse_args()
 
 
-def volunteers(organizations: list):
-    """The n-th volunteer of the expo (common.insert_volunteers): born 1985 on, in the organizations in turn."""
+def ensure_wrk() -> None:
+    """wrk from Debian's packages, installed when missing (the project's machines are Debian)."""
+    if shutil.which("wrk"):
+        return
+    print("installing wrk (apt-get install -y wrk) ...", flush=True)
+    apt = ["apt-get", "install", "-y", "-q", "wrk"]
+    if os.geteuid() != 0:
+        apt.insert(0, "sudo")
+    if subprocess.run(apt, capture_output=True).returncode != 0 or not shutil.which("wrk"):
+        sys.exit("wrk is needed and could not be installed: apt-get install -y wrk")
+
+
+def person(organizations: list):
+    from datetime import date
+
     from app.security import demo_id_number
 
-    def person(n: int) -> dict:
+    def make(n: int) -> dict:
         birth = date(1985, 1, 1) + timedelta(days=n % 7000)
         return {
             "name": f"志愿者{n:05d}",
@@ -104,14 +110,15 @@ def volunteers(organizations: list):
             "organization_id": organizations[n % len(organizations)].id,
         }
 
-    return person
+    return make
 
 
 def seed(args, url: str, keys: dict[str, str]) -> dict:
-    """Schema, organizations, volunteers, the expo under way and its assignments, a scanner token."""
-    from sqlalchemy import select, text
+    """Schema, volunteers, the expo under way and its assignments, the scanner's and the volunteers' tokens."""
+    from sqlalchemy import insert, select, text
 
-    from api.tokens import create_token
+    from api.models import ApiToken
+    from api.tokens import TOKEN_PREFIX, create_token, hash_token
     from app.extensions import db
     from app.permissions import Role
     from app.timeutil import utcnow
@@ -124,10 +131,25 @@ def seed(args, url: str, keys: dict[str, str]) -> dict:
         town = demo_town()
         now = utcnow()
         teams = [o for o in db.session.scalars(select(Organization)) if o.path.startswith(town.path)]
-        ids = insert_volunteers(args.volunteers + 2, volunteers(teams), mobile_prefix="136", now=now)
+        ids = insert_volunteers(args.volunteers + 1, person(teams), mobile_prefix="136", now=now)
         coordinator_id, volunteer_ids = ids[0], ids[1:]
         db.session.add(RoleGrant(user_id=coordinator_id, organization_id=town.id, role=Role.COORDINATOR.value))
         _token, bearer = create_token(db.session.get(User, coordinator_id), "bench scanner", by=None, now=now)
+        secrets = [f"{TOKEN_PREFIX}bench{n:08d}{'x' * 24}" for n in range(len(volunteer_ids))]
+        db.session.execute(
+            insert(ApiToken),
+            [
+                {
+                    "user_id": uid,
+                    "name": "phone",
+                    "token_hash": hash_token(secret),
+                    "prefix": secret[:12],
+                    "created_at": now,
+                    "last_used_at": now,  # a phone in use: its use was recorded lately
+                }
+                for uid, secret in zip(volunteer_ids, secrets, strict=True)
+            ],
+        )
         start = now - timedelta(hours=1)
         event_id, assignments = add_expo(
             "漫博会 签到压测",
@@ -143,85 +165,61 @@ def seed(args, url: str, keys: dict[str, str]) -> dict:
             assigned=2,
             now=now,
         )
+        sqlite = url.startswith("sqlite")
         db.session.execute(
             text(
-                "CREATE TABLE bench_pings (id bigserial PRIMARY KEY, device_id text, "
-                "client_scan_id text, created_at timestamptz)"
+                "CREATE TABLE bench_pings (id INTEGER PRIMARY KEY AUTOINCREMENT, device_id text, client_scan_id text, "
+                "created_at text)"
+                if sqlite
+                else "CREATE TABLE bench_pings (id bigserial PRIMARY KEY, device_id text, client_scan_id text, "
+                "created_at timestamptz)"
             )
         )
         db.session.commit()
-        queries = queries_per_scan(app, event_id, bearer, volunteer_ids[-2:])
-        # Statistics for what was seeded; the scan log and attendances stay unanalyzed, as on a new
-        # server before autovacuum's first pass: analyzed while empty, they would make PostgreSQL plan
-        # the prepared scan statements (psycopg prepares a statement on its 5th run) as sequential
-        # scans of a near-empty table, and keep those plans while the tables grow during the run.
+        statements = statements_per_scan(app, event_id, bearer, volunteer_ids[-1])
         db.session.execute(
-            text("ANALYZE users, organizations, role_grants, api_tokens, events, positions, shifts, assignments")
+            text("ANALYZE" if sqlite else "ANALYZE users, organizations, role_grants, api_tokens, events, shifts")
         )
         db.session.commit()
         db.engine.dispose()
     return {
+        "app": app,
         "event_id": event_id,
         "bearer": bearer,
-        "volunteer_ids": volunteer_ids[:-2],
-        "app": app,
-        "shifts": args.positions * 3,
+        "coordinator_id": coordinator_id,
+        "volunteer_ids": volunteer_ids[:-1],
+        "secrets": secrets[:-1],
         "assignments": assignments,
-        "queries": queries,
+        "statements": statements,
     }
 
 
-def redis_url(storage: str) -> str:
-    """Redis db 14, emptied, for the rate limits; "" (worker memory) when asked."""
-    return "" if storage == "memory" else flush_redis(14)
-
-
-def queries_per_scan(app, event_id: int, bearer: str, volunteer_ids: list[int]) -> tuple[int, str]:
-    """Probe two live scans in-process through the test client: the SQL statements the first one cost (the
-    token's first use: the normal path, through SQLAlchemy), and which lane answered the second one."""
+def statements_per_scan(app, event_id: int, bearer: str, volunteer_id: int) -> int:
+    """The SQL statements one live badge check-in costs, the token's first use (its use recorded) not counted."""
     from sqlalchemy import event as sa_event
 
-    from api.express import LANE
     from app.extensions import db
     from checkin.tokens import badge_token
 
-    statements: list[str] = []
-    engine = db.engine
+    client, statements = app.test_client(), []
+    headers = {"Authorization": f"Bearer {bearer}"}
+    client.get(f"/api/v1/events/{event_id}", headers=headers)  # records the token's use
 
     def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    def scan(volunteer_id: int, client_id: str) -> dict:
-        body = {
-            "event_id": event_id,
-            "device_id": "probe",
-            "scans": [{"client_scan_id": client_id, "badge_token": badge_token(volunteer_id, now=_now())}],
-        }
-        response = client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {bearer}"})
-        result = response.get_json()["results"][0]
-        assert result["action"] == "check_in", result
-        return result
-
-    client = app.test_client()
-    sa_event.listen(engine, "before_cursor_execute", count)
+    body = {
+        "event_id": event_id,
+        "device_id": "probe",
+        "scans": [{"client_scan_id": "probe-1", "badge_token": badge_token(volunteer_id, now=_now())}],
+    }
+    sa_event.listen(db.engine, "before_cursor_execute", count)
     try:
-        scan(volunteer_ids[0], "probe-1")
+        result = client.post("/api/v1/scans", json=body, headers=headers).get_json()["results"][0]
     finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
-
-    def lanes() -> dict:
-        return {
-            sample.labels["outcome"]: sample.value
-            for metric in LANE.collect()
-            for sample in metric.samples
-            if sample.name.endswith("_total")
-        }
-
-    before = lanes()
-    scan(volunteer_ids[1], "probe-2")
-    after = lanes()
-    lane = [outcome for outcome, value in after.items() if value != before.get(outcome, 0)]
-    return len(statements), ("express lane" if lane == ["express"] else f"normal path ({', '.join(lane) or 'off'})")
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    assert result["action"] == "check_in", result
+    return len(statements)
 
 
 def _now():
@@ -230,112 +228,261 @@ def _now():
     return utcnow()
 
 
-def write_tokens(app, volunteer_ids: list[int], path: Path) -> None:
-    """Every volunteer's badge token of the current 30-second window (valid for at least 30 s more)."""
+# -- state between runs ---------------------------------------------------------------------------
+
+
+class Database:
+    """SQL on the bench database (PostgreSQL through psycopg, SQLite through sqlite3)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.sqlite = url.startswith("sqlite")
+
+    def run(self, sql: str, params: tuple = ()) -> list:
+        if self.sqlite:
+            import sqlite3
+
+            conn = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=60)
+            try:
+                rows = conn.execute(sql.replace("%s", "?"), params).fetchall()
+                conn.commit()
+                return rows
+            finally:
+                conn.close()
+        with connect(self.url) as conn:
+            cursor = conn.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+            conn.commit()
+            return rows
+
+    def reset(self) -> None:
+        """No scan, no attendance, every assignment as assigned: each run starts from the same state."""
+        for sql in (
+            "DELETE FROM scans",
+            "DELETE FROM attendances",
+            "UPDATE assignments SET status = 'assigned' WHERE status = 'completed'",
+            "DELETE FROM bench_pings",
+        ):
+            self.run(sql)
+
+    def check_in_all(self, event_id: int, coordinator_id: int) -> None:
+        """Every volunteer checked in an hour ago on the shift under way (the check-out runs' state)."""
+        now = "now() AT TIME ZONE 'UTC'" if not self.sqlite else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+        an_hour_ago = (
+            "(now() AT TIME ZONE 'UTC') - interval '1 hour'"
+            if not self.sqlite
+            else "strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 hour')"
+        )
+        self.run(
+            "INSERT INTO attendances (user_id, event_id, shift_id, assignment_id, checked_in_at, status, "
+            "check_in_method, offline, outside_radius, conflict, checked_in_by_id, note, created_at, updated_at) "
+            f"SELECT a.user_id, s.event_id, s.id, a.id, {an_hour_ago}, 'open', 'badge', false, false, false, %s, '', "
+            f"{now}, {now} FROM assignments a JOIN shifts s ON s.id = a.shift_id "
+            f"WHERE s.event_id = %s AND s.starts_at <= {now} AND s.ends_at > {now} "
+            "ON CONFLICT (user_id) WHERE status = 'open' DO NOTHING",
+            (coordinator_id, event_id),
+        )
+
+    def outcomes(self) -> dict[str, int]:
+        rows = self.run("SELECT action || ':' || result, count(*) FROM scans GROUP BY 1")
+        return dict(rows)
+
+
+# -- the runs -------------------------------------------------------------------------------------
+
+
+def write_badges(app, volunteer_ids: list[int], path: Path, *, ago: int = 0) -> None:
+    """Every volunteer's badge token of the current 30-second window (or `ago` seconds before)."""
     from checkin.tokens import badge_token
 
     with app.app_context():
-        now = _now()
-        tokens = [badge_token(uid, now=now) for uid in volunteer_ids]
+        at = _now() - timedelta(seconds=ago)
+        tokens = [badge_token(uid, now=at) for uid in volunteer_ids]
     path.write_text("return {" + ",".join(f'"{t}"' for t in tokens) + "}\n")
 
 
-def scan_outcomes(url: str, prefix: str) -> dict[str, int]:
-    with connect(url) as conn:
-        rows = conn.execute(
-            "SELECT action || ':' || result, count(*) FROM scans WHERE device_id LIKE %s GROUP BY 1", (prefix + "%",)
-        ).fetchall()
-    return dict(rows)
+def kiosk_code(app, event_id: int) -> str:
+    from checkin.tokens import kiosk_token
+
+    with app.app_context():
+        return kiosk_token(event_id, shift_id=None, now=_now())
+
+
+class Bench:
+    def __init__(self, args, facts: dict, url: str, env: dict, workdir: Path, log):
+        self.args, self.facts, self.url, self.workdir = args, facts, url, workdir
+        self.db = Database(url)
+        self.app_server, self.app_port = start_server("wsgi:app", ROOT, env, args.workers, log)
+        self.bare_server, self.bare_port = start_server("bare_insert:app", ROOT / "bench", env, args.workers, log)
+        self.badges, self.phones = workdir / "badges.lua", workdir / "phones.lua"
+        self.phones.write_text("return {" + ",".join(f'"{s}"' for s in facts["secrets"]) + "}\n")
+        self.pg_url = None if url.startswith("sqlite") else url
+
+    def stop(self) -> None:
+        stop_server(self.app_server)
+        stop_server(self.bare_server)
+
+    def script(self, kind: str) -> tuple[Path, str]:
+        """(the wrk script of a kind, the path it posts to)."""
+        facts = self.facts
+        path = self.workdir / f"{kind.split()[0]}-{kind.split()[-1]}.lua"
+        if kind == "kiosk check-in":
+            code = kiosk_code(facts["app"], facts["event_id"])
+            path.write_text(KIOSK_LUA % {"tokens": self.phones, "kiosk": code})
+            return path, "/api/v1/kiosk-scans"
+        if kind == "offline 200":
+            at = (_now() - timedelta(seconds=20)).isoformat()
+            path.write_text(
+                BATCH_LUA
+                % {
+                    "tokens": self.badges,
+                    "event_id": facts["event_id"],
+                    "bearer": facts["bearer"],
+                    "at": at,
+                    "n": BATCH,
+                }
+            )
+            return path, "/api/v1/scans"
+        path.write_text(LUA % {"tokens": self.badges, "event_id": facts["event_id"], "bearer": facts["bearer"]})
+        return path, "/api/v1/scans"
+
+    def run(self, kind: str, seconds: int, label: str) -> tuple[dict, dict[str, int]]:
+        """One run of a kind from the reset state; its figures and what its scans did."""
+        facts, ids = self.facts, self.facts["volunteer_ids"]
+        self.db.reset()
+        if kind == "badge check-out":
+            self.db.check_in_all(facts["event_id"], facts["coordinator_id"])
+        write_badges(facts["app"], ids, self.badges, ago=20 if kind == "offline 200" else 0)
+        script, path = self.script(kind)
+        bare = kind == "bare"
+        server, port = (self.bare_server, self.bare_port) if bare else (self.app_server, self.app_port)
+        span = len(ids) - len(ids) % BATCH
+        result = run_wrk(script, server, port, self.pg_url, self.args, seconds, label, 0, span, path=path)
+        time.sleep(1)  # wrk stops with requests in flight: the server finishes them before the database is read
+        return result, ({} if bare else self.db.outcomes())
+
+
+def expected(kind: str) -> str:
+    return "check_out:ok" if kind == "badge check-out" else "check_in:ok"
+
+
+def verified(kind: str, result: dict, outcomes: dict[str, int]) -> bool:
+    """Every scan did what it should: only the kind's outcome, at least one per answered scan, no error answer."""
+    scans = result["requests"] * (BATCH if kind == "offline 200" else 1)
+    return set(outcomes) == {expected(kind)} and outcomes[expected(kind)] >= scans and result["non2xx"] == 0
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def measure(bench: Bench, kinds: list[str], args, name: str) -> dict[str, dict]:
+    """Warm-up, then the rounds: bare and each kind in turn. Returns per kind its runs and per-round ratios."""
+    for kind in ["bare", *kinds]:
+        bench.run(kind, args.warmup, "warm")
+    figures: dict[str, dict] = {kind: {"runs": [], "ratios": [], "ok": True} for kind in ["bare", *kinds]}
+    for n in range(args.rounds):
+        for kind in kinds:
+            bare, _ = bench.run("bare", args.duration, f"bare{n}")
+            bare["scans_per_s"] = bare["rate"]
+            figures["bare"]["runs"].append(bare)
+            result, outcomes = bench.run(kind, args.duration, f"r{n}")
+            scans = result["rate"] * (BATCH if kind == "offline 200" else 1)
+            result["scans_per_s"] = scans
+            figures[kind]["runs"].append(result)
+            figures[kind]["ratios"].append(result["rate"] / bare["rate"])
+            ok = verified(kind, result, outcomes)
+            figures[kind]["ok"] = figures[kind]["ok"] and ok
+            print(
+                f"{name} round {n + 1}: {kind:<16} {scans:8.1f} scans/s  p99 {result['p99_us'] / 1000:6.1f} ms  "
+                f"bare {bare['rate']:7.1f}/s  ratio {result['rate'] / bare['rate']:6.1%}  "
+                f"load {os.getloadavg()[0]:.1f}  db {outcomes}{'' if ok else '  NOT VERIFIED'}",
+                flush=True,
+            )
+            if not ok:
+                print(f"  wrk: {result}", flush=True)
+    return figures
+
+
+def summary(kind: str, figures: dict) -> str:
+    runs = figures["runs"]
+    cpu = {key: statistics.median(r["cpu_ms"][key] for r in runs) for key in runs[0]["cpu_ms"]}
+    scans = median_of(runs, "scans_per_s")
+    ratio = f"{statistics.median(figures['ratios']):6.1%}" if figures["ratios"] else "     -"
+    per_scan = BATCH if kind == "offline 200" else 1
+    return (
+        f"{kind:<16} {scans:8.1f} scans/s  p50 {median_of(runs, 'p50_us') / 1000:6.1f} ms  "
+        f"p99 {median_of(runs, 'p99_us') / 1000:6.1f} ms  ratio {ratio}  CPU per scan: server "
+        f"{cpu['server'] / per_scan:.2f} ms, database {cpu['postgres'] / per_scan:.2f} ms"
+    )
+
+
+def phase(args, url: str, keys: dict, redis: str, kinds: list[str], name: str) -> dict[str, dict]:
+    started = time.monotonic()
+    facts = seed(args, url, keys)
+    print(
+        f"{name}: seeded {len(facts['volunteer_ids']):,} volunteers, {facts['assignments']:,} assignments in "
+        f"{time.monotonic() - started:.0f} s; a live badge check-in costs {facts['statements']} SQL statements",
+        flush=True,
+    )
+    env = {**server_env(url, keys, redis), "API_KIOSK_SCAN_RATE_LIMIT": UNLIMITED}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-checkin-"))
+    with open(workdir / "gunicorn.log", "w") as log:
+        bench = Bench(args, facts, url, env, workdir, log)
+        try:
+            return measure(bench, kinds, args, name)
+        finally:
+            bench.stop()
 
 
 def main() -> int:
     args = parse_args()
-    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
-        sys.exit("wrk is needed: apt-get install -y wrk")
+    ensure_wrk()
     args.duration = min(args.duration, 20)  # tokens made at the start stay valid for at least 30 s
     keys = new_secrets()
-    url = fresh_database(args.database)
-    started = time.monotonic()
-    facts = seed(args, url, keys)
-    ids = facts["volunteer_ids"]
-    statements, lane = facts["queries"]
-    print(
-        f"seeded {len(ids):,} volunteers, {facts['shifts']} shifts, {facts['assignments']:,} assignments "
-        f"in {time.monotonic() - started:.0f} s; probe: the token's first scan = {statements} SQL statements "
-        f"(normal path), the next one answered by the {lane}"
+    results: dict[str, dict] = {}
+    pg = phase(
+        args,
+        fresh_database(args.database),
+        keys,
+        flush_redis(14),
+        ["badge check-in", "badge check-out", "kiosk check-in", "offline 200"],
+        "PostgreSQL",
     )
-
-    env = server_env(url, keys, redis_url(args.rate_limit_storage))
-    workdir = Path(tempfile.mkdtemp(prefix="bench-checkin-"))
-    tokens, script = workdir / "tokens.lua", workdir / "scan.lua"
-    script.write_text(LUA % {"tokens": tokens, "event_id": facts["event_id"], "bearer": facts["bearer"]})
-    warm = min(2000, len(ids) // 10)
-    app_runs: list[dict] = []
-    extra: dict[str, dict] = {}
-    bare_runs: list[dict] = []
-    with open(workdir / "gunicorn.log", "w") as log:
-        app_server, app_port = start_server("wsgi:app", ROOT, env, args.workers, log)
-        bare_server, bare_port = start_server("bare_insert:app", ROOT / "bench", env, args.workers, log)
-        try:
-            write_tokens(facts["app"], ids, tokens)
-            run_wrk(script, app_server, app_port, url, args, args.warmup, "warm", 0, warm)
-            run_wrk(script, bare_server, bare_port, url, args, args.warmup, "warm", 0, warm)
-            span = (len(ids) - warm) // args.rounds
-            for n in range(args.rounds):  # interleaved, so a busy neighbour slows both sides alike
-                write_tokens(facts["app"], ids, tokens)
-                app_runs.append(
-                    run_wrk(script, app_server, app_port, url, args, args.duration, f"app{n}", warm + n * span, span)
-                )
-                bare_runs.append(run_wrk(script, bare_server, bare_port, url, args, args.duration, f"bare{n}", 0, span))
-                print(line(f"round {n + 1}: scans", app_runs[-1]))
-                print(line(f"round {n + 1}: bare", bare_runs[-1]))
-            if args.breakdown:
-                write_tokens(facts["app"], ids, tokens)
-                for name, label, server, port in (
-                    ("404 unknown event", "unknown", app_server, app_port),
-                    ("refused: forged badge", "forged", app_server, app_port),
-                    ("bare (again)", "bare-again", bare_server, bare_port),
-                ):
-                    extra[name] = run_wrk(script, server, port, url, args, args.duration, label, 0, span)
-        finally:
-            stop_server(app_server)
-            stop_server(bare_server)
-
-    scans, bare = combined(app_runs), combined(bare_runs)
-    outcomes = scan_outcomes(url, "app")  # the measured rounds' devices: app0-*, app1-*
-    ratio = scans["rate"] / bare["rate"]
+    results.update({f"pg {k}" if k == "bare" else k: v for k, v in pg.items()})
+    if not args.skip_sqlite:
+        folder = Path(tempfile.mkdtemp(prefix="bench-checkin-sqlite-"))
+        sqlite = phase(args, f"sqlite:///{folder / 'bench.db'}", keys, "", ["badge check-in"], "SQLite")
+        results["sqlite bare"] = sqlite["bare"]
+        results["SQLite check-in"] = {**sqlite["badge check-in"]}
     print(
-        f"gunicorn -w {args.workers} (sync) ×2 servers; wrk -t{args.threads} -c{args.connections} "
-        f"{args.rounds}×{args.duration}s each; rate limits on ({args.rate_limit_storage} storage), "
-        f"raised to {UNLIMITED}"
+        f"gunicorn -w {args.workers} (sync) x2 servers; wrk -t{args.threads} -c{args.connections}; "
+        f"{args.rounds} rounds x {args.duration} s per kind; medians of the rounds; rate limits on "
+        f"(Redis on PostgreSQL, worker memory on SQLite), raised to {UNLIMITED}"
     )
-    print(line("POST /api/v1/scans", scans))
-    print(line("bare Flask + 1 INSERT", bare))
-    print(
-        f"load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine "
-        f"slows both sides; the ratio is the comparable figure)"
-    )
-    print(f"ratio scans / bare     {ratio:.1%}")
-    print(cost("POST /api/v1/scans", scans))
-    print(cost("bare Flask + 1 INSERT", bare))
-    print(
-        f"ratio of CPU costs     {sum(bare['cpu_ms'].values()) / sum(scans['cpu_ms'].values()):.1%} "
-        f"(bare / scans: the load-independent form of the ratio)"
-    )
-    for name, result in extra.items():
-        print(line(name, result) + f"  {result['rate'] / bare['rate']:.0%} of bare")
-        print(cost(name, result))
-    print(f"scan outcomes          {json.dumps(outcomes, sort_keys=True)}")
-    checks = {
-        f">= {TARGET_RATE:.0f} scans/s": scans["rate"] >= TARGET_RATE,
-        f"p99 < {TARGET_P99_MS:.0f} ms": scans["p99_us"] / 1000 < TARGET_P99_MS,
-        f">= {TARGET_RATIO:.0%} of the bare endpoint": ratio >= TARGET_RATIO,
-        # wrk does not count the requests still in flight when it stops; the server finishes them
-        "every scan a check-in": set(outcomes) == {"check_in:ok"}
-        and outcomes["check_in:ok"] >= scans["requests"]
-        and scans["non2xx"] == 0,
-    }
-    print("targets                " + "; ".join(f"{name}: {met_or_missed(ok)}" for name, ok in checks.items()))
+    print(f"load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for kind, figures in results.items():
+        print(summary(kind, figures))
+        runs = figures["runs"]
+        print(
+            "  "
+            + cost(kind, {"cpu_ms": {k: statistics.median(r["cpu_ms"][k] for r in runs) for k in runs[0]["cpu_ms"]}})
+        )
+    checks: dict[str, bool] = {}
+    for kind, target in TARGETS.items():
+        if kind in results:
+            checks[f"{kind} >= {target:.0%} of bare"] = statistics.median(results[kind]["ratios"]) >= target
+    for kind in ("badge check-in", "badge check-out"):
+        checks[f"{kind} p99 < {TARGET_P99_MS:.0f} ms"] = (
+            median_of(results[kind]["runs"], "p99_us") / 1000 < TARGET_P99_MS
+        )
+    batch = median_of(results["offline 200"]["runs"], "scans_per_s")
+    single = median_of(results["badge check-in"]["runs"], "scans_per_s")
+    print(f"offline 200 / badge check-in: {batch / single:.1f}x in scans/s")
+    checks[f"offline 200 >= {TARGET_BATCH_FACTOR:.0f}x the single-scan rate"] = batch >= TARGET_BATCH_FACTOR * single
+    checks["every scan verified in the database"] = all(f["ok"] for f in results.values())
+    checks["at least 5 rounds"] = args.rounds >= 5
+    print("targets: " + "; ".join(f"{name}: {met_or_missed(ok)}" for name, ok in checks.items()))
     return exit_status(checks.values())
 
 

@@ -56,6 +56,63 @@ end
 """
 
 
+KIOSK_LUA = r"""
+local tokens = dofile("%(tokens)s")
+local kiosk = "%(kiosk)s"
+local counter = 0
+local thread_count = 0
+
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+end
+
+function init(args)
+  label, offset, span, nthreads = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  local i = offset + ((counter * nthreads + tid) %% span) + 1
+  counter = counter + 1
+  return wrk.format(nil, nil, {["Authorization"] = "Bearer " .. tokens[i]}, '{"token":"' .. kiosk .. '"}')
+end
+""" + LUA[LUA.index("function done") :]
+
+BATCH_LUA = r"""
+local tokens = dofile("%(tokens)s")
+local event_id, bearer, at, n = %(event_id)d, "%(bearer)s", "%(at)s", %(n)d
+local counter = 0
+local thread_count = 0
+
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+end
+
+function init(args)
+  label, offset, span, nthreads = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. bearer
+end
+
+function request()
+  local first = offset + ((counter * nthreads + tid) * n) %% span
+  counter = counter + 1
+  local scans = {}
+  for j = 1, n do
+    scans[j] = string.format('{"client_scan_id":"c%%d-%%d","badge_token":"%%s","offline":true,"scanned_at":"%%s"}',
+                             counter, j, tokens[first + j], at)
+  end
+  local body = string.format('{"event_id":%%d,"device_id":"%%s-%%d","scans":[%%s]}',
+                             event_id, label, tid, table.concat(scans, ","))
+  return wrk.format(nil, nil, nil, body)
+end
+""" + LUA[LUA.index("function done") :]
+
+
 def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tuple[subprocess.Popen, int]:
     port = free_port()
     # an empty config file: both servers run with exactly these settings, whatever ./gunicorn.conf.py says
@@ -83,9 +140,20 @@ def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tupl
 
 
 def run_wrk(
-    script: Path, server: subprocess.Popen, port: int, url: str, args, seconds: int, label: str, offset: int, span: int
+    script: Path,
+    server: subprocess.Popen,
+    port: int,
+    url: str | None,
+    args,
+    seconds: int,
+    label: str,
+    offset: int,
+    span: int,
+    *,
+    path: str = "/api/v1/scans",
 ) -> dict:
-    """One wrk run; its rate and latency, and the CPU each request cost the server, PostgreSQL and wrk."""
+    """One wrk run; its rate and latency, and the CPU each request cost the server, PostgreSQL (`url`; None:
+    SQLite, whose work is the server's own) and wrk."""
     command = [
         "wrk",
         "-t",
@@ -98,17 +166,17 @@ def run_wrk(
         "10s",
         "-s",
         str(script),
-        f"http://127.0.0.1:{port}/api/v1/scans",
+        f"http://127.0.0.1:{port}{path}",
         "--",
         label,
         str(offset),
         str(span),
         str(args.threads),
     ]
-    workers, backends = server_pids(server.pid), backend_pids(url)
+    workers, backends = server_pids(server.pid), (backend_pids(url) if url else [])
     before = (cpu_seconds(workers), {pid: cpu_seconds([pid]) for pid in backends}, _children_cpu())
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    backends = set(backends) | set(backend_pids(url))
+    backends = set(backends) | set(backend_pids(url) if url else [])
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result = json.loads(line[len("RESULT ") :])
     result["rate"] = result["requests"] / (result["duration_us"] / 1e6)

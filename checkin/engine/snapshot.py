@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -171,12 +172,12 @@ def _device_key(scans: Any) -> ColumnElement[str]:
 
 
 def _attendance_columns(
-    attendance: Any, shift: Any, position: Any, event: Any, request: ScanRequest
+    attendance: Any, shift: Any, position: Any, event: Any, shape: Shape
 ) -> list[ColumnElement[Any]]:
     """An attendance's columns (joined with its shift, position and event) as _attendance reads them."""
 
     def device(action: str) -> ColumnElement[Any]:
-        if not request.offline:  # only an offline scan's conflict asks which device made an attendance
+        if not shape.offline:  # only an offline scan's conflict asks which device made an attendance
             return null()
         scans = _scans().alias()
         return (
@@ -218,12 +219,51 @@ def _attendance_joins(attendance: Any, shift: Any, position: Any, event: Any, *,
     return step(joined, event, event.c.id == attendance.c.event_id)
 
 
-def _statement(request: ScanRequest, *, lock: bool) -> Select[Any]:
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a scan's snapshot statement holds: one statement is built per shape, its values bound."""
+
+    volunteer: bool
+    event: bool
+    previous: bool
+    token: bool
+    shift: bool
+    offline: bool
+    lock: bool
+
+    @classmethod
+    def of(cls, request: ScanRequest, *, lock: bool) -> Shape:
+        return cls(
+            volunteer=request.volunteer_id is not None,
+            event=request.event_id is not None,
+            previous=bool(request.device_id and request.client_scan_id),
+            token=bool(request.token_digest),
+            shift=request.shift_id is not None,
+            offline=request.offline,
+            lock=lock,
+        )
+
+
+def _parameters(request: ScanRequest) -> dict[str, Any]:
+    return {
+        "volunteer_id": request.volunteer_id,
+        "event_id": request.event_id,
+        "device_id": request.device_id,
+        "client_scan_id": request.client_scan_id,
+        "token_digest": request.token_digest,
+        "shift_id": request.shift_id,
+    }
+
+
+@cache
+def _statement(shape: Shape) -> Select[Any]:
+    """The snapshot SELECT of a shape, built once (building it costs more than running it), values bound."""
     t = _tables()
     users, events = t["users"], t["events"]
     volunteer, event = users.alias("v"), events.alias("e")
-    volunteer_id: Any = bindparam("volunteer_id", request.volunteer_id, type_=Integer)
-    event_id: Any = bindparam("event_id", request.event_id, type_=Integer)
+    volunteer_id: Any = bindparam("volunteer_id", type_=Integer)
+    event_id: Any = bindparam("event_id", type_=Integer)
+    shift_id: Any = bindparam("shift_id", type_=Integer)
 
     attendance, at_shift, at_position, at_event = (
         t["attendances"].alias("a"),
@@ -232,7 +272,7 @@ def _statement(request: ScanRequest, *, lock: bool) -> Select[Any]:
         t["events"].alias("ae"),
     )
     attendances = (
-        select(json_rows(*_attendance_columns(attendance, at_shift, at_position, at_event, request)))
+        select(json_rows(*_attendance_columns(attendance, at_shift, at_position, at_event, shape)))
         .select_from(_attendance_joins(attendance, at_shift, at_position, at_event, outer=False))
         .where(
             attendance.c.user_id == volunteer_id,
@@ -278,18 +318,16 @@ def _statement(request: ScanRequest, *, lock: bool) -> Select[Any]:
         volunteer.c.volunteer_number,
         volunteer.c.is_disabled,
         volunteer.c.signup_serial,
-        attendances if request.volunteer_id is not None else null(),
-        assignments if request.volunteer_id is not None and request.event_id is not None else null(),
-        _previous(request),
-        _token_devices(request, volunteer_id),
-        _walk_in_shifts(request, event_id),
-        select(t["shifts"].c.event_id).where(t["shifts"].c.id == request.shift_id).scalar_subquery()
-        if request.shift_id is not None
-        else null(),
+        attendances if shape.volunteer else null(),
+        assignments if shape.volunteer and shape.event else null(),
+        _previous(shape),
+        _token_devices(shape, volunteer_id),
+        _walk_in_shifts(shape, event_id, shift_id),
+        select(t["shifts"].c.event_id).where(t["shifts"].c.id == shift_id).scalar_subquery() if shape.shift else null(),
     ]
     base = select(literal(1).label("one")).subquery("base")
     source = base.outerjoin(event, event.c.id == event_id).outerjoin(volunteer, volunteer.c.id == volunteer_id)
-    if lock:
+    if shape.lock:
         locked = (
             update(users)
             .where(users.c.id == volunteer_id)
@@ -304,8 +342,8 @@ def _statement(request: ScanRequest, *, lock: bool) -> Select[Any]:
     return select(*columns).select_from(source)
 
 
-def _previous(request: ScanRequest) -> Any:
-    if not (request.device_id and request.client_scan_id):
+def _previous(shape: Shape) -> Any:
+    if not shape.previous:
         return null()
     scans, t = _scans().alias("x"), _tables()
     attendance, users = t["attendances"].alias("xa"), t["users"].alias("xu")
@@ -323,7 +361,7 @@ def _previous(request: ScanRequest) -> Any:
                 users.c.name,
                 users.c.volunteer_number,
                 users.c.is_disabled,
-                *_attendance_columns(attendance, shift, position, event, request),
+                *_attendance_columns(attendance, shift, position, event, shape),
             )
         )
         .select_from(
@@ -332,19 +370,22 @@ def _previous(request: ScanRequest) -> Any:
                 attendance.c.id == scans.c.attendance_id,
             )
         )
-        .where(scans.c.device_id == request.device_id, scans.c.client_scan_id == request.client_scan_id)
+        .where(
+            scans.c.device_id == bindparam("device_id", type_=String),
+            scans.c.client_scan_id == bindparam("client_scan_id", type_=String),
+        )
         .scalar_subquery()
     )
 
 
-def _token_devices(request: ScanRequest, volunteer_id: Any) -> Any:
-    if not request.token_digest:
+def _token_devices(shape: Shape, volunteer_id: Any) -> Any:
+    if not shape.token:
         return null()
     scans = _scans().alias("k")
     return (
         select(json_rows(_device_key(scans)))
         .where(
-            scans.c.token_digest == request.token_digest,
+            scans.c.token_digest == bindparam("token_digest", type_=String),
             scans.c.user_id == volunteer_id,
             scans.c.result.in_(ACCEPTED),
         )
@@ -352,8 +393,8 @@ def _token_devices(request: ScanRequest, volunteer_id: Any) -> Any:
     )
 
 
-def _walk_in_shifts(request: ScanRequest, event_id: Any) -> Any:
-    if request.event_id is None:
+def _walk_in_shifts(shape: Shape, event_id: Any, shift_id: Any) -> Any:
+    if not shape.event:
         return null()
     t = _tables()
     shift, position, events = t["shifts"].alias("w"), t["positions"].alias("wp"), t["events"].alias("we")
@@ -366,8 +407,8 @@ def _walk_in_shifts(request: ScanRequest, event_id: Any) -> Any:
             exists().where(events.c.id == event_id, events.c.allow_walk_ins.is_(True)),
         )
     )
-    if request.shift_id is not None:
-        statement = statement.where(shift.c.id == request.shift_id)
+    if shape.shift:
+        statement = statement.where(shift.c.id == shift_id)
     return statement.scalar_subquery()
 
 
@@ -495,8 +536,10 @@ def read_snapshot(request: ScanRequest) -> Snapshot:
             update(users).where(users.c.id == request.volunteer_id).values(signup_serial=users.c.signup_serial + 1)
         )
         lock = False
-    row = session.execute(_statement(request, lock=lock)).one()
+    parameters = _parameters(request)
+    row = session.execute(_statement(Shape.of(request, lock=lock)), parameters).one()
     locked_serial, seen_serial = row[-1], row[15]
     if lock and locked_serial is not None and locked_serial != (seen_serial or 0) + 1:
-        row = session.execute(_statement(request, lock=False)).one()  # changed meanwhile: read it under the lock
+        # changed meanwhile: read it again under the lock
+        row = session.execute(_statement(Shape.of(request, lock=False)), parameters).one()
     return _snapshot(row, request)

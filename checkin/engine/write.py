@@ -9,9 +9,10 @@ IntegrityError, which checkin.engine.apply handles.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, insert, literal, select, update
+from sqlalchemy import Boolean, Insert, Integer, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db, rowcount
@@ -85,6 +86,111 @@ def log_refusal(request: ScanRequest, code: str) -> int | None:
     return int(scan_id)
 
 
+def _bound(table: Table, names: Any, prefix: str) -> dict[str, Any]:
+    """Bind parameters for these columns of a table, named prefix + column."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
+
+
+_SCAN_COLUMNS = (
+    "event_id",
+    "user_id",
+    "method",
+    "action",
+    "result",
+    "device_id",
+    "client_scan_id",
+    "scanned_at",
+    "received_at",
+    "offline",
+    "scanned_by_id",
+    "latitude",
+    "longitude",
+    "token_digest",
+    "note",
+    "conflict_side",
+)
+_ATTENDANCE_COLUMNS = (
+    "user_id",
+    "event_id",
+    "shift_id",
+    "assignment_id",
+    "checked_in_at",
+    "status",
+    "check_in_method",
+    "offline",
+    "outside_radius",
+    "conflict",
+    "in_latitude",
+    "in_longitude",
+    "in_accuracy_m",
+    "checked_in_by_id",
+    "note",
+    "created_at",
+    "updated_at",
+)
+
+
+@lru_cache(maxsize=1)
+def _check_in_statement() -> Insert:
+    """PostgreSQL: the attendance and its scan in one statement, built once (values bound: a_*, s_*)."""
+    attendances, scans = _table("attendances"), _table("scans")
+    made = (
+        insert(attendances)
+        .values(_bound(attendances, _ATTENDANCE_COLUMNS, "a_"))
+        .returning(attendances.c.id)
+        .cte("made")
+    )
+    bound = _bound(scans, _SCAN_COLUMNS, "s_")
+    return (
+        insert(scans)
+        .from_select([*_SCAN_COLUMNS, "attendance_id"], select(*bound.values(), made.c.id))
+        .returning(scans.c.attendance_id, scans.c.id)
+    )
+
+
+@lru_cache(maxsize=1)
+def _check_out_statement() -> Insert:
+    """PostgreSQL: the attendance closed, its assignment completed and the scan logged in one statement, built
+    once (values bound: c_*, s_*); no row when the attendance was no longer open."""
+    attendances, assignments, scans = _table("attendances"), _table("assignments"), _table("scans")
+    closed = (
+        update(attendances)
+        .where(attendances.c.id == bindparam("c_attendance_id", type_=Integer), attendances.c.status == "open")
+        .values(
+            status="closed",
+            checked_out_at=bindparam("c_at", type_=attendances.c.checked_out_at.type),
+            check_out_method=bindparam("c_method", type_=attendances.c.check_out_method.type),
+            checked_out_by_id=bindparam("c_by_id", type_=Integer),
+            offline=bindparam("c_offline", type_=Boolean),
+            out_latitude=bindparam("c_latitude", type_=attendances.c.out_latitude.type),
+            out_longitude=bindparam("c_longitude", type_=attendances.c.out_longitude.type),
+            out_accuracy_m=bindparam("c_accuracy_m", type_=attendances.c.out_accuracy_m.type),
+            updated_at=bindparam("c_now", type_=attendances.c.updated_at.type),
+            outside_radius=attendances.c.outside_radius | bindparam("c_outside", type_=Boolean),
+        )
+        .returning(attendances.c.id)
+        .cte("closed")
+    )
+    completed = (
+        update(assignments)
+        .where(
+            assignments.c.id == bindparam("c_assignment_id", type_=Integer),
+            assignments.c.status == "assigned",
+            select(closed.c.id).exists(),
+        )
+        .values(status="completed", updated_at=bindparam("c_now", type_=assignments.c.updated_at.type))
+        .returning(assignments.c.id)
+        .cte("completed")
+    )
+    bound = _bound(scans, [*_SCAN_COLUMNS, "attendance_id"], "s_")
+    return (
+        insert(scans)
+        .from_select([*_SCAN_COLUMNS, "attendance_id"], select(*bound.values()).select_from(closed))
+        .returning(scans.c.id)
+        .add_cte(completed)  # data-modifying: runs though nothing reads it
+    )
+
+
 def check_in(request: ScanRequest, *, assignment_id: int, shift_id: int, outside: bool) -> tuple[int, int]:
     """A new open attendance and its scan; returns (attendance id, scan id)."""
     attendances, scans = _table("attendances"), _table("scans")
@@ -110,17 +216,9 @@ def check_in(request: ScanRequest, *, assignment_id: int, shift_id: int, outside
     }
     scan = _scan_values(request, action="check_in", result="ok")
     if _postgresql():
-        made = insert(attendances).values(values).returning(attendances.c.id).cte("made")
-        columns = [name for name in scan if name != "attendance_id"]
-        statement = (
-            insert(scans)
-            .from_select(
-                [*columns, "attendance_id"],
-                select(*[literal(scan[name], type_=scans.c[name].type) for name in columns], made.c.id),
-            )
-            .returning(scans.c.attendance_id, scans.c.id)
-        )
-        attendance_id, scan_id = db.session.execute(statement).one()
+        parameters = {f"a_{name}": value for name, value in values.items()}
+        parameters.update({f"s_{name}": value for name, value in scan.items() if name != "attendance_id"})
+        attendance_id, scan_id = db.session.execute(_check_in_statement(), parameters).one()
     else:
         attendance_id = db.session.execute(insert(attendances).values(values).returning(attendances.c.id)).scalar_one()
         scan_id = db.session.execute(
@@ -158,19 +256,21 @@ def check_out(request: ScanRequest, attendance: AttendanceRow, *, outside: bool)
     )
     scan = _scan_values(request, action="check_out", result="ok", attendance_id=attendance.id)
     if _postgresql():
-        closed = close.returning(attendances.c.id).cte("closed")
-        completed = complete.where(select(closed.c.id).exists()).returning(assignments.c.id).cte("completed")
-        columns = list(scan)
-        statement = (
-            insert(scans)
-            .from_select(
-                columns,
-                select(*[literal(scan[name], type_=scans.c[name].type) for name in columns]).select_from(closed),
-            )
-            .returning(scans.c.id)
-            .add_cte(completed)  # data-modifying: runs though nothing reads it
-        )
-        scan_id = db.session.execute(statement).scalar()
+        parameters = {
+            "c_attendance_id": attendance.id,
+            "c_assignment_id": attendance.assignment_id,
+            "c_at": request.at,
+            "c_method": request.method,
+            "c_by_id": request.by_id,
+            "c_offline": attendance.offline or request.offline,
+            "c_latitude": position.latitude if position else None,
+            "c_longitude": position.longitude if position else None,
+            "c_accuracy_m": position.accuracy_m if position else None,
+            "c_now": request.now,
+            "c_outside": outside,
+            **{f"s_{name}": value for name, value in scan.items()},
+        }
+        scan_id = db.session.execute(_check_out_statement(), parameters).scalar()
         if scan_id is None:
             return None
     else:

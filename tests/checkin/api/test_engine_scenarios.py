@@ -176,7 +176,7 @@ def test_twenty_parallel_scans_of_one_badge_make_one_check_in(
     clients = [type(scanner)(make_client(), document, token=scanner.token) for _ in range(THREADS)]
     bodies = [scan_body({"client_scan_id": f"p{i}", "badge_token": token}) for i in range(THREADS)]
     answers = send_together(
-        [lambda api=api, body=body: api.post("/scans", json=body) for api, body in zip(clients, bodies)]
+        [lambda api=api, body=body: api.post("/scans", json=body) for api, body in zip(clients, bodies, strict=True)]
     )
     assert not [a for a in answers if isinstance(a, Exception) or a.status_code != 200], answers
     outcomes = Counter(

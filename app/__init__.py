@@ -38,13 +38,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 def select_locale() -> str:
-    """?lang= switches and remembers; otherwise the session's choice; Chinese by default."""
+    """?lang= switches and remembers; otherwise the session's choice; Chinese by default. A call with an API
+    token (Authorization header) has no session: ?lang= or its Accept-Language answers that call only."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # jobs, CLI and services called outside a request
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") if request.query_string else None
+    if "Authorization" in request.headers:  # a token's API call has no session: ?lang=, else Accept-Language
+        if chosen in languages:
+            return chosen
+        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     if chosen is not None and chosen in languages:
         session["lang"] = chosen
         return chosen
@@ -62,19 +67,23 @@ def dispose_engines(app: Flask) -> None:
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the work for a request that has no session and makes none
-    (an API call with a bearer token, a scanner's or a kiosk's poll): no signer is built to read an absent
-    cookie, and nothing is computed to write none. Vary: Cookie is still added when the session was read."""
+    (a scanner's or a kiosk's poll): no signer is built to read an absent cookie, and nothing is computed to
+    write none. A call with an API token (Authorization header) has no session at all: a cookie it carries is
+    not read (the token says who calls, select_locale does without), and its answer does not vary by cookie.
+    Otherwise Vary: Cookie is added when the session was read."""
 
     def open_session(self, app, request):
         if app.secret_key and (
-            not request.environ.get("HTTP_COOKIE") or not request.cookies.get(self.get_cookie_name(app))
+            "Authorization" in request.headers
+            or not request.environ.get("HTTP_COOKIE")
+            or not request.cookies.get(self.get_cookie_name(app))
         ):
             return self.session_class()
         return super().open_session(app, request)
 
     def save_session(self, app, session, response) -> None:
         if not session and not session.modified:
-            if session.accessed:
+            if session.accessed and "Authorization" not in request.headers:
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)

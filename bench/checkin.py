@@ -264,6 +264,17 @@ class Database:
             "DELETE FROM bench_pings",
         ):
             self.run(sql)
+        self.settle()
+
+    def settle(self) -> None:
+        """The tables vacuumed and their statistics fresh, as autovacuum keeps a database in service: without it
+        the deleted rows of earlier runs stay in the indexes and the planner works from a table's old size."""
+        if self.sqlite:
+            self.run("ANALYZE")
+            return
+        with connect(self.url) as conn:
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE scans, attendances, assignments, users")
 
     def check_in_all(self, event_id: int, coordinator_id: int) -> None:
         """Every volunteer checked in an hour ago on the shift under way (the check-out runs' state)."""
@@ -282,6 +293,14 @@ class Database:
             "ON CONFLICT (user_id) WHERE status = 'open' DO NOTHING",
             (coordinator_id, event_id),
         )
+
+    def quiet(self, table: str) -> None:
+        """wrk stops with requests in flight (an offline batch takes seconds): wait until the server has
+        finished them, so that neither the database read nor the next run shares the machine with them."""
+        before = None
+        while (rows := self.run(f"SELECT count(*) FROM {table}")[0][0]) != before:
+            before = rows
+            time.sleep(0.5)
 
     def outcomes(self) -> dict[str, int]:
         rows = self.run("SELECT action || ':' || result, count(*) FROM scans GROUP BY 1")
@@ -352,13 +371,14 @@ class Bench:
         self.db.reset()
         if kind == "badge check-out":
             self.db.check_in_all(facts["event_id"], facts["coordinator_id"])
+            self.db.settle()
         write_badges(facts["app"], ids, self.badges, ago=20 if kind == "offline 200" else 0)
         script, path = self.script(kind)
         bare = kind == "bare"
         server, port = (self.bare_server, self.bare_port) if bare else (self.app_server, self.app_port)
         span = len(ids) - len(ids) % BATCH
         result = run_wrk(script, server, port, self.pg_url, self.args, seconds, label, 0, span, path=path)
-        time.sleep(1)  # wrk stops with requests in flight: the server finishes them before the database is read
+        self.db.quiet("bench_pings" if bare else "scans")
         return result, ({} if bare else self.db.outcomes())
 
 

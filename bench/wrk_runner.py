@@ -76,7 +76,9 @@ end
 function request()
   local i = offset + ((counter * nthreads + tid) %% span) + 1
   counter = counter + 1
-  return wrk.format(nil, nil, {["Authorization"] = "Bearer " .. tokens[i]}, '{"token":"' .. kiosk .. '"}')
+  -- headers given to wrk.format replace wrk.headers: the content type goes with them
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[i]}
+  return wrk.format(nil, nil, headers, '{"token":"' .. kiosk .. '"}')
 end
 """ + LUA[LUA.index("function done") :]
 

@@ -2,7 +2,7 @@
 
 - ``PASSWORD``: the password of every account tests/factories.py makes.
 - ``is_postgres()``: the suite runs on PostgreSQL (TEST_DATABASE_URL), not on SQLite files.
-- ``REDIS`` / ``redis_answers()``: the local Redis the rate-limit and express-lane tests use, and whether it answers.
+- ``REDIS`` / ``redis_answers()``: the local Redis the rate-limit tests use, and whether it answers.
 - ``real_keys()``: secrets of the shape production requires.
 - ``running(app)``: an app context for an app built inside a test, closed (session, connections) after it.
 - ``csrf_token_of(client, path)``: the CSRF token of the first form of a rendered page.

@@ -331,7 +331,7 @@ def _statement(shape: Shape) -> Select[Any]:
         locked = (
             update(users)
             .where(users.c.id == volunteer_id)
-            .values(signup_serial=users.c.signup_serial + 1)
+            .values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
             .returning(users.c.signup_serial)
             .cte("locked")
         )
@@ -522,7 +522,9 @@ def lock_volunteers(volunteer_ids: list[int]) -> None:
         select(users.c.id).where(users.c.id.in_(volunteer_ids)).order_by(users.c.id).with_for_update(key_share=True)
     )
     db.session.execute(
-        update(users).where(users.c.id.in_(ordered.scalar_subquery())).values(signup_serial=users.c.signup_serial + 1)
+        update(users)
+        .where(users.c.id.in_(ordered.scalar_subquery()))
+        .values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
     )
 
 
@@ -533,7 +535,9 @@ def read_snapshot(request: ScanRequest) -> Snapshot:
     if lock and session.get_bind().dialect.name != "postgresql":
         users = _tables()["users"]
         session.execute(
-            update(users).where(users.c.id == request.volunteer_id).values(signup_serial=users.c.signup_serial + 1)
+            update(users)
+            .where(users.c.id == request.volunteer_id)
+            .values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
         )
         lock = False
     parameters = _parameters(request)

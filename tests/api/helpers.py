@@ -42,6 +42,7 @@ class ApiClient:
         headers = dict(headers or {})
         if self.token and "Authorization" not in headers:
             headers["Authorization"] = f"Bearer {self.token}"
+            headers.setdefault("Accept-Language", "en")  # a token's call has no session: its language is asked
         if self.csrf_token:
             headers.setdefault("X-CSRFToken", self.csrf_token)
         kwargs = {"headers": headers, "query_string": query}

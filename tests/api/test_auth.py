@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from api.models import ApiToken
-from api.tokens import hash_token
+from api.tokens import create_token, hash_token
 from app.audit import AuditLog
+from app.timeutil import utcnow
 from tests.api.helpers import ApiClient
 
 
@@ -57,6 +58,24 @@ def test_bearer_token_authenticates_and_records_last_use(token_api, volunteer, m
     db.session.refresh(token)
     assert token.last_used_at is not None
     assert token.token_hash == hash_token(api.token) and api.token not in token.token_hash
+
+
+def test_a_token_call_has_no_session(app, document, volunteer, make_event, db):
+    """A token's API call (a scanner: no cookie) neither reads nor writes a session: no cookie set, no
+    Vary: Cookie; its language is ?lang= or Accept-Language, for that call only."""
+    make_event()
+    _token, secret = create_token(volunteer, "scanner", by=None, now=utcnow())
+    db.session.commit()
+    api = ApiClient(app.test_client(), document, token=secret)
+    english = api.get("/events/2147483647?lang=en", headers={"Accept-Language": "zh-CN"}, expect=404)
+    assert english.get_json()["error"]["message"] == "No such event."
+    chinese = api.get("/events/2147483647", headers={"Accept-Language": "zh-CN,zh;q=0.9"}, expect=404)
+    assert chinese.get_json()["error"]["message"] == "没有这个活动。"  # ?lang= was not remembered
+    asked = api.get("/events/2147483647", headers={"Accept-Language": "en-US,en;q=0.8"}, expect=404)
+    assert asked.get_json()["error"]["message"] == "No such event."
+    for answer in (english, chinese, asked, api.get("/events", expect=200)):
+        assert "Set-Cookie" not in answer.headers
+        assert "Cookie" not in answer.headers.get("Vary", "")
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_postgres_goes_away_and_comes_back(database_url, make_user):
         with serving(application):
             visitor, member = english(application), english(application)
             assert member.post("/login", data={"mobile": volunteer.mobile, "password": PASSWORD}).status_code == 302
-            bearer = {"Authorization": f"Bearer {api_secret}"}
+            bearer = {"Authorization": f"Bearer {api_secret}", "Accept-Language": "en"}
             assert visitor.get("/events/").status_code == 200
             assert member.get("/me").status_code == 200
             assert member.get("/api/v1/events", headers=bearer).status_code == 200
@@ -125,7 +125,9 @@ def test_sqlite_file_missing_then_back(tmp_path, template_database):
     with serving(application):
         client = english(application)
         assert_unavailable_page(client.get("/events/"))
-        assert_unavailable_json(client.get("/api/v1/events", headers={"Authorization": "Bearer dgv_0123456789ab"}))
+        assert_unavailable_json(
+            client.get("/api/v1/events", headers={"Authorization": "Bearer dgv_0123456789ab", "Accept-Language": "en"})
+        )
         assert client.get("/readyz").status_code == 503
         folder.mkdir()
         shutil.copyfile(template_database, folder / "volunteers.db")

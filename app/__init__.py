@@ -47,7 +47,7 @@ def select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") if request.query_string else None
     if "Authorization" in request.headers:  # a token's API call has no session: ?lang=, else Accept-Language
-        if chosen in languages:
+        if chosen is not None and chosen in languages:
             return chosen
         return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     if chosen is not None and chosen in languages:

@@ -6,6 +6,7 @@ The kernel imports no product area: composition.py lists the areas and calls `cr
 from __future__ import annotations
 
 import os
+import select
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.areas import Area, register_areas
@@ -22,6 +25,22 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.web.inputs import BoundedIntConverter
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Pool, "checkout")
+def _closed_by_the_server(dbapi_connection, connection_record, connection_proxy):
+    """PostgreSQL: a pooled connection the server has closed meanwhile (a failover, pg_terminate_backend, a
+    restart) is replaced before use, without a round trip (no pool_pre_ping): an idle connection has nothing
+    to read, so a readable socket means the server's goodbye (its error message, or the end of the stream).
+    Raising DisconnectionError makes the pool connect afresh for this checkout."""
+    if not type(dbapi_connection).__module__.startswith("psycopg"):
+        return
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as problem:  # the socket is gone already
+        raise DisconnectionError(str(problem)) from problem
+    if readable:
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 @event.listens_for(Engine, "connect")

@@ -40,8 +40,9 @@ def post_worker_init(worker):
             state["count"] += 1
             if state["count"] == nth and _claim(marker, connection, state["writes"]):
                 threading.Event().wait()  # until the test kills this worker
-        if head.split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
-            state["writes"].append(head)
+        first = head.split(" ", 1)[0].upper()
+        if first in ("INSERT", "UPDATE", "DELETE") or (first == "WITH" and ("(INSERT" in head or "(UPDATE" in head)):
+            state["writes"].append(head)  # a WITH ... (UPDATE ...) statement writes too (a data-modifying CTE)
 
     event.listen(Engine, "before_cursor_execute", before_execute)
     event.listen(Engine, "commit", reset)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from common import VENV_BIN, backend_pids, cpu_seconds, free_port, server_pids, start_process, wait_ready_or_stop
 
-LUA = r"""
-local tokens = dofile("%(tokens)s")
-local event_id, bearer = %(event_id)d, "%(bearer)s"
+# Each script: its values, then _THREADS (each wrk thread's id; POST JSON, with the bearer token when the
+# script has one), its request(), then _DONE (the RESULT line run_wrk reads).
+_THREADS = r"""
 local counter = 0
 local thread_count = 0
 
@@ -31,9 +31,27 @@ function init(args)
   label, offset, span, nthreads = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. bearer
+  if bearer then wrk.headers["Authorization"] = "Bearer " .. bearer end
 end
+"""
 
+_DONE = r"""
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests":%%d,"duration_us":%%d,"socket_errors":%%d,"non2xx":%%d,' ..
+                         '"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f}\n', summary.requests, summary.duration,
+                         e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50),
+                         latency:percentile(99), latency.mean))
+end
+"""
+
+LUA = (
+    r"""
+local tokens = dofile("%(tokens)s")
+local event_id, bearer = %(event_id)d, "%(bearer)s"
+"""
+    + _THREADS
+    + r"""
 function request()
   local i = offset + ((counter * nthreads + tid) %% span) + 1
   counter = counter + 1
@@ -45,34 +63,17 @@ function request()
                              event, label, tid, counter, token)
   return wrk.format(nil, nil, nil, body)
 end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests":%%d,"duration_us":%%d,"socket_errors":%%d,"non2xx":%%d,' ..
-                         '"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f}\n', summary.requests, summary.duration,
-                         e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50),
-                         latency:percentile(99), latency.mean))
-end
 """
+    + _DONE
+)
 
-
-KIOSK_LUA = r"""
+KIOSK_LUA = (
+    r"""
 local tokens = dofile("%(tokens)s")
 local kiosk = "%(kiosk)s"
-local counter = 0
-local thread_count = 0
-
-function setup(thread)
-  thread:set("tid", thread_count)
-  thread_count = thread_count + 1
-end
-
-function init(args)
-  label, offset, span, nthreads = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-end
-
+"""
+    + _THREADS
+    + r"""
 function request()
   local i = offset + ((counter * nthreads + tid) %% span) + 1
   counter = counter + 1
@@ -80,26 +81,17 @@ function request()
   local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[i]}
   return wrk.format(nil, nil, headers, '{"token":"' .. kiosk .. '"}')
 end
-""" + LUA[LUA.index("function done") :]
+"""
+    + _DONE
+)
 
-BATCH_LUA = r"""
+BATCH_LUA = (
+    r"""
 local tokens = dofile("%(tokens)s")
 local event_id, bearer, at, n = %(event_id)d, "%(bearer)s", "%(at)s", %(n)d
-local counter = 0
-local thread_count = 0
-
-function setup(thread)
-  thread:set("tid", thread_count)
-  thread_count = thread_count + 1
-end
-
-function init(args)
-  label, offset, span, nthreads = args[1], tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. bearer
-end
-
+"""
+    + _THREADS
+    + r"""
 function request()
   local first = offset + ((counter * nthreads + tid) * n) %% span
   counter = counter + 1
@@ -112,7 +104,9 @@ function request()
                              event_id, label, tid, table.concat(scans, ","))
   return wrk.format(nil, nil, nil, body)
 end
-""" + LUA[LUA.index("function done") :]
+"""
+    + _DONE
+)
 
 
 def start_server(target: str, chdir: Path, env: dict, workers: int, log) -> tuple[subprocess.Popen, int]:

@@ -10,7 +10,7 @@ import select
 from collections.abc import Sequence
 from pathlib import Path
 
-from flask import Flask, has_request_context, jsonify, request, session
+from flask import Flask, Request, has_request_context, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event, text
@@ -56,16 +56,21 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
+def bearer_call(req: Request) -> bool:
+    """A call with an API token (Authorization: Bearer ...): it has no session (api.auth reads the token)."""
+    return req.headers.get("Authorization", "")[:7].lower() == "bearer "
+
+
 def select_locale() -> str:
     """?lang= switches and remembers; otherwise the session's choice; Chinese by default. A call with an API
-    token (Authorization header) has no session: ?lang= or its Accept-Language answers that call only."""
+    token (Authorization: Bearer) has no session: ?lang= or its Accept-Language answers that call only."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # jobs, CLI and services called outside a request
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") if request.query_string else None
-    if "Authorization" in request.headers:  # a token's API call has no session: ?lang=, else Accept-Language
+    if bearer_call(request):  # a token's API call has no session: ?lang=, else Accept-Language
         if chosen is not None and chosen in languages:
             return chosen
         return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -87,13 +92,13 @@ def dispose_engines(app: Flask) -> None:
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the work for a request that has no session and makes none
     (a scanner's or a kiosk's poll): no signer is built to read an absent cookie, and nothing is computed to
-    write none. A call with an API token (Authorization header) has no session at all: a cookie it carries is
+    write none. A call with an API token (Authorization: Bearer) has no session at all: a cookie it carries is
     not read (the token says who calls, select_locale does without), and its answer does not vary by cookie.
     Otherwise Vary: Cookie is added when the session was read."""
 
     def open_session(self, app, request):
         if app.secret_key and (
-            "Authorization" in request.headers
+            bearer_call(request)
             or not request.environ.get("HTTP_COOKIE")
             or not request.cookies.get(self.get_cookie_name(app))
         ):
@@ -102,7 +107,7 @@ class CookieSessions(SecureCookieSessionInterface):
 
     def save_session(self, app, session, response) -> None:
         if not session and not session.modified:
-            if session.accessed and "Authorization" not in request.headers:
+            if session.accessed and not bearer_call(request):
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)

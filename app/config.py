@@ -64,8 +64,8 @@ class Config:
     ID_NUMBER_KEY = os.environ.get("ID_NUMBER_KEY", INSECURE_ID_KEY)
 
     SQLALCHEMY_DATABASE_URI = _database_url()
-    #: no pre-ping (a round trip per checkout): connections are replaced after half an hour instead, and one that a
-    #: database restart broke fails its request once (503, app.web.pages) and is discarded by the pool
+    #: no pre-ping (a round trip per checkout): connections are replaced after half an hour, and one the server
+    #: closed (a restart, a failover) is replaced at checkout by polling its socket (app/__init__.py)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     SQLALCHEMY_RECORD_QUERIES = False
 

@@ -255,8 +255,9 @@ class Database:
             conn.commit()
             return rows
 
-    def reset(self) -> None:
-        """No scan, no attendance, every assignment as assigned: each run starts from the same state."""
+    def reset(self, *, settle: bool = True) -> None:
+        """No scan, no attendance, every assignment as assigned: each run starts from the same state (settled,
+        unless the caller writes more first and settles then)."""
         for sql in (
             "DELETE FROM scans",
             "DELETE FROM attendances",
@@ -264,7 +265,8 @@ class Database:
             "DELETE FROM bench_pings",
         ):
             self.run(sql)
-        self.settle()
+        if settle:
+            self.settle()
 
     def settle(self) -> None:
         """The tables vacuumed and their statistics fresh, as autovacuum keeps a database in service: without it
@@ -368,8 +370,9 @@ class Bench:
     def run(self, kind: str, seconds: int, label: str) -> tuple[dict, dict[str, int]]:
         """One run of a kind from the reset state; its figures and what its scans did."""
         facts, ids = self.facts, self.facts["volunteer_ids"]
-        self.db.reset()
-        if kind == "badge check-out":
+        checking_out = kind == "badge check-out"
+        self.db.reset(settle=not checking_out)
+        if checking_out:
             self.db.check_in_all(facts["event_id"], facts["coordinator_id"])
             self.db.settle()
         write_badges(facts["app"], ids, self.badges, ago=20 if kind == "offline 200" else 0)
@@ -424,9 +427,14 @@ def measure(bench: Bench, kinds: list[str], args, name: str) -> dict[str, dict]:
     return figures
 
 
+def median_cpu(runs: list[dict]) -> dict[str, float]:
+    """Per part (server, postgres, wrk), the median over the runs of its CPU per request."""
+    return {key: statistics.median(r["cpu_ms"][key] for r in runs) for key in runs[0]["cpu_ms"]}
+
+
 def summary(kind: str, figures: dict) -> str:
     runs = figures["runs"]
-    cpu = {key: statistics.median(r["cpu_ms"][key] for r in runs) for key in runs[0]["cpu_ms"]}
+    cpu = median_cpu(runs)
     scans = median_of(runs, "scans_per_s")
     ratio = f"{statistics.median(figures['ratios']):6.1%}" if figures["ratios"] else "     -"
     per_scan = BATCH if kind == "offline 200" else 1
@@ -474,7 +482,7 @@ def main() -> int:
         folder = Path(tempfile.mkdtemp(prefix="bench-checkin-sqlite-"))
         sqlite = phase(args, f"sqlite:///{folder / 'bench.db'}", keys, "", ["badge check-in"], "SQLite")
         results["sqlite bare"] = sqlite["bare"]
-        results["SQLite check-in"] = {**sqlite["badge check-in"]}
+        results["SQLite check-in"] = sqlite["badge check-in"]
     print(
         f"gunicorn -w {args.workers} (sync) x2 servers; wrk -t{args.threads} -c{args.connections}; "
         f"{args.rounds} rounds x {args.duration} s per kind; medians of the rounds; rate limits on "
@@ -483,11 +491,7 @@ def main() -> int:
     print(f"load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for kind, figures in results.items():
         print(summary(kind, figures))
-        runs = figures["runs"]
-        print(
-            "  "
-            + cost(kind, {"cpu_ms": {k: statistics.median(r["cpu_ms"][k] for r in runs) for k in runs[0]["cpu_ms"]}})
-        )
+        print("  " + cost(kind, {"cpu_ms": median_cpu(figures["runs"])}))
     checks: dict[str, bool] = {}
     for kind, target in TARGETS.items():
         if kind in results:

@@ -56,8 +56,6 @@ function request()
   local i = offset + ((counter * nthreads + tid) %% span) + 1
   counter = counter + 1
   local event, token = event_id, tokens[i]
-  if label:sub(1, 6) == "forged" then token = token:sub(1, -3) .. (token:sub(-2) == "AA" and "BB" or "AA") end
-  if label:sub(1, 7) == "unknown" then event = 2147483647 end
   local body = string.format('{"event_id":%%d,"device_id":"%%s-%%d",' ..
                              '"scans":[{"client_scan_id":"c%%d","badge_token":"%%s"}]}',
                              event, label, tid, counter, token)
@@ -190,23 +188,6 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def combined(runs: list[dict]) -> dict:
-    """All rounds together: total requests over total time; p50 the median of the rounds', p99 the worst."""
-    requests, seconds = sum(r["requests"] for r in runs), sum(r["duration_us"] for r in runs) / 1e6
-    return {
-        "requests": requests,
-        "duration_us": seconds * 1e6,
-        "rate": requests / seconds,
-        "p50_us": sorted(r["p50_us"] for r in runs)[len(runs) // 2],
-        "p99_us": max(r["p99_us"] for r in runs),
-        "socket_errors": sum(r["socket_errors"] for r in runs),
-        "non2xx": sum(r["non2xx"] for r in runs),
-        "cpu_ms": {
-            key: sum(r["cpu_ms"][key] * r["requests"] for r in runs) / max(requests, 1) for key in runs[0]["cpu_ms"]
-        },
-    }
-
-
 def cost(name: str, result: dict) -> str:
     """CPU per request, and the rate two otherwise idle cores could sustain at that cost."""
     cpu = result["cpu_ms"]
@@ -214,12 +195,4 @@ def cost(name: str, result: dict) -> str:
     return (
         f"{name:<22} CPU per request: server {cpu['server']:.2f} ms + PostgreSQL {cpu['postgres']:.2f} ms + "
         f"wrk {cpu['wrk']:.2f} ms = {total:.2f} ms  → 2 idle cores: ~{2000 / total:,.0f}/s"
-    )
-
-
-def line(name: str, result: dict) -> str:
-    return (
-        f"{name:<22} {result['requests']:>7} requests  {result['rate']:>8.1f}/s  "
-        f"p50 {result['p50_us'] / 1000:6.1f} ms  p99 {result['p99_us'] / 1000:6.1f} ms  "
-        f"(socket errors {result['socket_errors']}, non-2xx {result['non2xx']})"
     )

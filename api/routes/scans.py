@@ -18,13 +18,12 @@ from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from api import auth
-from api.auth import require
 from api.blueprint import bp
 from api.openapi import operation
 from api.scan_schemas import MAX_SCANS_PER_REQUEST
 from api.schemas import MAX_ID
 from api.validation import raise_for
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import client_address, db, limiter
 from app.permissions import can_run_checkin, can_view_event
 from app.timeutil import utcnow
@@ -66,7 +65,7 @@ def scanning_event(event_id: int) -> Event:
     if event is None or not can_view_event(current_user, event):
         raise NotFound(_("No such event."))
     if not can_run_checkin(current_user, event):
-        require(False, _("Only the event's coordinators may check volunteers in."), "not_coordinator")
+        raise PermissionDenied(_("Only the event's coordinators may check volunteers in."), code="not_coordinator")
     return event
 
 

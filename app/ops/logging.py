@@ -132,10 +132,9 @@ def _loaded_user_id(user: object) -> int | None:
     from sqlalchemy import inspect
 
     state = inspect(user, raiseerr=False)
-    if state is None:
-        user_id = getattr(user, "id", None)
-        return user_id if isinstance(user_id, int) else None
-    identity = state.identity if state is not None else None
+    if state is None:  # not an ORM object: Flask-Login's anonymous user
+        return None
+    identity = state.identity
     return identity[0] if identity else None
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from checkin.engine.decide import (
@@ -363,8 +363,7 @@ def test_every_decision_is_true_of_its_snapshot(scan, seen):
 @settings(max_examples=500, deadline=None)
 @given(requests(), snapshots())
 def test_a_refusing_circle_or_fence_never_lets_an_outside_check_in_through(scan, seen):
-    if seen.event is None or not scan.check_geofence:
-        return
+    assume(seen.event is not None and scan.check_geofence)
     fenced = replace(seen.event, latitude=23.0, longitude=113.7, checkin_radius_m=100, geofence_mode="refuse")
     outside = replace(scan, position=Position(23.5, 114.2, 5))
     decision = decide(outside, replace(seen, event=fenced), RULES)

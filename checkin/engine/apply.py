@@ -40,14 +40,21 @@ from checkin.engine.result import (
     of_attendance,
     of_logged,
 )
-from checkin.engine.snapshot import AttendanceRow, LoggedScan, ShiftRow, Snapshot, VolunteerRow, read_snapshot
+from checkin.engine.snapshot import (
+    ACCEPTED,
+    AttendanceRow,
+    LoggedScan,
+    ShiftRow,
+    Snapshot,
+    VolunteerRow,
+    read_snapshot,
+)
 from checkin.refusals import ScanRefused
 from events.models import Assignment, Shift
 from events.signup.services import SignupRefused, walk_in
 from events.training.credentials import grant_training_credential
 from volunteers.accounts.models import User
 
-ACCEPTED = ("ok", "repeat", "conflict")
 #: the wordings a decision may ask for instead of a code's own message
 WORDINGS = {"not_on_any_shift": lambda: _("This volunteer is not on any shift of this event.")}
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from app.timeutil import to_local
-from checkin.engine.geo import has_geofence, inside_geofence
+from checkin.engine.geo import inside_geofence
 from checkin.engine.request import Rules, ScanRequest
 from checkin.engine.snapshot import (
     AssignmentRow,
@@ -227,11 +227,7 @@ def _check_in(request: ScanRequest, snapshot: Snapshot, event: EventRow, rules: 
     else:
         return Refuse("no_assignment")
     outside = False
-    if (
-        request.check_geofence
-        and has_geofence(event)
-        and not inside_geofence(event, request.position, allowance_m=rules.accuracy_allowance_m)
-    ):
+    if request.check_geofence and not inside_geofence(event, request.position, allowance_m=rules.accuracy_allowance_m):
         if event.geofence_mode == "refuse":
             return Refuse("outside_radius")
         outside = True

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Update,
     bindparam,
     cast,
     exists,
@@ -328,13 +329,7 @@ def _statement(shape: Shape) -> Select[Any]:
     base = select(literal(1).label("one")).subquery("base")
     source = base.outerjoin(event, event.c.id == event_id).outerjoin(volunteer, volunteer.c.id == volunteer_id)
     if shape.lock:
-        locked = (
-            update(users)
-            .where(users.c.id == volunteer_id)
-            .values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
-            .returning(users.c.signup_serial)
-            .cte("locked")
-        )
+        locked = _lock(users.c.id == volunteer_id).returning(users.c.signup_serial).cte("locked")
         source = source.outerjoin(locked, true())
         columns.append(locked.c.signup_serial)
     else:
@@ -471,7 +466,7 @@ def _logged(values: list[Any]) -> LoggedScan:
     )
 
 
-def _snapshot(row: Any, request: ScanRequest) -> Snapshot:
+def _snapshot(row: Any) -> Snapshot:
     values = list(row)
     event = (
         EventRow(
@@ -513,6 +508,13 @@ def _snapshot(row: Any, request: ScanRequest) -> Snapshot:
     )
 
 
+def _lock(which: ColumnElement[bool]) -> Update:
+    """The lock of these volunteers' rows: the signup_serial bump of events.signup.places.lock_volunteer (a lock,
+    not a change: updated_at stays)."""
+    users = _tables()["users"]
+    return update(users).where(which).values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
+
+
 def lock_volunteers(volunteer_ids: list[int]) -> None:
     """Take several volunteers' rows at once, in id order (an offline batch: two devices cannot deadlock)."""
     if not volunteer_ids:
@@ -521,11 +523,7 @@ def lock_volunteers(volunteer_ids: list[int]) -> None:
     ordered = (
         select(users.c.id).where(users.c.id.in_(volunteer_ids)).order_by(users.c.id).with_for_update(key_share=True)
     )
-    db.session.execute(
-        update(users)
-        .where(users.c.id.in_(ordered.scalar_subquery()))
-        .values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
-    )
+    db.session.execute(_lock(users.c.id.in_(ordered.scalar_subquery())))
 
 
 def read_snapshot(request: ScanRequest) -> Snapshot:
@@ -533,12 +531,7 @@ def read_snapshot(request: ScanRequest) -> Snapshot:
     lock = request.volunteer_id is not None and not request.locked
     session = db.session
     if lock and session.get_bind().dialect.name != "postgresql":
-        users = _tables()["users"]
-        session.execute(
-            update(users)
-            .where(users.c.id == request.volunteer_id)
-            .values(signup_serial=users.c.signup_serial + 1, updated_at=users.c.updated_at)
-        )
+        session.execute(_lock(_tables()["users"].c.id == request.volunteer_id))
         lock = False
     parameters = _parameters(request)
     row = session.execute(_statement(Shape.of(request, lock=lock)), parameters).one()
@@ -546,4 +539,4 @@ def read_snapshot(request: ScanRequest) -> Snapshot:
     if lock and locked_serial is not None and locked_serial != (seen_serial or 0) + 1:
         # changed meanwhile: read it again under the lock
         row = session.execute(_statement(Shape.of(request, lock=False)), parameters).one()
-    return _snapshot(row, request)
+    return _snapshot(row)

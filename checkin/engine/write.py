@@ -233,27 +233,6 @@ def check_out(request: ScanRequest, attendance: AttendanceRow, *, outside: bool)
     scan's id, or None when the attendance was no longer open (the forgotten-check-out job marked it meanwhile)."""
     attendances, assignments, scans = _table("attendances"), _table("assignments"), _table("scans")
     position = request.position
-    close = (
-        update(attendances)
-        .where(attendances.c.id == attendance.id, attendances.c.status == "open")
-        .values(
-            status="closed",
-            checked_out_at=request.at,
-            check_out_method=request.method,
-            checked_out_by_id=request.by_id,
-            offline=attendance.offline or request.offline,
-            out_latitude=position.latitude if position else None,
-            out_longitude=position.longitude if position else None,
-            out_accuracy_m=position.accuracy_m if position else None,
-            updated_at=request.now,
-            **({"outside_radius": True} if outside else {}),
-        )
-    )
-    complete = (
-        update(assignments)
-        .where(assignments.c.id == attendance.assignment_id, assignments.c.status == "assigned")
-        .values(status="completed", updated_at=request.now)
-    )
     scan = _scan_values(request, action="check_out", result="ok", attendance_id=attendance.id)
     if _postgresql():
         parameters = {
@@ -273,7 +252,28 @@ def check_out(request: ScanRequest, attendance: AttendanceRow, *, outside: bool)
         scan_id = db.session.execute(_check_out_statement(), parameters).scalar()
         if scan_id is None:
             return None
-    else:
+    else:  # SQLite: no data-modifying CTEs, the same steps one by one
+        close = (
+            update(attendances)
+            .where(attendances.c.id == attendance.id, attendances.c.status == "open")
+            .values(
+                status="closed",
+                checked_out_at=request.at,
+                check_out_method=request.method,
+                checked_out_by_id=request.by_id,
+                offline=attendance.offline or request.offline,
+                out_latitude=position.latitude if position else None,
+                out_longitude=position.longitude if position else None,
+                out_accuracy_m=position.accuracy_m if position else None,
+                updated_at=request.now,
+                **({"outside_radius": True} if outside else {}),
+            )
+        )
+        complete = (
+            update(assignments)
+            .where(assignments.c.id == attendance.assignment_id, assignments.c.status == "assigned")
+            .values(status="completed", updated_at=request.now)
+        )
         if rowcount(db.session.execute(close)) != 1:
             return None
         db.session.execute(complete)

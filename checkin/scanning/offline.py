@@ -132,14 +132,9 @@ def _sync(
             if scan.badge_token is not None:
                 results[index] = scan_claim(request, scan.badge_token)
             else:
-                results[index] = _scan_without_token(request)
+                results[index] = apply_scan(request)  # the coordinator picked the volunteer from the offline roster
         except ScanRefused as refused:
             results[index] = _refused_result(refused, scan, event_id)
     answered = [result for result in results if result is not None]
     assert len(answered) == len(scans)  # each scan was applied once, in the order of its time
     return answered
-
-
-def _scan_without_token(request: ScanRequest) -> ScanResult:
-    """A queued scan that names the volunteer by id (the coordinator picked them from the offline roster)."""
-    return apply_scan(request)

@@ -139,7 +139,6 @@ def scan_badge(
     latitude: Coordinate = None,
     longitude: Coordinate = None,
     alone: bool = False,
-    locked: bool = False,
 ) -> ScanResult:
     """A coordinator scanned a volunteer's badge: check in, or out when already in.
 
@@ -161,7 +160,6 @@ def scan_badge(
         offline=offline,
         position=read_position(latitude, longitude),
         alone=alone,
-        locked=locked,
     )
     return scan_claim(request, claim)
 

@@ -40,16 +40,6 @@ def lock_volunteer(volunteer: User) -> None:
     db.session.expire(volunteer, ["signup_serial"])
 
 
-def lock_and_load_volunteer(volunteer_id: int) -> User | None:
-    """`lock_volunteer` and the volunteer's row in one statement (UPDATE ... RETURNING); None: no such user.
-
-    The check-in scan's first statement: the volunteer is known only by the id a badge names."""
-    statement = text("UPDATE users SET signup_serial = signup_serial + 1 WHERE id = :id RETURNING *")
-    return db.session.scalar(
-        select(User).from_statement(statement.bindparams(id=volunteer_id)).execution_options(populate_existing=True)
-    )
-
-
 def try_lock_volunteer(volunteer_id: int) -> bool:
     """Lock a volunteer's row unless another transaction holds it (PostgreSQL SKIP LOCKED; SQLite always)."""
     got = db.session.scalar(select(User.id).where(User.id == volunteer_id).with_for_update(skip_locked=True))

@@ -2,7 +2,7 @@
 
 from app import permissions
 from app.areas import Area
-from events import models, tasks
+from events import holdings, models, tasks
 from events.blueprint import bp
 from events.calendar import routes as calendar_routes
 from events.manage import routes as manage_routes
@@ -10,8 +10,11 @@ from events.signup import routes as signup_routes
 from events.staffing import quotas
 from events.staffing.routes import board as staffing_routes
 from events.staffing.routes import quotas as quota_routes
+from volunteers.organizations.services import register_holding
 
 permissions.provide("team_has_quota", quotas.team_has_quota)
+for _holding in holdings.HOLDINGS:
+    register_holding(_holding)
 
 #: every module whose views use the blueprint, imported so that they are registered
 ROUTES = (signup_routes, manage_routes, staffing_routes, quota_routes)

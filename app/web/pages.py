@@ -7,6 +7,7 @@ from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -207,6 +208,11 @@ def register_web(app: Flask) -> None:
     def localtime_filter(value, fmt: str = "%Y-%m-%d %H:%M"):
         local = to_local(value)
         return local.strftime(fmt) if local else ""
+
+    @app.template_filter("number")
+    def number_filter(value) -> str:
+        """A count in the reader's locale: 12,345."""
+        return format_decimal(value or 0)
 
     @app.template_filter("mask_id")
     def mask_id_filter(value: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:56:27.949411
+Create Date: 2026-12-08 01:34:29.450432
 
 """
 from alembic import op
@@ -51,10 +51,13 @@ def upgrade():
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('path', sa.String(length=255), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("kind in ('city','town','university','enterprise','branch','team')", name=op.f('ck_organizations_kind')),
     sa.ForeignKeyConstraint(['parent_id'], ['organizations.id'], name=op.f('fk_organizations_parent_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organizations')),
+    sa.UniqueConstraint('code', name=op.f('uq_organizations_code')),
     sa.UniqueConstraint('parent_id', 'name', name=op.f('uq_organizations_parent_id_name'))
     )
     with op.batch_alter_table('organizations', schema=None) as batch_op:

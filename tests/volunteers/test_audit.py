@@ -149,5 +149,5 @@ def test_profile_changes_read_as_before_and_after(people, login_as, db):
     )
     html = client.get("/admin/audit", query_string={"action": "volunteer.update_profile"}).get_data(as_text=True)
     assert len(_row_ids(html)) == 1
-    assert "name: 南城志愿者 → 改过的名字" in html
-    assert "emergency_contact_name: 紧急联系人 → 新联系人" in html
+    assert "Person&#39;s name: 南城志愿者 → 改过的名字" in html
+    assert "Emergency contact: 紧急联系人 → 新联系人" in html

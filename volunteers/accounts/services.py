@@ -8,12 +8,13 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import ngettext
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit, counters
 from app.errors import PermissionDenied, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.permissions import can_reveal_id_number
 from app.security import (
     IdNumber,
@@ -25,7 +26,7 @@ from app.security import (
 )
 from app.timeutil import local_today
 from volunteers.accounts.models import PoliticalStatus, Skill, User
-from volunteers.organizations.models import Organization
+from volunteers.organizations.models import Organization, RoleGrant
 
 
 @dataclass
@@ -61,7 +62,7 @@ def needs_guardian(birth_date: date, today: date) -> bool:
 
 def _check_profile(data: ProfileData, birth_date: date, today: date) -> Organization:
     organization = db.session.get(Organization, data.organization_id)
-    if organization is None:
+    if organization is None or organization.is_closed:
         raise ValidationFailed(_("Choose your organization from the list."), field="organization_id")
     if needs_guardian(birth_date, today):
         if not data.guardian_name.strip():
@@ -115,8 +116,24 @@ def register_volunteer(
             _("This ID number is already registered."), field="id_number", code="duplicate_id_number"
         )
     _check_profile(profile, id_number.birth_date, today)
-    user = User(
-        volunteer_number=counters.volunteer_numbers(1, year=today.year)[0],
+    user = new_account(mobile=mobile, id_number=id_number, password=password, now=now)
+    _apply_profile(user, profile, now=now)
+    _insert_account(user, mobile)
+    audit.record(
+        "volunteer.register",
+        actor=user,
+        now=now,
+        target=user,
+        organization_id=user.organization_id,
+        ip_address=ip_address,
+    )
+    return user
+
+
+def new_account(*, mobile: str, id_number: IdNumber, password: str, now: datetime) -> User:
+    """A User with a volunteer number, the ID number encrypted and the password hashed; not added yet."""
+    return User(
+        volunteer_number=counters.volunteer_numbers(1, year=local_today(now).year)[0],
         mobile=mobile.strip(),
         password_hash=hash_password(password),
         id_number_encrypted=encrypt_id_number(id_number.value),
@@ -130,7 +147,9 @@ def register_volunteer(
         created_at=now,
         updated_at=now,
     )
-    _apply_profile(user, profile, now=now)
+
+
+def _insert_account(user: User, mobile: str) -> None:
     try:
         with db.session.begin_nested():
             db.session.add(user)
@@ -144,13 +163,42 @@ def register_volunteer(
         raise ValidationFailed(
             _("This ID number is already registered."), field="id_number", code="duplicate_id_number"
         ) from exc
+
+
+def create_administrator(
+    *, name: str, mobile: str, id_number: IdNumber, password: str, organization: Organization, now: datetime
+) -> User:
+    """The first administrator of a fresh install (`flask accounts create-admin`): an account with the admin role
+    at `organization` (the city committee), granted by nobody and audited as such."""
+    if find_by_mobile(mobile) is not None:
+        raise ValidationFailed(_("This mobile number is already registered."), field="mobile", code="duplicate_mobile")
+    if find_by_id_number(id_number.value) is not None:
+        raise ValidationFailed(
+            _("This ID number is already registered."), field="id_number", code="duplicate_id_number"
+        )
+    user = new_account(mobile=mobile, id_number=id_number, password=password, now=now)
+    user.name = name.strip()
+    user.organization_id = organization.id
+    _insert_account(user, mobile)
+    grant = RoleGrant(user_id=user.id, organization_id=organization.id, role="admin", granted_at=now)
+    db.session.add(grant)
+    db.session.flush()
+    audit.record("volunteer.register", actor=None, now=now, target=user, organization_id=organization.id)
     audit.record(
-        "volunteer.register",
-        actor=user,
+        "role.grant",
+        actor=None,
         now=now,
-        target=user,
-        organization_id=user.organization_id,
-        ip_address=ip_address,
+        target=grant,
+        organization_id=organization.id,
+        after={
+            "user_id": user.id,
+            "user_name": user.name,
+            "volunteer_number": user.volunteer_number,
+            "role": "admin",
+            "organization_id": organization.id,
+            "organization": organization.name,
+        },
+        note="flask accounts create-admin",
     )
     return user
 
@@ -232,11 +280,13 @@ def reveal_id_number(volunteer: User, *, by: User, now: datetime, ip_address: st
 
 
 def organization_choices() -> list[tuple[int, str]]:
-    """Every organization as (id, "parent › name") for pickers, in tree order."""
+    """Every open organization as (id, "parent › name") for pickers, in tree order."""
     orgs = list(db.session.scalars(select(Organization).order_by(Organization.path)))
     by_id = {o.id: o for o in orgs}
     choices = []
     for org in orgs:
+        if org.is_closed:
+            continue
         parent = by_id.get(org.parent_id) if org.parent_id else None
         label = f"{parent.display_name} › {org.display_name}" if parent and parent.parent_id else org.display_name
         choices.append((org.id, label))
@@ -246,3 +296,23 @@ def organization_choices() -> list[tuple[int, str]]:
 def skill_choices(kind: str) -> list[tuple[int, str]]:
     rows = db.session.scalars(select(Skill).where(Skill.kind == kind).order_by(Skill.id))
     return [(s.id, s.name) for s in rows]
+
+
+def count_members(org: Organization, _now: datetime) -> int:
+    """People affiliated directly with `org` (for closing it)."""
+    return db.session.scalar(select(func.count()).select_from(User).where(User.organization_id == org.id)) or 0
+
+
+def move_members(org: Organization, target: Organization, now: datetime) -> int:
+    """Affiliate everybody of `org` with `target` (closing `org`); their hours and records go with them."""
+    result = db.session.execute(
+        update(User)
+        .where(User.organization_id == org.id)
+        .values(organization_id=target.id, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return rowcount(result)
+
+
+def describe_members(count: int) -> str:
+    return ngettext("%(num)s member", "%(num)s members", count)

@@ -18,6 +18,7 @@ from app.timeutil import LOCAL_TZ
 from volunteers.accounts.models import User
 from volunteers.accounts.roles import administered_paths, role_label
 from volunteers.organizations.models import Organization
+from volunteers.organizations.services import kind_label
 
 ACTION_LABELS = {
     "volunteer.register": _l("Registered"),
@@ -26,6 +27,11 @@ ACTION_LABELS = {
     "id_number.reveal": _l("Revealed an ID number"),
     "role.grant": _l("Granted a role"),
     "role.revoke": _l("Revoked a role"),
+    "organization.create": _l("Added an organization"),
+    "organization.rename": _l("Renamed an organization"),
+    "organization.move": _l("Moved an organization"),
+    "organization.close": _l("Closed an organization"),
+    "organization.import": _l("Imported organizations"),
 }
 
 # Defence in depth: whatever an entry holds, a whole resident ID number is never shown on this page.
@@ -112,13 +118,15 @@ def _person(user: User | None) -> str:
     return f"{user.name} ({user.volunteer_number})" if user is not None else "—"
 
 
-def _describe_target(entry: AuditLog, users: dict[int, User]) -> str:
+def _describe_target(entry: AuditLog, users: dict[int, User], orgs: dict[int, Organization]) -> str:
     if entry.target_type == "RoleGrant":
         snapshot = entry.after or entry.before or {}
         return _clean(
             f"{snapshot.get('user_name', '')} ({snapshot.get('volunteer_number', '')}): "
             f"{role_label(snapshot.get('role', ''))} @ {snapshot.get('organization', '')}"
         )
+    if entry.target_type == "Organization" and entry.target_id in orgs:
+        return _clean(orgs[entry.target_id].name)
     if entry.target_type == "User" and entry.target_id in users:
         return _person(users[entry.target_id])
     if entry.target_type:
@@ -126,18 +134,68 @@ def _describe_target(entry: AuditLog, users: dict[int, User]) -> str:
     return "—"
 
 
-def _describe_changes(entry: AuditLog) -> list[str]:
+#: how the changed fields read (a field not named here reads as its key)
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "short_name": _l("Short name"),
+    "code": _l("Organization code"),
+    "kind": _l("Kind"),
+    "parent_id": _l("Parent organization"),
+    "move_to_id": _l("Records moved to"),
+    "moved": _l("Moved"),
+    "organization_id": _l("Organization"),
+    "political_status": _l("Political status"),
+    "activist_since": _l("Activist since"),
+    "emergency_contact_name": _l("Emergency contact"),
+    "emergency_contact_mobile": _l("Emergency contact's mobile"),
+    "skills": _l("Skills"),
+    "guardian_name": _l("Guardian"),
+}
+#: a person's fields where they read otherwise than an organization's
+USER_FIELD_LABELS = {"name": _l("Person's name")}
+#: bookkeeping the page need not show
+_HIDDEN_FIELDS = {"path"}
+#: fields holding an organization's id, shown as its name
+_ORG_FIELDS = {"parent_id", "move_to_id", "organization_id"}
+
+
+def _value(key: str, value: object, orgs: dict[int, Organization]) -> str:
+    if key in _ORG_FIELDS and isinstance(value, int) and value in orgs:
+        return _clean(orgs[value].display_name)
+    if key == "kind" and isinstance(value, str):
+        return kind_label(value)
+    if isinstance(value, dict):
+        return _clean("，".join(f"{k} {v}" for k, v in value.items()))
+    return _clean(value)
+
+
+def _org_ids(entry: AuditLog) -> set[int]:
+    found = set()
+    for snapshot in (entry.before or {}, entry.after or {}):
+        for key in _ORG_FIELDS:
+            if isinstance(snapshot.get(key), int):
+                found.add(snapshot[key])
+    if entry.target_type == "Organization" and entry.target_id is not None:
+        found.add(entry.target_id)
+    return found
+
+
+def _describe_changes(entry: AuditLog, orgs: dict[int, Organization]) -> list[str]:
     if entry.target_type == "RoleGrant":
         return []  # the target column already reads the grant
     before, after = entry.before or {}, entry.after or {}
     lines = []
     for key in list(dict.fromkeys([*before, *after])):
+        if key in _HIDDEN_FIELDS:
+            continue
+        labels = USER_FIELD_LABELS if entry.target_type == "User" else {}
+        label = str(labels.get(key) or FIELD_LABELS.get(key, key))
         if key in before and key in after:
-            lines.append(f"{key}: {_clean(before[key])} → {_clean(after[key])}")
+            lines.append(f"{label}: {_value(key, before[key], orgs)} → {_value(key, after[key], orgs)}")
         elif key in after:
-            lines.append(f"{key}: {_clean(after[key])}")
+            lines.append(f"{label}: {_value(key, after[key], orgs)}")
         else:
-            lines.append(f"{key}: {_clean(before[key])} → —")
+            lines.append(f"{label}: {_value(key, before[key], orgs)} → —")
     if entry.note:
         lines.append(_clean(entry.note))
     return lines
@@ -147,6 +205,8 @@ def describe(entries: list[AuditLog]) -> list[AuditRow]:
     """Readable rows for a page of entries (targets and organizations loaded in two queries)."""
     user_ids = {e.target_id for e in entries if e.target_type == "User" and e.target_id is not None}
     org_ids = {e.organization_id for e in entries if e.organization_id is not None}
+    for entry in entries:
+        org_ids |= _org_ids(entry)
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     orgs = (
         {o.id: o for o in db.session.scalars(select(Organization).where(Organization.id.in_(org_ids)))}
@@ -161,9 +221,9 @@ def describe(entries: list[AuditLog]) -> list[AuditRow]:
                 entry=entry,
                 action=action_label(entry.action),
                 actor=f"{actor.name} ({actor.mobile})" if actor is not None else "—",
-                target=_describe_target(entry, users),
+                target=_describe_target(entry, users, orgs),
                 organization=orgs[entry.organization_id].display_name if entry.organization_id in orgs else "—",
-                changes=_describe_changes(entry),
+                changes=_describe_changes(entry, orgs),
             )
         )
     return rows

@@ -44,7 +44,11 @@ class Organization(Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     #: ids from the root to this node, e.g. "/1/7/42/"; set once the id is known
     path: Mapped[str] = mapped_column(String(255), default="", index=True)
+    #: the league's own code for the organization (组织代码), unique when given; imports match on it
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: closed (撤销/合并): kept for the history and old records, offered nowhere for new ones
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent: Mapped[Organization | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Organization]] = relationship(back_populates="parent")
@@ -56,6 +60,10 @@ class Organization(Model):
     def is_within(self, other: Organization) -> bool:
         """True when this organization is `other` or lies below it."""
         return bool(other.path) and self.path.startswith(other.path)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
     @property
     def display_name(self) -> str:

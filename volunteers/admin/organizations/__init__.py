@@ -1,0 +1,1 @@
+"""Organization pages for administrators: the tree, a node, its changes and history."""

@@ -11,9 +11,9 @@ administrator role there. It is safe to run again: a mobile number that already 
 from __future__ import annotations
 
 import click
-from flask_babel import gettext as _
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 accounts_cli = AppGroup("accounts", help="Accounts: the first administrator.")
 

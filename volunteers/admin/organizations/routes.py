@@ -114,7 +114,7 @@ def list_organizations():
             .where(User.organization_id.in_([o.id for o in orgs]))
             .group_by(User.organization_id)
         ).tuples()
-        counts = {org_id: count for org_id, count in rows}
+        counts = dict(rows.all())
     top = min((o.depth for o in orgs), default=0)
     return render_template(
         "admin/organizations.html",

@@ -31,6 +31,7 @@ from enum import Enum
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -79,7 +80,11 @@ class CodeCheck:
     def message(self) -> str:
         """What the user reads (empty when ok)."""
         if self.status is CodeStatus.WRONG:
-            return _("The code is not right. %(tries)d tries left.", tries=self.tries_left)
+            return ngettext(
+                "The code is not right. %(num)d try left.",
+                "The code is not right. %(num)d tries left.",
+                self.tries_left,
+            )
         if self.status is CodeStatus.EXPIRED:
             return _("The code has expired. Please ask for a new one.")
         if self.status is CodeStatus.BURNED:

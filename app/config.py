@@ -163,6 +163,8 @@ class Config:
     SMS_RESEND_SECONDS = int(os.environ.get("SMS_RESEND_SECONDS", "60"))
     SMS_DAILY_LIMIT_PER_NUMBER = int(os.environ.get("SMS_DAILY_LIMIT_PER_NUMBER", "10"))
     SMS_DAILY_LIMIT_PER_ADDRESS = int(os.environ.get("SMS_DAILY_LIMIT_PER_ADDRESS", "20"))
+    # Records of sent messages (masked numbers) are kept this long (the job sms_prune).
+    SMS_MESSAGE_KEEP_DAYS = int(os.environ.get("SMS_MESSAGE_KEEP_DAYS", "180"))
 
     # The scheduler process (`flask scheduler run`, see docs/scheduler.md).
     SCHEDULER_HEARTBEAT_SECONDS = int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "15"))

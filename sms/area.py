@@ -8,7 +8,7 @@ only with the console backend in development or testing.
 from flask import Flask
 
 from app.areas import Area
-from sms import models, routes
+from sms import models, routes, tasks
 from sms.blueprint import bp
 from sms.gateway import configure, outbox_enabled
 
@@ -23,4 +23,4 @@ def setup(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
-AREA = Area(name="sms", models=(models,), setup=setup)
+AREA = Area(name="sms", jobs=tasks.JOBS, models=(models,), setup=setup)

@@ -7,13 +7,15 @@ The service's whole API:
   not a mainland mobile number), `TooSoon` (a code for this number and purpose less than SMS_RESEND_SECONDS ago;
   `seconds_left`), `DailyLimitReached` (SMS_DAILY_LIMIT_PER_NUMBER codes to this number, or
   SMS_DAILY_LIMIT_PER_ADDRESS from this address, since local midnight), `SmsFailed` (the provider did not send:
-  the failed `SmsMessage` is in the session; commit it). A failed send is no code and does not count.
+  the failed `SmsMessage` is in the session; commit it). A failed send counts for neither the wait nor the
+  limits; its code is kept (hashed) in case a timed-out request was delivered after all.
 - `check_code(mobile, purpose, code, *, now) -> CodeCheck`: ok (the code is used up), wrong (`tries_left`),
   expired, burned (the SMS_CODE_MAX_WRONG_TRIES-th wrong try burns the code) or none (no code, or it was used).
   Only the latest code of a number and purpose counts. A wrong try is counted in the session: commit it.
 - `verify_code(...)`: `check_code`, raising `CodeRefused` (field "code") unless ok.
 - `send_notice(mobile, purpose, params, *, now) -> SmsMessage`: a plain notice (mobile_changed_notice, to the old
   number), best effort: never raises for the provider; `message.sent` says whether it went out.
+- `prune(*, now) -> dict`: the daily clean-up (job `sms_prune`, sms/tasks.py).
 
 None of them looks at users: the answer for a number is the same whether or not anyone registered with it.
 Two requests at once for one number (or one address) take its `SmsSendLock` row in turn, so they cannot both pass
@@ -32,11 +34,11 @@ from enum import Enum
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.errors import ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.timeutil import local_day_range, local_today
 from sms.errors import CodeRefused, DailyLimitReached, SmsFailed, TooSoon
 from sms.gateway import deliver, failure_message
@@ -125,16 +127,20 @@ def _lock(key: str, now: datetime) -> None:
 def _codes_since(start: datetime, *conditions: ColumnElement[bool]) -> int:
     return (
         db.session.scalar(
-            select(func.count(VerificationCode.id)).where(VerificationCode.created_at >= start, *conditions)
+            select(func.count(VerificationCode.id)).where(
+                VerificationCode.created_at >= start, VerificationCode.sent.is_(True), *conditions
+            )
         )
         or 0
     )
 
 
-def _latest(key: str, purpose: SmsPurpose) -> VerificationCode | None:
+def _latest(key: str, purpose: SmsPurpose, *, sent_only: bool = False) -> VerificationCode | None:
+    """The latest code of a number and purpose (only those the provider accepted, with `sent_only`)."""
+    sent = (VerificationCode.sent.is_(True),) if sent_only else ()
     return db.session.scalar(
         select(VerificationCode)
-        .where(VerificationCode.mobile_hash == key, VerificationCode.purpose == purpose.value)
+        .where(VerificationCode.mobile_hash == key, VerificationCode.purpose == purpose.value, *sent)
         .order_by(VerificationCode.created_at.desc(), VerificationCode.id.desc())
         .limit(1)
         .execution_options(populate_existing=True)  # the guarded UPDATEs below do not refresh loaded rows
@@ -143,7 +149,7 @@ def _latest(key: str, purpose: SmsPurpose) -> VerificationCode | None:
 
 def _check_limits(key: str, purpose: SmsPurpose, ip_address: str | None, now: datetime) -> None:
     config = current_app.config
-    latest = _latest(key, purpose)
+    latest = _latest(key, purpose, sent_only=True)
     if latest is not None:
         wait = timedelta(seconds=int(config["SMS_RESEND_SECONDS"])) - (now - latest.created_at)
         if wait > timedelta(0):
@@ -174,10 +180,10 @@ def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None,
     _check_limits(key, chosen, ip_address, now)
     code = f"{secrets.randbelow(1_000_000):06d}"
     message = deliver(number, chosen, {"code": code}, now=now)
-    if not message.sent:
-        raise SmsFailed(failure_message(message), field="mobile", details={"failure": message.failure})
     config = current_app.config
     expires_at = now + timedelta(seconds=int(config["SMS_CODE_TTL_SECONDS"]))
+    # Kept even when the send failed: a timed-out request may still have been delivered, and then the code the
+    # phone shows works; a failed send counts for neither the resend wait nor the daily limits.
     db.session.add(
         VerificationCode(
             mobile_hash=key,
@@ -186,10 +192,13 @@ def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None,
             created_at=now,
             expires_at=expires_at,
             wrong_tries=0,
+            sent=message.sent,
             ip_address=ip_address[:45] if ip_address else None,
         )
     )
     db.session.flush()
+    if not message.sent:
+        raise SmsFailed(failure_message(message), field="mobile", details={"failure": message.failure})
     return CodeSent(
         mobile_masked=mask_mobile(number),
         expires_at=expires_at,
@@ -220,7 +229,7 @@ def check_code(mobile: str, purpose: SmsPurpose | str, code: str, *, now: dateti
         used = db.session.execute(
             update(VerificationCode).where(*live).values(used_at=now).execution_options(synchronize_session=False)
         )
-        return CodeCheck(CodeStatus.OK if used.rowcount == 1 else CodeStatus.NONE)  # type: ignore[attr-defined]  # a CursorResult
+        return CodeCheck(CodeStatus.OK if rowcount(used) == 1 else CodeStatus.NONE)
     tries = db.session.scalar(
         update(VerificationCode)
         .where(*live, VerificationCode.wrong_tries < max_wrong)
@@ -260,3 +269,17 @@ def send_notice(mobile: str, purpose: SmsPurpose | str, params: dict[str, str], 
     if chosen.is_code:
         raise ValueError(f"{chosen.value} is a verification code's purpose: use send_code")
     return deliver(_mobile(mobile), chosen, params, now=now)
+
+
+def prune(*, now: datetime) -> dict[str, int]:
+    """Delete what is no longer needed: codes and send locks older than two days (the daily limits look at one
+    local day), and message records older than SMS_MESSAGE_KEEP_DAYS. The counts deleted, by table."""
+    config = current_app.config
+    codes_before = now - timedelta(days=2)
+    messages_before = now - timedelta(days=int(config["SMS_MESSAGE_KEEP_DAYS"]))
+    counts = {
+        "codes": db.session.execute(delete(VerificationCode).where(VerificationCode.created_at < codes_before)),
+        "locks": db.session.execute(delete(SmsSendLock).where(SmsSendLock.touched_at < codes_before)),
+        "messages": db.session.execute(delete(SmsMessage).where(SmsMessage.created_at < messages_before)),
+    }
+    return {name: rowcount(result) for name, result in counts.items()}

@@ -84,10 +84,11 @@ def test_throttling_is_a_clear_message_recorded_and_not_retried(app, db, morning
     [message] = messages(db)
     assert (message.status, message.error_code, message.failure, message.attempts) == ("failed", code, "throttled", 1)
     assert message.mobile_masked == "138****8000"
-    # no code was sent: none to check, and no wait before asking again
-    assert db.session.scalar(select(VerificationCode.id)) is None
+    # no code was sent: no wait before asking again, and it does not count for the day
+    assert db.session.scalars(select(VerificationCode.sent)).all() == [False]
     fake_provider.always(200, aliyun_ok())
     send(morning)
+    assert db.session.scalars(select(VerificationCode.sent).order_by(VerificationCode.id)).all() == [False, True]
 
 
 def test_a_rejected_number_and_other_errors_are_clear_messages(app, db, morning, fake_provider):
@@ -142,6 +143,10 @@ def test_a_provider_that_does_not_answer_in_time(app, db, morning, fake_provider
     assert "not answering" in failed.value.message
     [message] = messages(db)
     assert (message.error_code, message.attempts) == ("timeout", 2)
+    # the provider may have delivered it after all: the code the phone shows still proves the number
+    db.session.commit()
+    late = json.loads(fake_provider.requests[-1].query["TemplateParam"])["code"]
+    assert check_code(MOBILE, REGISTER, late, now=morning).ok
 
 
 def test_a_refused_connection(app, db, morning):

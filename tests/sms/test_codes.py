@@ -238,3 +238,30 @@ def test_codes_and_notices_keep_to_their_own_functions(db, morning):
         send_notice(MOBILE, REGISTER, {}, now=morning)
     with pytest.raises(ValidationFailed):
         send_notice("12", SmsPurpose.MOBILE_CHANGED_NOTICE, {"mobile": "x"}, now=morning)
+
+
+def test_the_daily_job_prunes_old_codes_locks_and_records(app, db, morning):
+    from sms.models import SmsSendLock
+    from sms.tasks import prune_sms
+
+    send(at=morning - timedelta(days=3))
+    send(at=morning)
+    db.session.commit()
+    old_message = SmsMessage(
+        mobile_masked="138****8000",
+        mobile_hash="x" * 64,
+        purpose="register",
+        backend="console",
+        status="sent",
+        created_at=morning - timedelta(days=181),
+    )
+    db.session.add(old_message)
+    db.session.commit()
+
+    result = prune_sms(morning, force=True)
+    assert result == {"codes": 1, "locks": 0, "messages": 1}
+    assert len(db.session.scalars(select(VerificationCode)).all()) == 1
+    assert len(db.session.scalars(select(SmsMessage)).all()) == 2
+    assert len(db.session.scalars(select(SmsSendLock)).all()) == 2  # the number's and the address's, touched today
+    with pytest.raises(TooSoon):  # what counts today is untouched
+        send(at=morning + timedelta(seconds=1))

@@ -4,6 +4,7 @@ what the SDK sends, and what each of the provider's answers becomes."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -74,7 +75,9 @@ def test_a_numbers_throttling_is_a_clear_message_and_not_retried(app, db, mornin
     db.session.commit()
     [message] = messages(db)
     assert (message.status, message.error_code, message.failure) == ("failed", code, "throttled")
-    assert db.session.scalar(select(VerificationCode.id)) is None
+    assert db.session.scalars(select(VerificationCode.sent)).all() == [False]
+    fake_provider.always(200, tencent_ok())
+    send(morning + timedelta(seconds=1))  # no wait after a failed send
 
 
 def test_a_refused_request_and_a_refused_number(app, db, morning, fake_provider):

@@ -7,8 +7,8 @@ The service's whole API:
   not a mainland mobile number), `TooSoon` (a code for this number and purpose less than SMS_RESEND_SECONDS ago;
   `seconds_left`), `DailyLimitReached` (SMS_DAILY_LIMIT_PER_NUMBER codes to this number, or
   SMS_DAILY_LIMIT_PER_ADDRESS from this address, since local midnight), `SmsFailed` (the provider did not send:
-  the failed `SmsMessage` is in the session; commit it). A failed send counts for neither the wait nor the
-  limits; its code is kept (hashed) in case a timed-out request was delivered after all.
+  the failed `SmsMessage` is in the session; commit it). A failed send makes no code: it counts for neither the
+  wait nor the limits, and an earlier code still counts.
 - `check_code(mobile, purpose, code, *, now) -> CodeCheck`: ok (the code is used up), wrong (`tries_left`),
   expired, burned (the SMS_CODE_MAX_WRONG_TRIES-th wrong try burns the code) or none (no code, or it was used).
   Only the latest code of a number and purpose counts. A wrong try is counted in the session: commit it.
@@ -127,20 +127,17 @@ def _lock(key: str, now: datetime) -> None:
 def _codes_since(start: datetime, *conditions: ColumnElement[bool]) -> int:
     return (
         db.session.scalar(
-            select(func.count(VerificationCode.id)).where(
-                VerificationCode.created_at >= start, VerificationCode.sent.is_(True), *conditions
-            )
+            select(func.count(VerificationCode.id)).where(VerificationCode.created_at >= start, *conditions)
         )
         or 0
     )
 
 
-def _latest(key: str, purpose: SmsPurpose, *, sent_only: bool = False) -> VerificationCode | None:
-    """The latest code of a number and purpose (only those the provider accepted, with `sent_only`)."""
-    sent = (VerificationCode.sent.is_(True),) if sent_only else ()
+def _latest(key: str, purpose: SmsPurpose) -> VerificationCode | None:
+    """The latest code of a number and purpose: the only one that counts."""
     return db.session.scalar(
         select(VerificationCode)
-        .where(VerificationCode.mobile_hash == key, VerificationCode.purpose == purpose.value, *sent)
+        .where(VerificationCode.mobile_hash == key, VerificationCode.purpose == purpose.value)
         .order_by(VerificationCode.created_at.desc(), VerificationCode.id.desc())
         .limit(1)
         .execution_options(populate_existing=True)  # the guarded UPDATEs below do not refresh loaded rows
@@ -149,7 +146,7 @@ def _latest(key: str, purpose: SmsPurpose, *, sent_only: bool = False) -> Verifi
 
 def _check_limits(key: str, purpose: SmsPurpose, ip_address: str | None, now: datetime) -> None:
     config = current_app.config
-    latest = _latest(key, purpose, sent_only=True)
+    latest = _latest(key, purpose)
     if latest is not None:
         wait = timedelta(seconds=int(config["SMS_RESEND_SECONDS"])) - (now - latest.created_at)
         if wait > timedelta(0):
@@ -180,10 +177,10 @@ def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None,
     _check_limits(key, chosen, ip_address, now)
     code = f"{secrets.randbelow(1_000_000):06d}"
     message = deliver(number, chosen, {"code": code}, now=now)
+    if not message.sent:  # no code: the earlier one, if any, still counts, and nothing counts against the limits
+        raise SmsFailed(failure_message(message), field="mobile", details={"failure": message.failure})
     config = current_app.config
     expires_at = now + timedelta(seconds=int(config["SMS_CODE_TTL_SECONDS"]))
-    # Kept even when the send failed: a timed-out request may still have been delivered, and then the code the
-    # phone shows works; a failed send counts for neither the resend wait nor the daily limits.
     db.session.add(
         VerificationCode(
             mobile_hash=key,
@@ -192,13 +189,10 @@ def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None,
             created_at=now,
             expires_at=expires_at,
             wrong_tries=0,
-            sent=message.sent,
             ip_address=ip_address[:45] if ip_address else None,
         )
     )
     db.session.flush()
-    if not message.sent:
-        raise SmsFailed(failure_message(message), field="mobile", details={"failure": message.failure})
     return CodeSent(
         mobile_masked=mask_mobile(number),
         expires_at=expires_at,

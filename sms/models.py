@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -74,8 +74,6 @@ class VerificationCode(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     wrong_tries: Mapped[int] = mapped_column(Integer, default=0)
-    #: the provider accepted the message; a failed send's code counts for neither the resend wait nor the limits
-    sent: Mapped[bool] = mapped_column(Boolean, default=True)
     #: when the right code was given (it cannot be given again)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: when the last allowed wrong try burned the code

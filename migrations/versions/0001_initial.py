@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-08 01:44:43.748453
+Create Date: 2026-12-08 01:47:48.123213
 
 """
 from alembic import op
@@ -109,7 +109,6 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('wrong_tries', sa.Integer(), nullable=False),
-    sa.Column('sent', sa.Boolean(), nullable=False),
     sa.Column('used_at', sa.DateTime(), nullable=True),
     sa.Column('burned_at', sa.DateTime(), nullable=True),
     sa.Column('ip_address', sa.String(length=45), nullable=True),

@@ -265,3 +265,12 @@ def test_the_daily_job_prunes_old_codes_locks_and_records(app, db, morning):
     assert len(db.session.scalars(select(SmsSendLock)).all()) == 2  # the number's and the address's, touched today
     with pytest.raises(TooSoon):  # what counts today is untouched
         send(at=morning + timedelta(seconds=1))
+
+
+def test_the_console_backend_writes_the_message_to_the_log(db, morning, last_code, caplog):
+    with caplog.at_level("INFO", logger="sms"):
+        send(at=morning)
+    console = [r.getMessage() for r in caplog.records if r.name == "sms.backends.console"]
+    assert len(console) == 1
+    assert last_code() in console[0] and "138****8000" in console[0]
+    assert all(MOBILE not in r.getMessage() for r in caplog.records)  # never the whole number

@@ -8,13 +8,16 @@ import re
 
 from flask import current_app
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_SEPARATORS = re.compile(r"[\s\-()]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_SEPARATORS = re.compile(r"[\s\-()（）]")
+#: what a Chinese input method may type instead: full-width digits and plus sign
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
 
 
 def normalize_mobile(value: str) -> str | None:
-    """The 11-digit mainland number in `value` ("+86 138-0013-8000" → "13800138000"), or None when it is none."""
-    digits = _SEPARATORS.sub("", value or "")
+    """The 11-digit mainland number in `value` ("+86 138-0013-8000", full-width "１３８…" → "13800138000"), or None
+    when it is none."""
+    digits = _SEPARATORS.sub("", (value or "").translate(_FULL_WIDTH))
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
             digits = digits[len(prefix) :]

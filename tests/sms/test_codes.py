@@ -65,7 +65,12 @@ def test_the_number_may_be_written_with_the_country_code_and_spaces(db, morning,
     assert check_code("138-0013-8000", REGISTER, last_code(), now=morning).ok
 
 
-@pytest.mark.parametrize("mobile", ["", "12345", "23800138000", "1380013800a", "138001380001"])
+def test_full_width_digits_of_a_chinese_input_method_are_read(db, morning, last_code):
+    send("１３８ ００１３ ８０００", at=morning)
+    assert check_code(MOBILE, REGISTER, last_code(), now=morning).ok
+
+
+@pytest.mark.parametrize("mobile", ["", "12345", "23800138000", "1380013800a", "138001380001", "1٣800138000"])
 def test_a_number_that_is_not_a_mainland_mobile_is_refused_beside_the_field(db, morning, mobile):
     with pytest.raises(ValidationFailed) as refused:
         send(mobile, at=morning)

@@ -15,6 +15,7 @@ The service's whole API:
 - `verify_code(...)`: `check_code`, raising `CodeRefused` (field "code") unless ok.
 - `send_notice(mobile, purpose, params, *, now) -> SmsMessage`: a plain notice (mobile_changed_notice, to the old
   number), best effort: never raises for the provider; `message.sent` says whether it went out.
+- `notify_mobile_changed(old_mobile, new_mobile, *, now) -> SmsMessage`: that notice, the new number masked.
 - `prune(*, now) -> dict`: the daily clean-up (job `sms_prune`, sms/tasks.py).
 
 None of them looks at users: the answer for a number is the same whether or not anyone registered with it.
@@ -277,3 +278,10 @@ def prune(*, now: datetime) -> dict[str, int]:
         "messages": db.session.execute(delete(SmsMessage).where(SmsMessage.created_at < messages_before)),
     }
     return {name: rowcount(result) for name, result in counts.items()}
+
+
+def notify_mobile_changed(old_mobile: str, new_mobile: str, *, now: datetime) -> SmsMessage:
+    """Tell the old number that the account's mobile is now `new_mobile` (shown masked); best effort, as send_notice."""
+    return send_notice(
+        old_mobile, SmsPurpose.MOBILE_CHANGED_NOTICE, {"mobile": mask_mobile(_mobile(new_mobile))}, now=now
+    )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.errors import ValidationFailed
-from sms.codes import CodeStatus, check_code, send_code, send_notice, verify_code
+from sms.codes import CodeStatus, check_code, notify_mobile_changed, send_code, send_notice, verify_code
 from sms.errors import CodeRefused, DailyLimitReached, TooSoon
 from sms.models import SmsMessage, VerificationCode
 from sms.purposes import SmsPurpose
@@ -279,3 +279,9 @@ def test_the_console_backend_writes_the_message_to_the_log(db, morning, last_cod
     assert len(console) == 1
     assert last_code() in console[0] and "138****8000" in console[0]
     assert all(MOBILE not in r.getMessage() for r in caplog.records)  # never the whole number
+
+
+def test_the_old_number_is_told_of_the_new_one_masked(db, morning):
+    notice = notify_mobile_changed(MOBILE, OTHER_MOBILE, now=morning)
+    assert notice.sent and notice.mobile_masked == "138****8000"
+    assert "139****5678" in notice.text and OTHER_MOBILE not in notice.text

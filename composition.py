@@ -18,12 +18,13 @@ from events.area import AREA as EVENTS
 from hours.area import AREA as HOURS
 from notifications.area import AREA as NOTIFICATIONS
 from patrols.area import AREA as PATROLS
+from sms.area import AREA as SMS
 from volunteers.area import AREA as VOLUNTEERS
 
 DEMO = Area(name="demo", cli=(demo_cli,))
 
 #: lower areas first: each may use the services of those before it, never of those after it
-AREAS: tuple[Area, ...] = (VOLUNTEERS, NOTIFICATIONS, EVENTS, CHECKIN, HOURS, PATROLS, API, DEMO)
+AREAS: tuple[Area, ...] = (SMS, VOLUNTEERS, NOTIFICATIONS, EVENTS, CHECKIN, HOURS, PATROLS, API, DEMO)
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:

@@ -132,6 +132,40 @@ class Config:
     # Absolute links in emails and the calendar feed, e.g. https://zyz.example.cn
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
+    # SMS (sms/, docs/sms.md): the backend ("console": written to the log and the /dev/sms outbox; "aliyun";
+    # "tencent"), the sign name and one template id per purpose, each provider's credentials, region and endpoint
+    # (an "http://host:port" endpoint is spoken to in plain http: the tests' fake providers), timeouts and retries.
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    # Production refuses to start with the console backend (codes only in the log) unless this is set.
+    SMS_CONSOLE_IN_PRODUCTION = _env_bool("SMS_CONSOLE_IN_PRODUCTION", False)
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+    SMS_TEMPLATE_REGISTER = os.environ.get("SMS_TEMPLATE_REGISTER", "")
+    SMS_TEMPLATE_RESET_PASSWORD = os.environ.get("SMS_TEMPLATE_RESET_PASSWORD", "")
+    SMS_TEMPLATE_CHANGE_MOBILE = os.environ.get("SMS_TEMPLATE_CHANGE_MOBILE", "")
+    SMS_TEMPLATE_MOBILE_CHANGED_NOTICE = os.environ.get("SMS_TEMPLATE_MOBILE_CHANGED_NOTICE", "")
+    SMS_TEMPLATE_GUARDIAN_CONFIRM = os.environ.get("SMS_TEMPLATE_GUARDIAN_CONFIRM", "")
+    SMS_ALIYUN_ACCESS_KEY_ID = os.environ.get("SMS_ALIYUN_ACCESS_KEY_ID", "")
+    SMS_ALIYUN_ACCESS_KEY_SECRET = os.environ.get("SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+    SMS_ALIYUN_REGION = os.environ.get("SMS_ALIYUN_REGION", "cn-hangzhou")
+    SMS_ALIYUN_ENDPOINT = os.environ.get("SMS_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com")
+    SMS_TENCENT_SECRET_ID = os.environ.get("SMS_TENCENT_SECRET_ID", "")
+    SMS_TENCENT_SECRET_KEY = os.environ.get("SMS_TENCENT_SECRET_KEY", "")
+    SMS_TENCENT_SDK_APP_ID = os.environ.get("SMS_TENCENT_SDK_APP_ID", "")
+    SMS_TENCENT_REGION = os.environ.get("SMS_TENCENT_REGION", "ap-guangzhou")
+    SMS_TENCENT_ENDPOINT = os.environ.get("SMS_TENCENT_ENDPOINT", "sms.tencentcloudapi.com")
+    SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+    # Further attempts after a transient failure (timeout, refused connection, the provider's internal error).
+    SMS_RETRIES = int(os.environ.get("SMS_RETRIES", "2"))
+    # Verification codes (sms/codes.py): lifetime, wrong tries that burn a code, the wait before a resend, and the
+    # codes per number and per client address in one local (Asia/Shanghai) day.
+    SMS_CODE_TTL_SECONDS = int(os.environ.get("SMS_CODE_TTL_SECONDS", "300"))
+    SMS_CODE_MAX_WRONG_TRIES = int(os.environ.get("SMS_CODE_MAX_WRONG_TRIES", "5"))
+    SMS_RESEND_SECONDS = int(os.environ.get("SMS_RESEND_SECONDS", "60"))
+    SMS_DAILY_LIMIT_PER_NUMBER = int(os.environ.get("SMS_DAILY_LIMIT_PER_NUMBER", "10"))
+    SMS_DAILY_LIMIT_PER_ADDRESS = int(os.environ.get("SMS_DAILY_LIMIT_PER_ADDRESS", "20"))
+    # Records of sent messages (masked numbers) are kept this long (the job sms_prune).
+    SMS_MESSAGE_KEEP_DAYS = int(os.environ.get("SMS_MESSAGE_KEEP_DAYS", "180"))
+
     # The scheduler process (`flask scheduler run`, see docs/scheduler.md).
     SCHEDULER_HEARTBEAT_SECONDS = int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "15"))
     SCHEDULER_LOCK_TIMEOUT_SECONDS = int(os.environ.get("SCHEDULER_LOCK_TIMEOUT_SECONDS", "60"))
@@ -196,6 +230,7 @@ class TestingConfig(Config):
     PASSWORD_HASH_MEMORY_COST = 1024
     RATELIMIT_STORAGE_URI = "memory://"
     IMPORT_SYNCHRONOUS = True
+    SMS_BACKEND = "console"  # the suite's providers are the fakes of tests/sms/, chosen per test
 
 
 class ProductionConfig(Config):

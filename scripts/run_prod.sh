@@ -55,6 +55,8 @@ set -a
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 set +a
+# no SMS provider on this machine: codes go to the log (an env file may set SMS_BACKEND=aliyun or tencent instead)
+export SMS_CONSOLE_IN_PRODUCTION=${SMS_CONSOLE_IN_PRODUCTION:-1}
 export FLASK_APP=composition:create_app PORT
 
 echo "== migrations (flask db upgrade)"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-08 01:34:29.450432
+Create Date: 2026-12-08 01:59:51.830344
 
 """
 from alembic import op
@@ -80,6 +80,48 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_skills')),
     sa.UniqueConstraint('name', name=op.f('uq_skills_name'))
     )
+    op.create_table('sms_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mobile_masked', sa.String(length=20), nullable=False),
+    sa.Column('mobile_hash', sa.String(length=64), nullable=False),
+    sa.Column('purpose', sa.String(length=30), nullable=False),
+    sa.Column('backend', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('provider_message_id', sa.String(length=100), nullable=True),
+    sa.Column('error_code', sa.String(length=100), nullable=True),
+    sa.Column('failure', sa.String(length=20), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_messages'))
+    )
+    with op.batch_alter_table('sms_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_messages_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_sms_messages_mobile_created', ['mobile_hash', 'created_at'], unique=False)
+
+    op.create_table('sms_send_locks',
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('touched_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_sms_send_locks'))
+    )
+    op.create_table('sms_verification_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mobile_hash', sa.String(length=64), nullable=False),
+    sa.Column('purpose', sa.String(length=30), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('wrong_tries', sa.Integer(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('burned_at', sa.DateTime(), nullable=True),
+    sa.Column('ip_address', sa.String(length=45), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_verification_codes'))
+    )
+    with op.batch_alter_table('sms_verification_codes', schema=None) as batch_op:
+        batch_op.create_index('ix_sms_verification_codes_address_created', ['ip_address', 'created_at'], unique=False)
+        batch_op.create_index('ix_sms_verification_codes_mobile_created', ['mobile_hash', 'created_at'], unique=False)
+        batch_op.create_index('ix_sms_verification_codes_mobile_purpose', ['mobile_hash', 'purpose', 'created_at'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('volunteer_number', sa.String(length=20), nullable=False),
@@ -1003,6 +1045,18 @@ def downgrade():
         batch_op.drop_index('ix_users_applicant_organization', postgresql_where=sa.text("political_status = '入团积极分子'"), sqlite_where=sa.text("political_status = '入团积极分子'"))
 
     op.drop_table('users')
+    with op.batch_alter_table('sms_verification_codes', schema=None) as batch_op:
+        batch_op.drop_index('ix_sms_verification_codes_mobile_purpose')
+        batch_op.drop_index('ix_sms_verification_codes_mobile_created')
+        batch_op.drop_index('ix_sms_verification_codes_address_created')
+
+    op.drop_table('sms_verification_codes')
+    op.drop_table('sms_send_locks')
+    with op.batch_alter_table('sms_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_sms_messages_mobile_created')
+        batch_op.drop_index(batch_op.f('ix_sms_messages_created_at'))
+
+    op.drop_table('sms_messages')
     op.drop_table('skills')
     op.drop_table('scheduler_locks')
     with op.batch_alter_table('organizations', schema=None) as batch_op:

@@ -9,15 +9,18 @@ from volunteers.accounts import models as account_models
 from volunteers.accounts.routes import account as account_routes
 from volunteers.accounts.routes import activation as activation_routes
 from volunteers.admin import routes as admin_routes
+from volunteers.admin.directory import routes as directory_routes
 from volunteers.blueprint import admin_bp, bp
 from volunteers.imports import models as import_models
 from volunteers.imports import routes as import_routes
 from volunteers.organizations import models as organization_models
+from volunteers.recovery import models as recovery_models
+from volunteers.recovery import routes as recovery_routes
 
 permissions.provide("role_grants", roles.role_grants)
 
 #: every module whose views use the blueprints, imported so that they are registered
-ROUTES = (account_routes, activation_routes, admin_routes, import_routes)
+ROUTES = (account_routes, activation_routes, admin_routes, directory_routes, import_routes, recovery_routes)
 
 
 def _setup(app: Flask) -> None:
@@ -28,5 +31,5 @@ AREA = Area(
     name="volunteers",
     setup=_setup,
     blueprints=(bp, admin_bp),
-    models=(organization_models, account_models, import_models),
+    models=(organization_models, account_models, import_models, recovery_models),
 )

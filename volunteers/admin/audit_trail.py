@@ -26,6 +26,10 @@ ACTION_LABELS = {
     "id_number.reveal": _l("Revealed an ID number"),
     "role.grant": _l("Granted a role"),
     "role.revoke": _l("Revoked a role"),
+    "account.disable": _l("Disabled an account"),
+    "account.enable": _l("Enabled an account"),
+    "account.reset_link": _l("Issued a password reset link"),
+    "account.reset_password": _l("Reset a password"),
 }
 
 # Defence in depth: whatever an entry holds, a whole resident ID number is never shown on this page.

@@ -12,6 +12,7 @@ from app.permissions import Role
 from app.security import decrypt_id_number
 from tests import factories
 from volunteers.accounts.models import PoliticalStatus
+from volunteers.admin.directory.export import HEADERS
 
 
 def _names(html: str) -> set[str]:
@@ -189,7 +190,11 @@ def _sheet(response):
 
 def test_the_export_has_chinese_headers_masked_ids_and_only_the_subtree(reviewer_client, people):
     rows = _sheet(reviewer_client.get("/admin/people.xlsx"))
-    assert rows[0] == ["姓名", "志愿者编号", "手机号", "身份证号", "政治面貌", "所属组织", "角色", "账号状态", "注册时间"]
+    assert (
+        tuple(rows[0])
+        == HEADERS
+        == ("姓名", "志愿者编号", "手机号", "身份证号", "政治面貌", "所属组织", "角色", "账号状态", "注册时间")
+    )
     by_name = {row[0]: row for row in rows[1:]}
     assert set(by_name) == NANCHENG
     volunteer = people["nancheng_volunteer"]

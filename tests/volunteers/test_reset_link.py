@@ -38,9 +38,7 @@ def _issue(client, person) -> str:
 
 
 def _reset(client, secret, password=NEW_PASSWORD, confirm=None):
-    return client.post(
-        f"/reset/{secret}", data={"new_password": password, "new_password_confirm": confirm or password}
-    )
+    return client.post(f"/reset/{secret}", data={"new_password": password, "new_password_confirm": confirm or password})
 
 
 def _links(db, person):

@@ -220,6 +220,18 @@ def test_the_export_follows_the_filters(reviewer_client, orgs, people, db):
     assert {row[0] for row in rows[1:]} == {"南城志愿者", "南城志愿者二"}
 
 
+def test_a_sibling_administrator_exports_only_their_own_town(people, login_as, orgs):
+    client = login_as(people["dongcheng_admin"])
+    rows = _sheet(client.get("/admin/people.xlsx"))
+    assert {row[0] for row in rows[1:]} == {"东城志愿者", "东城管理员"}
+    assert client.get("/admin/people.xlsx", query_string={"organization": orgs["nancheng"].id}).status_code == 403
+
+
+def test_search_by_name_ignores_the_case_of_latin_letters(reviewer_client, make_user, orgs):
+    make_user(organization=orgs["nancheng_team"], name="Anna Lee")
+    assert _names(_page(reviewer_client, name="anna")[1]) == {"Anna Lee"}
+
+
 def test_the_page_links_to_the_export_with_its_filters(reviewer_client):
     _response, html = _page(reviewer_client, role="none")
     assert 'href="/admin/people.xlsx?role=none"' in html

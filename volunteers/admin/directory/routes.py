@@ -84,15 +84,15 @@ def _url_with(endpoint: str, **changes: Any) -> str:
 
 
 def _render_people(form: PeopleFilterForm, criteria: search.PeopleCriteria | None):
-    viewer = acting_user()
-    people = db.paginate(
-        search.people_query(viewer, criteria if criteria is not None else search.PeopleCriteria()),
-        page=request.args.get("page", 1, type=query_int),
-        per_page=search.PER_PAGE,
-        error_out=False,
-        count=True,
-    )
-    items = list(people.items) if criteria is not None else []
+    people = None  # a wrong filter: the form again, nobody listed
+    if criteria is not None:
+        people = db.paginate(
+            search.people_query(acting_user(), criteria),
+            page=request.args.get("page", 1, type=query_int),
+            per_page=search.PER_PAGE,
+            error_out=False,
+        )
+    items = list(people.items) if people is not None else []
     return render_template(
         "admin/people.html",
         filters=form,

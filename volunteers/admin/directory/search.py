@@ -88,7 +88,7 @@ def _conditions(viewer: Person, criteria: PeopleCriteria) -> list[ColumnElement[
     """The WHERE of the directory: the viewer's subtrees, then each criterion given."""
     conditions = [subtree_filter(Organization.path, directory_paths(viewer))]
     if criteria.name.strip():
-        conditions.append(User.name.contains(criteria.name.strip(), autoescape=True))
+        conditions.append(User.name.icontains(criteria.name.strip(), autoescape=True))
     if criteria.mobile_tail:
         conditions.append(User.mobile.endswith(criteria.mobile_tail, autoescape=True))
     if criteria.organization is not None:

@@ -9,13 +9,13 @@ from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, String, bindparam, select, update
+from sqlalchemy.orm import contains_eager
 
 from api.models import ApiToken
 from app import audit
 from app.errors import Conflict, ValidationFailed
-from app.extensions import db
+from app.extensions import db, rowcount
 from app.permissions import remember_grants
 from volunteers.accounts.models import User
 from volunteers.accounts.roles import grants_column
@@ -78,11 +78,17 @@ def revoke_token(token: ApiToken, *, by: User | None, now: datetime) -> ApiToken
 
 @cache
 def _token_query() -> Select[Any]:
-    """The token, its user and their grants by the token's hash: built once (every API request runs it)."""
+    """The unrevoked token of an account not disabled, its user and their grants by the token's hash: built once
+    (every API request runs it)."""
     return (
         select(ApiToken, grants_column(ApiToken.user_id))
-        .options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == bindparam("token_hash", type_=String))
+        .join(ApiToken.user)
+        .options(contains_eager(ApiToken.user))
+        .where(
+            ApiToken.token_hash == bindparam("token_hash", type_=String),
+            ApiToken.revoked_at.is_(None),
+            User.is_disabled.is_(False),  # a disabled account's tokens stop on their next call
+        )
     )
 
 
@@ -98,6 +104,17 @@ def find_active_token(secret: str) -> ApiToken | None:
         return None
     remember_grants(token.user_id, grants)  # one query for the token, its user and their roles
     return token
+
+
+def revoke_tokens_of(user: User, now: datetime) -> int:
+    """Revoke every token of `user` (a password reset: volunteers.recovery.services.on_password_reset); how many."""
+    result = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
 
 
 def touch_token(token: ApiToken, *, now: datetime) -> bool:

@@ -187,6 +187,47 @@ def can_grant_role(user: Person | None, org: Organization | None) -> bool:
     return can_administer(user, org)
 
 
+# The account directory (volunteers/admin/directory) and recovery links (volunteers/recovery).
+
+
+def can_view_directory(user: Person | None) -> bool:
+    """Reviewers and administrators list the people of their subtrees (coordinators run events, not accounts)."""
+    return has_any_role(user, REVIEWER_ROLES)
+
+
+def directory_paths(user: Person | None) -> list[str]:
+    """The subtrees whose people the user finds in the directory and exports: where they review or administer."""
+    return role_paths(user, REVIEWER_ROLES)
+
+
+def can_list_people_of(user: Person | None, org: InTree | None) -> bool:
+    """List and export the people affiliated under `org`: reviewers and administrators over it."""
+    return can_review(user, org)
+
+
+def _roles_inside(user: Person | None, person: User, roles: set[str] | str) -> bool:
+    """True when every role `person` holds lies inside a subtree where `user` holds one of `roles`."""
+    paths = role_paths(user, roles)
+    return all(any(path.startswith(outer) for outer in paths) for _role, path in _grants(person))
+
+
+def can_disable_account(user: Person | None, person: User) -> bool:
+    """Disable or re-enable an account: an administrator over the person's affiliation and over every organization
+    where the person holds a role (nobody disables an administrator above them). Their own account: see the service."""
+    return can_administer(user, person.organization) and _roles_inside(user, person, Role.ADMIN.value)
+
+
+def can_issue_reset_link(user: Person | None, person: User) -> bool:
+    """Issue a one-time password reset link (its holder takes over the account): reviewers and administrators over
+    the person's affiliation for a volunteer without any role; for staff, only an administrator over every
+    organization where the person holds a role."""
+    if not can_review(user, person.organization):
+        return False
+    if not _grants(person):
+        return True
+    return _roles_inside(user, person, Role.ADMIN.value)
+
+
 def can_staff_shift(user: Person | None, shift: Shift) -> bool:
     """Assign, unassign, move and mark no-shows on a shift: managers of the event's organization."""
     return can_manage(user, shift.event.organization)

@@ -10,6 +10,7 @@ from volunteers.accounts.cli import accounts_cli
 from volunteers.accounts.routes import account as account_routes
 from volunteers.accounts.routes import activation as activation_routes
 from volunteers.admin import routes as admin_routes
+from volunteers.admin.directory import routes as directory_routes
 from volunteers.admin.organizations import routes as organization_routes
 from volunteers.blueprint import admin_bp, bp
 from volunteers.imports import models as import_models
@@ -17,12 +18,23 @@ from volunteers.imports.routes import tree as tree_import_routes
 from volunteers.imports.routes import volunteers as import_routes
 from volunteers.organizations import models as organization_models
 from volunteers.organizations.services import Holding, register_holding
+from volunteers.recovery import models as recovery_models
+from volunteers.recovery import routes as recovery_routes
 
 permissions.provide("role_grants", roles.role_grants)
 register_holding(Holding("members", services.describe_members, services.count_members, services.move_members))
 
 #: every module whose views use the blueprints, imported so that they are registered
-ROUTES = (account_routes, activation_routes, admin_routes, organization_routes, import_routes, tree_import_routes)
+ROUTES = (
+    account_routes,
+    activation_routes,
+    admin_routes,
+    organization_routes,
+    directory_routes,
+    import_routes,
+    tree_import_routes,
+    recovery_routes,
+)
 
 
 def _setup(app: Flask) -> None:
@@ -34,5 +46,5 @@ AREA = Area(
     setup=_setup,
     blueprints=(bp, admin_bp),
     cli=(accounts_cli,),
-    models=(organization_models, account_models, import_models),
+    models=(organization_models, account_models, import_models, recovery_models),
 )

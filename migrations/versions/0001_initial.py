@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-08 01:59:51.830344
+Create Date: 2026-12-08 02:00:15.856105
 
 """
 from alembic import op
@@ -375,6 +375,23 @@ def upgrade():
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
+
+    op.create_table('password_reset_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('voided_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_password_reset_links_issued_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_password_reset_links_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset_links')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_password_reset_links_token_hash'))
+    )
+    with op.batch_alter_table('password_reset_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_reset_links_user_id'), ['user_id'], unique=False)
 
     op.create_table('role_grants',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -996,6 +1013,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_role_grants_organization_id'))
 
     op.drop_table('role_grants')
+    with op.batch_alter_table('password_reset_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_reset_links_user_id'))
+
+    op.drop_table('password_reset_links')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_user_read')
 

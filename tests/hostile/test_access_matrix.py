@@ -37,6 +37,7 @@ PATROL_EDIT = TEAM_MANAGE | {"owner"}
 MATRIX = {
     "/admin/import/<int:job_id>": frozenset({"admin@own", "admin@parent", "admin@child"}),  # into the team
     "/admin/import/<int:job_id>/progress": frozenset({"admin@own", "admin@parent", "admin@child"}),
+    "/admin/people/<int:user_id>/account": frozenset({"admin@own", "admin@parent", "admin@child"}),  # over the person
     "/api/v1/assignments/<int:assignment_id>": MANAGE | {"owner"},
     "/api/v1/events/<int:event_id>": PUBLIC,
     "/api/v1/events/<int:event_id>/shifts": PUBLIC,
@@ -93,6 +94,8 @@ MATRIX = {
 
 # POST/PATCH/DELETE routes on the same objects, checked for outsiders (below) only.
 POST_ONLY = {
+    "/admin/people/<int:user_id>/disable",
+    "/admin/people/<int:user_id>/enable",
     "/admin/roles/<int:grant_id>/revoke",
     "/api/v1/assignments/<int:assignment_id>",
     "/api/v1/assignments/<int:assignment_id>/cancel",
@@ -152,6 +155,7 @@ POST_ONLY = {
     "/patrols/segments/<int:segment_id>/schedules/new",
     "/volunteers/<int:user_id>/edit",
     "/volunteers/<int:user_id>/id-number",
+    "/volunteers/<int:user_id>/reset-link",
 }
 # Any signed-in volunteer may sign up to a published shift: not an outsider refusal.
 SELF_SERVICE = {"/api/v1/shifts/<int:shift_id>/signup", "/events/shifts/<int:shift_id>/sign-up"}

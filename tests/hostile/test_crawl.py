@@ -371,6 +371,14 @@ def test_get_crawl(app, world):
 # POST forms the crawled pages do not show (they appear only in a state the crawl does not reach): rule -> (the
 # form's fields, where the form is). They are fuzzed with these fields.
 FORMS_NOT_ON_PAGES: dict[str, tuple[list[str], str]] = {
+    "/admin/people/<int:user_id>/enable": (
+        ["csrf_token", "reason"],
+        "the profile (or account page) of a disabled person: nobody in the world is disabled",
+    ),
+    "/reset/<token>": (
+        ["csrf_token", "new_password", "new_password_confirm"],
+        "the page a one-time reset link opens: its secret is shown once, to whoever issued it",
+    ),
     "/checkin/kiosk": (
         ["csrf_token", "latitude", "longitude", "accuracy_m"],
         "the kiosk page, in the session of someone who scanned the venue's QR code (/k/<token>)",

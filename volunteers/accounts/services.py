@@ -247,6 +247,13 @@ def authenticate(mobile: str, password: str) -> User | None:
     return user
 
 
+def is_disabled_login(mobile: str, password: str) -> bool:
+    """True when the mobile and password are right but the account is disabled: only then is the refusal told
+    (whoever does not know the password learns nothing about the account)."""
+    user = find_by_mobile(mobile or "")
+    return user is not None and user.is_disabled and verify_password(user.password_hash, password or "")
+
+
 def end_all_sessions(user: User) -> None:
     """Rotate the session token: every session cookie issued before stops working."""
     user.session_token = secrets.token_hex(16)

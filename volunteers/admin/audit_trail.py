@@ -32,6 +32,10 @@ ACTION_LABELS = {
     "organization.move": _l("Moved an organization"),
     "organization.close": _l("Closed an organization"),
     "organization.import": _l("Imported organizations"),
+    "account.disable": _l("Disabled an account"),
+    "account.enable": _l("Enabled an account"),
+    "account.reset_link": _l("Issued a password reset link"),
+    "account.reset_password": _l("Reset a password"),
 }
 
 # Defence in depth: whatever an entry holds, a whole resident ID number is never shown on this page.

@@ -179,9 +179,7 @@ def create_organization(
     _check_kind(kind, parent)
     _check_name_free(name, parent)
     _check_code_free(code)
-    org = Organization(
-        name=name, short_name=short_name, kind=kind, parent_id=parent.id if parent else None, code=code
-    )
+    org = Organization(name=name, short_name=short_name, kind=kind, parent_id=parent.id if parent else None, code=code)
     if now is not None:
         org.created_at = now
     try:

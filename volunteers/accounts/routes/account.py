@@ -9,7 +9,13 @@ from markupsafe import Markup
 
 from app.errors import ValidationFailed
 from app.extensions import client_address, db, limiter
-from app.permissions import can_edit_volunteer, can_reveal_id_number, can_view_volunteer
+from app.permissions import (
+    can_disable_account,
+    can_edit_volunteer,
+    can_issue_reset_link,
+    can_reveal_id_number,
+    can_view_volunteer,
+)
 from app.timeutil import utcnow
 from app.web.forms import form_page, show_refusal
 from app.web.loading import load_or_404
@@ -116,6 +122,8 @@ def login():
             target = request.args.get("next")
             return redirect(target if is_safe_redirect(target) else url_for("volunteers.profile"))
         form.password.errors = [_("Wrong mobile number or password.")]
+        if services.is_disabled_login(form.mobile.data, form.password.data):
+            form.password.errors = [_("This account has been disabled. Ask your organization's administrator.")]
         pending = services.find_by_mobile(form.mobile.data or "")
         if pending is not None and pending.password_hash is None:
             form.mobile.errors = [
@@ -164,7 +172,17 @@ def _render_profile(volunteer: User):
         else None,
         can_edit=can_edit_volunteer(current_user, volunteer),
         can_reveal=can_reveal_id_number(current_user, volunteer) and volunteer.id != current_user.id,
+        **_account_actions(volunteer),
     )
+
+
+def _account_actions(volunteer: User) -> dict:
+    """What staff may do to the account on its profile: disable or enable it, issue a reset link."""
+    other = volunteer.id != current_user.id
+    return {
+        "can_disable": other and can_disable_account(current_user, volunteer),
+        "can_issue_reset_link": other and can_issue_reset_link(current_user, volunteer),
+    }
 
 
 @bp.post("/volunteers/<int:user_id>/id-number")
@@ -181,6 +199,7 @@ def reveal_id_number(user_id: int):
         id_number=id_number,
         can_edit=can_edit_volunteer(current_user, volunteer),
         can_reveal=False,
+        **_account_actions(volunteer),
     )
 
 

@@ -9,6 +9,10 @@ from volunteers.accounts import models as account_models
 from volunteers.accounts.routes import account as account_routes
 from volunteers.accounts.routes import activation as activation_routes
 from volunteers.admin import routes as admin_routes
+from volunteers.affiliation import models as affiliation_models
+from volunteers.affiliation.routes import mine as affiliation_mine_routes
+from volunteers.affiliation.routes import moves as affiliation_move_routes
+from volunteers.affiliation.routes import queue as affiliation_queue_routes
 from volunteers.blueprint import admin_bp, bp
 from volunteers.imports import models as import_models
 from volunteers.imports import routes as import_routes
@@ -17,7 +21,15 @@ from volunteers.organizations import models as organization_models
 permissions.provide("role_grants", roles.role_grants)
 
 #: every module whose views use the blueprints, imported so that they are registered
-ROUTES = (account_routes, activation_routes, admin_routes, import_routes)
+ROUTES = (
+    account_routes,
+    activation_routes,
+    admin_routes,
+    import_routes,
+    affiliation_mine_routes,
+    affiliation_queue_routes,
+    affiliation_move_routes,
+)
 
 
 def _setup(app: Flask) -> None:
@@ -28,5 +40,5 @@ AREA = Area(
     name="volunteers",
     setup=_setup,
     blueprints=(bp, admin_bp),
-    models=(organization_models, account_models, import_models),
+    models=(organization_models, account_models, import_models, affiliation_models),
 )

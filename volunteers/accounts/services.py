@@ -30,11 +30,15 @@ from volunteers.organizations.models import Organization
 
 @dataclass
 class ProfileData:
-    """What a volunteer states about themselves (registration and profile edit)."""
+    """What a volunteer states about themselves (registration and profile edit).
+
+    `organization_id` is read at registration only: afterwards the affiliation changes through a move request or
+    a staff move (volunteers/affiliation/), never through the profile.
+    """
 
     name: str
     political_status: str
-    organization_id: int
+    organization_id: int | None
     emergency_contact_name: str
     emergency_contact_mobile: str
     activist_since: date | None = None
@@ -59,10 +63,15 @@ def needs_guardian(birth_date: date, today: date) -> bool:
     return years < limit
 
 
-def _check_profile(data: ProfileData, birth_date: date, today: date) -> Organization:
-    organization = db.session.get(Organization, data.organization_id)
+def _registration_organization(data: ProfileData) -> Organization:
+    """The organization a new volunteer picks; afterwards it changes only through volunteers/affiliation/."""
+    organization = db.session.get(Organization, data.organization_id) if data.organization_id else None
     if organization is None:
         raise ValidationFailed(_("Choose your organization from the list."), field="organization_id")
+    return organization
+
+
+def _check_profile(data: ProfileData, birth_date: date, today: date) -> None:
     if needs_guardian(birth_date, today):
         if not data.guardian_name.strip():
             raise ValidationFailed(_("Volunteers under 14 need a guardian's name."), field="guardian_name")
@@ -74,7 +83,6 @@ def _check_profile(data: ProfileData, birth_date: date, today: date) -> Organiza
         raise ValidationFailed(_("Choose a political status from the list."), field="political_status")
     if data.political_status == PoliticalStatus.ACTIVIST.value and data.activist_since is None:
         raise ValidationFailed(_("Enter the date you became a membership activist."), field="activist_since")
-    return organization
 
 
 def _skills(ids: list[int]) -> list[Skill]:
@@ -89,7 +97,6 @@ def _apply_profile(user: User, data: ProfileData, *, now: datetime) -> None:
     user.activist_since = (
         data.activist_since if data.political_status == PoliticalStatus.ACTIVIST.value else user.activist_since
     )
-    user.organization_id = data.organization_id
     user.emergency_contact_name = data.emergency_contact_name.strip()
     user.emergency_contact_mobile = data.emergency_contact_mobile.strip()
     user.skills = _skills(data.skill_ids)
@@ -114,6 +121,7 @@ def register_volunteer(
         raise ValidationFailed(
             _("This ID number is already registered."), field="id_number", code="duplicate_id_number"
         )
+    organization = _registration_organization(profile)
     _check_profile(profile, id_number.birth_date, today)
     user = User(
         volunteer_number=counters.volunteer_numbers(1, year=today.year)[0],
@@ -125,6 +133,7 @@ def register_volunteer(
         id_number_tail=id_number.value[-4:],
         birth_date=id_number.birth_date,
         sex=id_number.sex,
+        organization_id=organization.id,
         source="registered",
         activated_at=now,
         created_at=now,
@@ -156,7 +165,7 @@ def register_volunteer(
 
 
 def update_profile(user: User, profile: ProfileData, *, by: User, now: datetime) -> User:
-    """Save a volunteer's profile; the ID number, mobile and birth date are not editable here."""
+    """Save a volunteer's profile; the ID number, mobile, birth date and affiliation are not editable here."""
     _check_profile(profile, user.birth_date, local_today(now))
     before = _profile_snapshot(user)
     _apply_profile(user, profile, now=now)
@@ -181,7 +190,6 @@ def _profile_snapshot(user: User) -> dict:
         "name": user.name,
         "political_status": user.political_status,
         "activist_since": user.activist_since.isoformat() if user.activist_since else None,
-        "organization_id": user.organization_id,
         "emergency_contact_name": user.emergency_contact_name,
         "emergency_contact_mobile": user.emergency_contact_mobile,
         "skills": sorted(s.name for s in user.skills),

@@ -26,6 +26,12 @@ ACTION_LABELS = {
     "id_number.reveal": _l("Revealed an ID number"),
     "role.grant": _l("Granted a role"),
     "role.revoke": _l("Revoked a role"),
+    "affiliation.request": _l("Asked to change affiliation"),
+    "affiliation.cancel": _l("Withdrew a change of affiliation"),
+    "affiliation.approve": _l("Approved a change of affiliation"),
+    "affiliation.refuse": _l("Refused a change of affiliation"),
+    "affiliation.staff_move": _l("Moved a volunteer to another organization"),
+    "affiliation.hand_over": _l("Handed a graduate over"),
 }
 
 # Defence in depth: whatever an entry holds, a whole resident ID number is never shown on this page.

@@ -81,7 +81,10 @@ def _refuse_pending(people: list[User]) -> None:
     if waiting:
         names = "、".join(person.name for person in people if person.id in waiting)
         raise Conflict(
-            _("%(names)s already have a pending change of affiliation: decide or withdraw it first.", names=names),
+            _(
+                "These people already have a pending change of affiliation (decide or withdraw it first): %(names)s.",
+                names=names,
+            ),
             code="pending_change",
             field="volunteer_ids",
         )

@@ -47,7 +47,9 @@ def changes_of(db):
         db.session.expire_all()
         return list(
             db.session.scalars(
-                select(AffiliationChange).where(AffiliationChange.volunteer_id == user.id).order_by(AffiliationChange.id)
+                select(AffiliationChange)
+                .where(AffiliationChange.volunteer_id == user.id)
+                .order_by(AffiliationChange.id)
             )
         )
 

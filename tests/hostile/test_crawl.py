@@ -371,6 +371,10 @@ def test_get_crawl(app, world):
 # POST forms the crawled pages do not show (they appear only in a state the crawl does not reach): rule -> (the
 # form's fields, where the form is). They are fuzzed with these fields.
 FORMS_NOT_ON_PAGES: dict[str, tuple[list[str], str]] = {
+    "/affiliation/<int:change_id>/cancel": (
+        ["csrf_token"],
+        "the mover's own /me/affiliation page, or a university's hand-over page with a hand-over pending (none here)",
+    ),
     "/checkin/kiosk": (
         ["csrf_token", "latitude", "longitude", "accuracy_m"],
         "the kiosk page, in the session of someone who scanned the venue's QR code (/k/<token>)",

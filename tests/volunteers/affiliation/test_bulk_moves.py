@@ -54,6 +54,8 @@ def test_a_bulk_move_moves_everyone_chosen_and_records_each(
     assert audit_actions() == ["affiliation.staff_move", "affiliation.staff_move"]
     profile = login_as(chosen[0]).get("/me").get_data(as_text=True)
     assert "南城街道志愿服务队 → 南城阳光社区团支部" in profile and "Moved by staff" in profile
+    notices = login_as(chosen[0]).get("/notifications").get_data(as_text=True)
+    assert "An administrator moved you from 南城街道志愿服务队 to 南城阳光社区团支部." in notices
 
 
 def test_a_target_outside_the_subtree_is_refused_and_nobody_moves(

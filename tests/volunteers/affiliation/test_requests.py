@@ -263,3 +263,26 @@ def test_the_services_refuse_an_unknown_target(cast, now, db):
         services.request_move(cast["volunteer"], 999999, now=now)
     assert refused.value.field == "organization_id"
     db.session.rollback()
+
+
+def test_a_reviewer_does_not_decide_their_own_move(cast, orgs, login_as, changes_of, organization_of):
+    reviewer = cast["dongcheng_reviewer"]  # affiliated with 东城街道 itself, asking to join its association
+    client = login_as(reviewer)
+    assert client.post("/me/affiliation", data={"organization_id": str(orgs["dongcheng_team"].id)}).status_code == 302
+    [change] = changes_of(reviewer)
+    assert "东城审核员" not in client.get("/admin/affiliation").get_data(as_text=True)
+    assert client.post(f"/admin/affiliation/{change.id}/approve").status_code == 403
+    assert organization_of(reviewer) == orgs["dongcheng"].id
+    assert login_as(cast["dongcheng_admin"]).post(f"/admin/affiliation/{change.id}/approve").status_code == 302
+    assert organization_of(reviewer) == orgs["dongcheng_team"].id
+
+
+def test_the_pages_speak_chinese_first(cast, orgs, login, make_client):
+    volunteer_client = make_client()
+    with volunteer_client.session_transaction() as session:
+        session["lang"] = "zh"
+    login(cast["volunteer"], target=volunteer_client)
+    page = volunteer_client.get("/me/affiliation").get_data(as_text=True)
+    assert "我的组织关系" in page and "申请转到其他组织" in page
+    volunteer_client.post("/me/affiliation", data={"organization_id": str(orgs["dongcheng_team"].id)})
+    assert "等待审核" in volunteer_client.get("/me/affiliation").get_data(as_text=True)

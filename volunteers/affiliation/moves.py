@@ -19,7 +19,7 @@ from app.extensions import db
 from app.permissions import can_hand_over_graduates, can_move_volunteers
 from volunteers.accounts.models import User
 from volunteers.affiliation.models import AffiliationChange, ChangeKind, ChangeStatus
-from volunteers.affiliation.services import add_pending, move_volunteer, target_organization
+from volunteers.affiliation.services import add_pending, move_volunteer, snapshot, target_organization
 from volunteers.affiliation.signals import affiliation_decided
 from volunteers.organizations.models import Organization
 
@@ -147,8 +147,7 @@ def move_volunteers(
             now=now,
             target=change,
             organization_id=target.id,
-            before={"volunteer_id": change.volunteer_id, "organization_id": change.from_organization_id},
-            after={"volunteer_id": change.volunteer_id, "organization_id": target.id, "note": note},
+            after=snapshot(change, note=note),
         )
         affiliation_decided.send(change, now=now)
     return changes
@@ -207,7 +206,7 @@ def hand_over_graduates(
             now=now,
             target=change,
             organization_id=university.id,
-            after={"volunteer_id": person.id, "from": person.organization_id, "to": target.id, "note": note},
+            after=snapshot(change, note=note),
         )
         changes.append(change)
     return changes

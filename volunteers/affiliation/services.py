@@ -93,6 +93,20 @@ def history_of(volunteer: User) -> list[AffiliationChange]:
     return [change for change in changes_of(volunteer) if change.status == ChangeStatus.APPROVED.value]
 
 
+def snapshot(change: AffiliationChange, **extra: object) -> dict:
+    """What the audit trail keeps of a change: who, from where to where (names and ids), which kind."""
+    return {
+        "volunteer": f"{change.volunteer.name} ({change.volunteer.volunteer_number})",
+        "volunteer_id": change.volunteer_id,
+        "kind": change.kind,
+        "from": change.from_organization.name,
+        "from_id": change.from_organization_id,
+        "to": change.to_organization.name,
+        "to_id": change.to_organization_id,
+        **extra,
+    }
+
+
 def _clean(note: str | None) -> str:
     return (note or "").strip()[:NOTE_LENGTH]
 
@@ -146,7 +160,7 @@ def request_move(
         now=now,
         target=change,
         organization_id=target.id,
-        after={"from": volunteer.organization_id, "to": target.id, "note": change.reason},
+        after=snapshot(change, note=change.reason),
     )
     return change
 
@@ -203,8 +217,7 @@ def approve_change(change: AffiliationChange, *, by: User, now: datetime, note: 
         now=now,
         target=change,
         organization_id=to_id,
-        before={"volunteer_id": volunteer.id, "organization_id": from_id},
-        after={"volunteer_id": volunteer.id, "organization_id": to_id, "kind": change.kind},
+        after=snapshot(change, status=change.status),
     )
     affiliation_decided.send(change, now=now)
     return change
@@ -231,7 +244,7 @@ def refuse_change(change: AffiliationChange, *, by: User, now: datetime, reason:
         now=now,
         target=change,
         organization_id=change.to_organization_id,
-        after={"volunteer_id": change.volunteer_id, "kind": change.kind, "reason": reason},
+        after=snapshot(change, status=change.status, reason=reason),
     )
     affiliation_decided.send(change, now=now)
     return change
@@ -248,7 +261,7 @@ def cancel_change(change: AffiliationChange, *, by: User, now: datetime) -> Affi
         now=now,
         target=change,
         organization_id=change.to_organization_id,
-        after={"volunteer_id": change.volunteer_id, "kind": change.kind},
+        after=snapshot(change, status=change.status),
     )
     return change
 

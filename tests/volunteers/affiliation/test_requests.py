@@ -43,6 +43,8 @@ def test_request_then_approval_moves_the_volunteer_and_keeps_the_history(
         cast["dongcheng_reviewer"].id,
     )
     assert audit_actions() == ["affiliation.request", "affiliation.approve"]
+    trail = login_as(cast["dongcheng_admin"]).get("/admin/audit").get_data(as_text=True)
+    assert "Approved a change of affiliation" in trail and "from: 南城街道志愿服务队" in trail
     # the credential is keyed by the person: it moved with them
     assert db.session.scalar(select(Credential.user_id).where(Credential.user_id == volunteer.id)) == volunteer.id
     # the profile shows where they came from, when and by whom

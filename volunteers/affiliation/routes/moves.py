@@ -84,6 +84,7 @@ def move_people():
         people=people,
         chosen=chosen,
         pending=moves.pending_of([person.id for person in people]),
+        list_limit=moves.LIST_LIMIT,
     ), done.status
 
 
@@ -153,6 +154,7 @@ def hand_over_graduates(university_id: int):
         people=people,
         chosen=set(form.volunteer_ids.data or []),
         pending=moves.pending_of([person.id for person in people]),
+        list_limit=moves.LIST_LIMIT,
         recent=handover.recent_handovers(university),
         rate=rate,
         year=year,

@@ -43,7 +43,8 @@ class HandoverRate:
 
     @property
     def meets_target(self) -> bool:
-        return self.percent is not None and self.percent >= TARGET_PERCENT
+        """At least 85 % exactly (84.6 % shows as 85 % but does not meet it)."""
+        return self.handed_over > 0 and 100 * self.accepted >= TARGET_PERCENT * self.handed_over
 
 
 def university_of(organization: Organization) -> Organization | None:

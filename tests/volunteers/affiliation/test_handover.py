@@ -134,3 +134,10 @@ def test_a_graduate_with_a_pending_request_is_not_handed_over(cast, orgs, gradua
     assert answer.status_code == 409
     assert "毕业生0" in answer.get_data(as_text=True)
     assert count_changes() == 1
+
+
+def test_the_target_is_met_only_at_85_percent_exactly(orgs):
+    rate = handover.HandoverRate(university=orgs["dgut"], accepted=11, refused=2)  # 84.6 %
+    assert rate.percent == 85 and not rate.meets_target
+    assert handover.HandoverRate(university=orgs["dgut"], accepted=17, pending=3).meets_target  # 85 %
+    assert handover.HandoverRate(university=orgs["dgut"]).percent is None

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from patrols.reports.models import PatrolReport
     from patrols.segments.models import PatrolShift, RiverSegment
     from volunteers.accounts.models import User
+    from volunteers.affiliation.models import AffiliationChange
     from volunteers.organizations.models import Organization
 
 _P = ParamSpec("_P")
@@ -226,6 +227,42 @@ def can_issue_reset_link(user: Person | None, person: User) -> bool:
     if not _grants(person):
         return True
     return _roles_inside(user, person, Role.ADMIN.value)
+
+
+# Changing affiliation (volunteers/affiliation/): requests, staff moves and the graduates' hand-over (学社衔接).
+
+
+def can_decide_affiliation(user: Person | None, change: AffiliationChange) -> bool:
+    """Approve or refuse a move into an organization (a volunteer's request or a graduate's hand-over): reviewers
+    and administrators over the receiving organization, never on their own move."""
+    if user is None or not user.is_authenticated or change.volunteer_id == user.id:
+        return False
+    return can_review(user, change.to_organization)
+
+
+def can_cancel_affiliation(user: Person | None, change: AffiliationChange) -> bool:
+    """Withdraw a pending change: the volunteer their own request; administrators over the handing-over
+    organization a graduate's hand-over."""
+    if user is None or not user.is_authenticated:
+        return False
+    if change.kind == "request":
+        return change.volunteer_id == user.id
+    return change.kind == "graduation" and can_administer(user, change.from_organization)
+
+
+def can_move_volunteers(user: Person | None, org: InTree | None) -> bool:
+    """Move people in bulk from and to `org`: administrators over it (both ends of a move must pass)."""
+    return can_administer(user, org)
+
+
+def can_hand_over_graduates(user: Person | None, university: Organization | None) -> bool:
+    """Hand a university's graduating volunteers over to where they go: administrators over the university."""
+    return university is not None and university.kind == "university" and can_administer(user, university)
+
+
+def can_view_handover_rates(user: Person | None, university: Organization | None) -> bool:
+    """See a university's hand-over figures: reviewers and administrators over the university."""
+    return university is not None and university.kind == "university" and can_review(user, university)
 
 
 def can_staff_shift(user: Person | None, shift: Shift) -> bool:

@@ -12,6 +12,11 @@ from volunteers.accounts.routes import activation as activation_routes
 from volunteers.admin import routes as admin_routes
 from volunteers.admin.directory import routes as directory_routes
 from volunteers.admin.organizations import routes as organization_routes
+from volunteers.affiliation import models as affiliation_models
+from volunteers.affiliation import moves
+from volunteers.affiliation.routes import mine as affiliation_mine_routes
+from volunteers.affiliation.routes import moves as affiliation_move_routes
+from volunteers.affiliation.routes import queue as affiliation_queue_routes
 from volunteers.blueprint import admin_bp, bp
 from volunteers.imports import models as import_models
 from volunteers.imports.routes import tree as tree_import_routes
@@ -22,7 +27,7 @@ from volunteers.recovery import models as recovery_models
 from volunteers.recovery import routes as recovery_routes
 
 permissions.provide("role_grants", roles.role_grants)
-register_holding(Holding("members", services.describe_members, services.count_members, services.move_members))
+register_holding(Holding("members", services.describe_members, services.count_members, moves.move_members_of_closed))
 
 #: every module whose views use the blueprints, imported so that they are registered
 ROUTES = (
@@ -34,6 +39,9 @@ ROUTES = (
     import_routes,
     tree_import_routes,
     recovery_routes,
+    affiliation_mine_routes,
+    affiliation_queue_routes,
+    affiliation_move_routes,
 )
 
 
@@ -46,5 +54,5 @@ AREA = Area(
     setup=_setup,
     blueprints=(bp, admin_bp),
     cli=(accounts_cli,),
-    models=(organization_models, account_models, import_models, recovery_models),
+    models=(organization_models, account_models, import_models, recovery_models, affiliation_models),
 )

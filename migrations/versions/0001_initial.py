@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-08 02:00:15.856105
+Create Date: 2026-12-08 02:01:00.270327
 
 """
 from alembic import op
@@ -164,6 +164,35 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index('ix_users_applicant_organization', ['organization_id'], unique=False, postgresql_where=sa.text("political_status = '入团积极分子'"), sqlite_where=sa.text("political_status = '入团积极分子'"))
         batch_op.create_index(batch_op.f('ix_users_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('affiliation_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('from_organization_id', sa.Integer(), nullable=False),
+    sa.Column('to_organization_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('decision_reason', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("kind in ('request','staff_move','graduation')", name=op.f('ck_affiliation_changes_kind')),
+    sa.CheckConstraint("status in ('pending','approved','refused','cancelled')", name=op.f('ck_affiliation_changes_status')),
+    sa.CheckConstraint('from_organization_id <> to_organization_id', name=op.f('ck_affiliation_changes_moves')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_affiliation_changes_decided_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['from_organization_id'], ['organizations.id'], name=op.f('fk_affiliation_changes_from_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_affiliation_changes_requested_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['to_organization_id'], ['organizations.id'], name=op.f('fk_affiliation_changes_to_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['users.id'], name=op.f('fk_affiliation_changes_volunteer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_affiliation_changes'))
+    )
+    with op.batch_alter_table('affiliation_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_affiliation_changes_kind_from', ['kind', 'from_organization_id', 'status'], unique=False)
+        batch_op.create_index('ix_affiliation_changes_status_to', ['status', 'to_organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_affiliation_changes_volunteer_id'), ['volunteer_id'], unique=False)
+        batch_op.create_index('uq_affiliation_changes_one_pending', ['volunteer_id'], unique=True, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1061,6 +1090,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
     op.drop_table('api_tokens')
+    with op.batch_alter_table('affiliation_changes', schema=None) as batch_op:
+        batch_op.drop_index('uq_affiliation_changes_one_pending', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+        batch_op.drop_index(batch_op.f('ix_affiliation_changes_volunteer_id'))
+        batch_op.drop_index('ix_affiliation_changes_status_to')
+        batch_op.drop_index('ix_affiliation_changes_kind_from')
+
+    op.drop_table('affiliation_changes')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_organization_id'))
         batch_op.drop_index('ix_users_applicant_organization', postgresql_where=sa.text("political_status = '入团积极分子'"), sqlite_where=sa.text("political_status = '入团积极分子'"))

@@ -70,6 +70,7 @@ OTHER_NAMES = {
     "finding": "外区漂浮物",
     "import_file": "外区名单.xlsx",
     "emergency": "外区紧急联系人",
+    "mover": "外区转入者",  # a volunteer of the team asking to move to the town: only the town's staff decide
 }
 
 OWN_NAMES = {
@@ -96,6 +97,7 @@ OWN_NAMES = {
     "finding": "本区漂浮物",
     "import_file": "本区名单.xlsx",
     "emergency": "本区紧急联系人",
+    "mover": "本区转入者",
 }
 
 ROLES = ("admin", "reviewer", "coordinator", "volunteer")  # the demo accounts, in DEMO_ACCOUNTS' order
@@ -452,6 +454,18 @@ def build_subtree(
     add("quota_id", quota.id)
     grant = db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == coordinator.id)).first()
     add("grant_id", grant.id)
+
+    # a volunteer of the team asks to move to the town; the city's first university (its hand-over page)
+    from volunteers.affiliation.services import request_move
+
+    mover = person(team, names["mover"])
+    change = request_move(mover, town.id, names["mover"], now=now)
+    db.session.commit()
+    add("change_id", change.id)
+    university = db.session.scalars(
+        select(Organization).where(Organization.kind == "university").order_by(Organization.path)
+    ).first()
+    add("university_id", university.id if university is not None else None)
 
     # a membership applicant of the team with a (failed) ideology evaluation
     applicant = person(

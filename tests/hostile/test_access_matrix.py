@@ -35,6 +35,10 @@ PATROL_EDIT = TEAM_MANAGE | {"owner"}
 
 # GET routes: the actors that may see the page; every other actor must get 403 or 404.
 MATRIX = {
+    # the owner asks to move into 南城街道 itself: its reviewers and administrators (and the city's) decide
+    "/admin/affiliation/<int:change_id>": REVIEW,
+    # 东莞理工学院's hand-over page: reviewers and administrators over the university (here: the city's)
+    "/admin/affiliation/handover/<int:university_id>": frozenset({"reviewer@parent", "admin@parent"}),
     "/admin/import/<int:job_id>": frozenset({"admin@own", "admin@parent", "admin@child"}),  # into the team
     "/admin/import/<int:job_id>/progress": frozenset({"admin@own", "admin@parent", "admin@child"}),
     "/admin/people/<int:user_id>/account": frozenset({"admin@own", "admin@parent", "admin@child"}),  # over the person
@@ -96,6 +100,10 @@ MATRIX = {
 POST_ONLY = {
     "/admin/people/<int:user_id>/disable",
     "/admin/people/<int:user_id>/enable",
+    "/admin/affiliation/<int:change_id>/approve",
+    "/admin/affiliation/<int:change_id>/refuse",
+    "/admin/affiliation/handover/<int:university_id>",
+    "/affiliation/<int:change_id>/cancel",
     "/admin/roles/<int:grant_id>/revoke",
     "/api/v1/assignments/<int:assignment_id>",
     "/api/v1/assignments/<int:assignment_id>/cancel",
@@ -180,7 +188,17 @@ def _url(rule: str, ids: dict) -> str:
 
 
 @pytest.fixture
-def ids(orgs, staffed_event, past_service, hours_records, patrol_records, admin_records) -> dict:
+def affiliation_change(db, orgs, staffed_event):
+    """The owner's pending request to move from 南城街道志愿服务队 to 南城街道 itself."""
+    from volunteers.affiliation.services import request_move
+
+    change = request_move(staffed_event["owner"], orgs["nancheng"].id, "敌意测试", now=utcnow())
+    db.session.commit()
+    return change
+
+
+@pytest.fixture
+def ids(orgs, staffed_event, past_service, hours_records, patrol_records, admin_records, affiliation_change) -> dict:
     """The id of every object the matrix opens, by the name of the route's parameter."""
     return {
         "event_id": staffed_event["event"].id,
@@ -205,6 +223,8 @@ def ids(orgs, staffed_event, past_service, hours_records, patrol_records, admin_
         "job_id": admin_records["job"].id,
         "quota_id": admin_records["quota"].id,
         "grant_id": admin_records["grant"].id,
+        "change_id": affiliation_change.id,
+        "university_id": orgs["dgut"].id,
     }
 
 

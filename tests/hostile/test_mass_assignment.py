@@ -126,9 +126,20 @@ def test_profile_edit_ignores_forged_account_fields(client, db, make_user, login
     assert _account(db, user.id) == before
 
 
-@pytest.mark.parametrize(
-    "field,value", [("organization_id", "999999"), ("political_status", "团干部"), ("skills", "999999")]
-)
+def test_profile_edit_ignores_an_organization(client, db, make_user, login, orgs):
+    """The affiliation changes through a move request (volunteers/affiliation/), never through the profile."""
+    user = make_user()
+    login(user)
+    for value in ("999999", str(orgs["dongcheng_team"].id)):
+        assert (
+            client.post(f"/volunteers/{user.id}/edit", data=_profile_form(user, organization_id=value)).status_code
+            == 302
+        )
+        db.session.expire_all()
+        assert db.session.get(User, user.id).organization_id == orgs["nancheng_team"].id
+
+
+@pytest.mark.parametrize("field,value", [("political_status", "团干部"), ("skills", "999999")])
 def test_profile_edit_refuses_values_outside_the_pickers(client, db, make_user, login, field, value):
     user = make_user()
     before = _account(db, user.id)

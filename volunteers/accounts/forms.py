@@ -72,7 +72,6 @@ class ProfileFieldsMixin:
 
     political_status = SelectField(_l("Political status"), choices=political_choices, validators=[DataRequired()])
     activist_since = DateField(_l("Activist since"), validators=[_required_for_activists, Optional()])
-    organization_id = SelectField(_l("Affiliation"), coerce=int, validators=[DataRequired()])
     skills = MultiCheckboxField(_l("Skills"), coerce=int)
     languages = MultiCheckboxField(_l("Languages"), coerce=int)
     emergency_contact_name = StringField(_l("Emergency contact"), validators=[DataRequired(), Length(max=50)])
@@ -95,6 +94,8 @@ class ProfileFieldsMixin:
 
 class RegistrationForm(ProfileFieldsMixin, FlaskForm):
     name = StringField(_l("Real name"), validators=[DataRequired(), Length(min=2, max=50)])
+    #: chosen once here; afterwards the affiliation changes only through a move request (volunteers/affiliation/)
+    organization_id = SelectField(_l("Affiliation"), coerce=int, validators=[DataRequired()])
     mobile = StringField(_l("Mobile number"), validators=[DataRequired()])
     id_number = StringField(_l("Resident ID number"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])

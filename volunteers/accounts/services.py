@@ -9,12 +9,12 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit, counters
 from app.errors import PermissionDenied, ValidationFailed
-from app.extensions import db, rowcount
+from app.extensions import db
 from app.permissions import can_reveal_id_number
 from app.security import (
     IdNumber,
@@ -31,11 +31,15 @@ from volunteers.organizations.models import Organization, RoleGrant
 
 @dataclass
 class ProfileData:
-    """What a volunteer states about themselves (registration and profile edit)."""
+    """What a volunteer states about themselves (registration and profile edit).
+
+    `organization_id` is read at registration only: afterwards the affiliation changes through a move request or
+    a staff move (volunteers/affiliation/), never through the profile.
+    """
 
     name: str
     political_status: str
-    organization_id: int
+    organization_id: int | None
     emergency_contact_name: str
     emergency_contact_mobile: str
     activist_since: date | None = None
@@ -60,10 +64,15 @@ def needs_guardian(birth_date: date, today: date) -> bool:
     return years < limit
 
 
-def _check_profile(data: ProfileData, birth_date: date, today: date) -> Organization:
-    organization = db.session.get(Organization, data.organization_id)
+def _registration_organization(data: ProfileData) -> Organization:
+    """The organization a new volunteer picks; afterwards it changes only through volunteers/affiliation/."""
+    organization = db.session.get(Organization, data.organization_id) if data.organization_id else None
     if organization is None or organization.is_closed:
         raise ValidationFailed(_("Choose your organization from the list."), field="organization_id")
+    return organization
+
+
+def _check_profile(data: ProfileData, birth_date: date, today: date) -> None:
     if needs_guardian(birth_date, today):
         if not data.guardian_name.strip():
             raise ValidationFailed(_("Volunteers under 14 need a guardian's name."), field="guardian_name")
@@ -75,7 +84,6 @@ def _check_profile(data: ProfileData, birth_date: date, today: date) -> Organiza
         raise ValidationFailed(_("Choose a political status from the list."), field="political_status")
     if data.political_status == PoliticalStatus.ACTIVIST.value and data.activist_since is None:
         raise ValidationFailed(_("Enter the date you became a membership activist."), field="activist_since")
-    return organization
 
 
 def _skills(ids: list[int]) -> list[Skill]:
@@ -90,7 +98,6 @@ def _apply_profile(user: User, data: ProfileData, *, now: datetime) -> None:
     user.activist_since = (
         data.activist_since if data.political_status == PoliticalStatus.ACTIVIST.value else user.activist_since
     )
-    user.organization_id = data.organization_id
     user.emergency_contact_name = data.emergency_contact_name.strip()
     user.emergency_contact_mobile = data.emergency_contact_mobile.strip()
     user.skills = _skills(data.skill_ids)
@@ -115,8 +122,10 @@ def register_volunteer(
         raise ValidationFailed(
             _("This ID number is already registered."), field="id_number", code="duplicate_id_number"
         )
+    organization = _registration_organization(profile)
     _check_profile(profile, id_number.birth_date, today)
     user = new_account(mobile=mobile, id_number=id_number, password=password, now=now)
+    user.organization_id = organization.id
     _apply_profile(user, profile, now=now)
     _insert_account(user, mobile)
     audit.record(
@@ -204,7 +213,7 @@ def create_administrator(
 
 
 def update_profile(user: User, profile: ProfileData, *, by: User, now: datetime) -> User:
-    """Save a volunteer's profile; the ID number, mobile and birth date are not editable here."""
+    """Save a volunteer's profile; the ID number, mobile, birth date and affiliation are not editable here."""
     _check_profile(profile, user.birth_date, local_today(now))
     before = _profile_snapshot(user)
     _apply_profile(user, profile, now=now)
@@ -229,7 +238,6 @@ def _profile_snapshot(user: User) -> dict:
         "name": user.name,
         "political_status": user.political_status,
         "activist_since": user.activist_since.isoformat() if user.activist_since else None,
-        "organization_id": user.organization_id,
         "emergency_contact_name": user.emergency_contact_name,
         "emergency_contact_mobile": user.emergency_contact_mobile,
         "skills": sorted(s.name for s in user.skills),
@@ -308,17 +316,6 @@ def skill_choices(kind: str) -> list[tuple[int, str]]:
 def count_members(org: Organization, _now: datetime) -> int:
     """People affiliated directly with `org` (for closing it)."""
     return db.session.scalar(select(func.count()).select_from(User).where(User.organization_id == org.id)) or 0
-
-
-def move_members(org: Organization, target: Organization, now: datetime) -> int:
-    """Affiliate everybody of `org` with `target` (closing `org`); their hours and records go with them."""
-    result = db.session.execute(
-        update(User)
-        .where(User.organization_id == org.id)
-        .values(organization_id=target.id, updated_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    return rowcount(result)
 
 
 def describe_members(count: int) -> str:

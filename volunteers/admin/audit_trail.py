@@ -36,6 +36,12 @@ ACTION_LABELS = {
     "account.enable": _l("Enabled an account"),
     "account.reset_link": _l("Issued a password reset link"),
     "account.reset_password": _l("Reset a password"),
+    "affiliation.request": _l("Asked to change affiliation"),
+    "affiliation.cancel": _l("Withdrew a change of affiliation"),
+    "affiliation.approve": _l("Approved a change of affiliation"),
+    "affiliation.refuse": _l("Refused a change of affiliation"),
+    "affiliation.staff_move": _l("Moved a volunteer to another organization"),
+    "affiliation.hand_over": _l("Handed a graduate over"),
 }
 
 # Defence in depth: whatever an entry holds, a whole resident ID number is never shown on this page.

@@ -167,6 +167,9 @@ def test_every_kind_renders_without_placeholders_left(db, volunteer, make_shift,
         "volunteer": "张雨桐",
         "message": "少记了半小时",
         "answer": "已更正",
+        # changes of affiliation (notifications/affiliation.py)
+        "from": "南城街道志愿服务队",
+        "to": "东城街道志愿者协会",
     }
     notify(volunteer.id, kind, params=params, now=now)
     notification = db.session.scalars(select(Notification)).one()

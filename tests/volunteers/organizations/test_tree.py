@@ -12,6 +12,7 @@ from app.errors import PermissionDenied, ValidationFailed
 from events.models import EventStatus, TeamQuota
 from tests import factories
 from volunteers.accounts.models import User
+from volunteers.affiliation.models import AffiliationChange
 from volunteers.organizations import services
 from volunteers.organizations.models import Organization, RoleGrant
 
@@ -165,6 +166,12 @@ def test_close_moves_members_open_events_and_quotas_in_one_step(
     db.session.expire_all()
     assert moved["members"] == 2 and moved["open_events"] == 1 and moved["team_quotas"] == 1 and moved["roles"] == 1
     assert db.session.get(User, member.id).organization_id == target.id
+    history = db.session.scalars(select(AffiliationChange).where(AffiliationChange.volunteer_id == member.id)).one()
+    assert (history.from_organization_id, history.to_organization_id, history.status) == (
+        team.id,
+        target.id,
+        "approved",
+    )
     assert coming.organization_id == target.id
     assert past.organization_id == team.id  # the history stays where it was held
     assert db.session.scalars(select(TeamQuota.organization_id)).all() == [target.id]

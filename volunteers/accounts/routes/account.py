@@ -27,7 +27,8 @@ from volunteers.blueprint import bp
 
 
 def _fill_choices(form) -> None:
-    form.organization_id.choices = services.organization_choices()
+    if "organization_id" in form:  # registration only: afterwards the affiliation changes by a move request
+        form.organization_id.choices = services.organization_choices()
     form.skills.choices = services.skill_choices("skill")
     form.languages.choices = services.skill_choices("language")
 
@@ -37,7 +38,7 @@ def _profile_data(form) -> services.ProfileData:
         name=form.name.data,
         political_status=form.political_status.data,
         activist_since=form.activist_since.data,
-        organization_id=form.organization_id.data,
+        organization_id=form.organization_id.data if "organization_id" in form else None,
         emergency_contact_name=form.emergency_contact_name.data,
         emergency_contact_mobile=form.emergency_contact_mobile.data,
         skill_ids=list(form.skills.data or []) + list(form.languages.data or []),

@@ -438,6 +438,7 @@ def build_subtree(
     add("finding_id", finding.id)
     add("photo_id", photo.id)
     add("team_id", team.id)
+    add("org_id", team.id)
 
     # an import into the team: one volunteer imported, one row rejected
     data = _import_file(names, *import_ids)

@@ -41,6 +41,8 @@ MATRIX = {
     "/admin/affiliation/handover/<int:university_id>": frozenset({"reviewer@parent", "admin@parent"}),
     "/admin/import/<int:job_id>": frozenset({"admin@own", "admin@parent", "admin@child"}),  # into the team
     "/admin/import/<int:job_id>/progress": frozenset({"admin@own", "admin@parent", "admin@child"}),
+    # 南城街道 itself: its administrators and the city's
+    "/admin/organizations/<int:org_id>": frozenset({"admin@own", "admin@parent"}),
     "/admin/people/<int:user_id>/account": frozenset({"admin@own", "admin@parent", "admin@child"}),  # over the person
     "/api/v1/assignments/<int:assignment_id>": MANAGE | {"owner"},
     "/api/v1/events/<int:event_id>": PUBLIC,
@@ -100,6 +102,10 @@ MATRIX = {
 POST_ONLY = {
     "/admin/people/<int:user_id>/disable",
     "/admin/people/<int:user_id>/enable",
+    "/admin/organizations/<int:org_id>/children",
+    "/admin/organizations/<int:org_id>/rename",
+    "/admin/organizations/<int:org_id>/move",
+    "/admin/organizations/<int:org_id>/close",
     "/admin/affiliation/<int:change_id>/approve",
     "/admin/affiliation/<int:change_id>/refuse",
     "/admin/affiliation/handover/<int:university_id>",
@@ -225,6 +231,7 @@ def ids(orgs, staffed_event, past_service, hours_records, patrol_records, admin_
         "grant_id": admin_records["grant"].id,
         "change_id": affiliation_change.id,
         "university_id": orgs["dgut"].id,
+        "org_id": orgs["nancheng"].id,
     }
 
 

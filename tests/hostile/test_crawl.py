@@ -371,6 +371,14 @@ def test_get_crawl(app, world):
 # POST forms the crawled pages do not show (they appear only in a state the crawl does not reach): rule -> (the
 # form's fields, where the form is). They are fuzzed with these fields.
 FORMS_NOT_ON_PAGES: dict[str, tuple[list[str], str]] = {
+    "/admin/organizations/<int:org_id>/children": (
+        ["csrf_token", "child-name", "child-short_name", "child-kind", "child-code"],
+        "the page of an organization that may have children (the crawled organization is a team: none)",
+    ),
+    "/admin/organizations/import/confirm": (
+        ["csrf_token", "rows"],
+        "the preview of an uploaded tree file (the crawl uploads no file)",
+    ),
     "/admin/people/<int:user_id>/enable": (
         ["csrf_token", "reason"],
         "the profile (or account page) of a disabled person: nobody in the world is disabled",

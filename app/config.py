@@ -136,6 +136,8 @@ class Config:
     # "tencent"), the sign name and one template id per purpose, each provider's credentials, region and endpoint
     # (an "http://host:port" endpoint is spoken to in plain http: the tests' fake providers), timeouts and retries.
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    #: online registration opens the account only once the SMS code sent to its mobile number is entered
+    REGISTRATION_CONFIRMS_MOBILE = os.environ.get("REGISTRATION_CONFIRMS_MOBILE", "1") != "0"
     # Production refuses to start with the console backend (codes only in the log) unless this is set.
     SMS_CONSOLE_IN_PRODUCTION = _env_bool("SMS_CONSOLE_IN_PRODUCTION", False)
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")

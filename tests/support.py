@@ -111,3 +111,30 @@ def attendance_of(result):
     if result.attendance_id is None:
         return None
     return db.session.get(Attendance, result.attendance_id, populate_existing=True)
+
+
+def texted_code(mobile: str) -> str:
+    """The six-digit code in the latest text the console backend wrote to `mobile` (what the phone shows)."""
+    import re
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from sms.models import SmsMessage
+    from sms.numbers import mask_mobile
+
+    db.session.expire_all()
+    message = db.session.scalars(
+        select(SmsMessage)
+        .where(SmsMessage.mobile_masked == mask_mobile(mobile))
+        .order_by(SmsMessage.id.desc())
+        .limit(1)
+    ).one()
+    assert message.text, "the console backend keeps the text"
+    [code] = re.findall(r"(?<!\d)\d{6}(?!\d)", message.text)
+    return code
+
+
+def confirm_registration(client, mobile: str):
+    """Enter the texted registration code as the registering browser does; the response of /register/confirm."""
+    return client.post("/register/confirm", data={"code": texted_code(mobile)})

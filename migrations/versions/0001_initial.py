@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-08 02:01:00.270327
+Create Date: 2026-12-08 02:13:51.937736
 
 """
 from alembic import op
@@ -145,6 +145,7 @@ def upgrade():
     sa.Column('session_token', sa.String(length=32), nullable=False),
     sa.Column('source', sa.String(length=12), nullable=False),
     sa.Column('activated_at', sa.DateTime(), nullable=True),
+    sa.Column('awaiting_mobile_code', sa.Boolean(), nullable=False),
     sa.Column('is_disabled', sa.Boolean(), nullable=False),
     sa.Column('locale', sa.String(length=5), nullable=False),
     sa.Column('signup_serial', sa.Integer(), nullable=False),

@@ -1,7 +1,9 @@
-"""In Chromium on a phone: a new volunteer registers, logs out, logs in again and sees the profile."""
+"""In Chromium on a phone: a new volunteer registers, proves the mobile number with the texted code (read from the
+console backend's outbox, as a developer would), logs out, logs in again and sees the profile."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -47,6 +49,24 @@ def test_new_volunteer_registers_logs_out_and_logs_in_again(page, live_server, o
     page.fill("#emergency_contact_name", "林妈妈")
     page.fill("#emergency_contact_mobile", "13700001111")
     screenshot(page, "register-filled")
+    page.click("main form button[type=submit]")
+
+    # The account waits for the code texted to the mobile number; the console backend's outbox shows the text.
+    page.wait_for_url("**/register/confirm")
+    expect(page.locator("main")).to_contain_text("139****5678")
+    screenshot(page, "register-confirm")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    phone = page.context.new_page()
+    phone.goto("/dev/sms")
+    message = phone.locator(".notification-body").first
+    expect(phone.locator(".notification").first).to_contain_text("139****5678")
+    code = re.search(r"(?<!\d)\d{6}(?!\d)", message.inner_text()).group(0)
+    phone.close()
+    wrong = "000000" if code != "000000" else "111111"
+    page.fill("#code", wrong)
+    page.click("main form button[type=submit]")
+    expect(page.locator("#field-code .error")).to_be_visible()  # beside the field, with the tries left
+    page.fill("#code", code)
     page.click("main form button[type=submit]")
 
     page.wait_for_url("**/me")

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from app.ops.logging import REDACTED, redact
-from tests.support import PASSWORD
+from tests.support import PASSWORD, confirm_registration
 
 ID_NUMBER = "44190020000101123X"
 OTHER_ID = "441900199912310018"
@@ -137,6 +137,7 @@ def test_registration_and_login_leave_no_id_number_or_password_in_the_logs(app, 
         }
         registered = client.post("/register", data=form)
         assert registered.status_code == 302, registered.get_data(as_text=True)[-3000:]
+        assert confirm_registration(client, form["mobile"]).status_code == 302
         client.get("/me")
         other = make_client()
         refused = other.post("/login", data={"mobile": "13612349876", "password": SECRET + "x"})

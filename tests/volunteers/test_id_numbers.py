@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.audit import AuditLog
 from app.security import IdNumberError, check_digit, decrypt_id_number, mask_id_number, parse_id_number
+from tests.support import confirm_registration
 from volunteers.accounts.models import User
 
 # The worked example of GB 11643-1999 (Beijing, Chaoyang district, born 1949-12-31), check character X.
@@ -155,6 +156,7 @@ def test_no_full_id_number_in_log_output(caplog, client, make_client, registrati
     data = registration_data()
     raw = data["id_number"]
     assert client.post("/register", data=data).status_code == 302
+    assert confirm_registration(client, data["mobile"]).status_code == 302
     assert client.get("/me").status_code == 200
     client.post("/logout")
     assert client.post("/login", data={"mobile": data["mobile"], "password": data["password"]}).status_code == 302

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from app.audit import AuditLog
 from app.security import check_digit, decrypt_id_number, hash_id_number
 from app.timeutil import local_today
+from tests.support import confirm_registration
 from volunteers.accounts.models import User
 from volunteers.accounts.services import find_by_id_number
 
@@ -163,6 +164,7 @@ def test_markup_in_the_name_is_shown_escaped(client, registration_data, count_ro
     # accepted as a name, it is still only ever shown as text
     accepted = client.post("/register", data=registration_data(name=markup))
     assert accepted.status_code == 302
+    confirm_registration(client, registration_data()["mobile"])
     profile = client.get("/me").get_data(as_text=True)
     assert markup not in profile
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in profile
@@ -175,7 +177,8 @@ def test_valid_registration_derives_birth_date_and_sex_and_hides_the_id_number(c
     assert data["id_number"].endswith("X")
     response = client.post("/register", data=dict(data, id_number=data["id_number"].lower()))
     assert response.status_code == 302
-    assert response.headers["Location"] == "/me"
+    assert response.headers["Location"] == "/register/confirm"
+    assert confirm_registration(client, data["mobile"]).headers["Location"] == "/me"
 
     user = db.session.scalars(select(User).where(User.mobile == data["mobile"])).one()
     assert user.birth_date == date(2005, 7, 16)
@@ -206,6 +209,7 @@ def test_duplicate_id_number_is_found_whatever_the_case_of_x(
 ):
     number = "44190020050716103X"
     assert client.post("/register", data=registration_data(id_number=number)).status_code == 302
+    confirm_registration(client, registration_data()["mobile"])  # a proved registration holds its ID number
     before = count_rows()
     again = make_client().post("/register", data=registration_data(mobile="13612345670", id_number=number.lower()))
     assert again.status_code == 422
@@ -252,6 +256,7 @@ def test_registration_form_renders(client):
 
 def test_logged_in_user_is_sent_to_the_profile(client, registration_data):
     assert client.post("/register", data=registration_data()).status_code == 302
+    confirm_registration(client, registration_data()["mobile"])
     assert client.get("/register").headers["Location"] == "/me"
 
 

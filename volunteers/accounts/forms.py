@@ -187,3 +187,9 @@ class AuditFilterForm(FlaskForm):
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("The end date is before the start date."))
+
+
+class ConfirmCodeForm(FlaskForm):
+    """The six-digit code of a text message."""
+
+    code = StringField(_l("Code from the text message"), validators=[DataRequired(), Length(max=12)])

@@ -91,6 +91,8 @@ class User(UserMixin, Model):
     #: "registered" (self-service), "imported" (awaiting activation)
     source: Mapped[str] = mapped_column(String(12), default="registered")
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: registered online, the SMS code that proves the mobile number not entered yet: no login until it is
+    awaiting_mobile_code: Mapped[bool] = mapped_column(default=False)
     is_disabled: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str] = mapped_column(String(5), default="zh")
     #: bumped by a guarded UPDATE at the start of every sign-up, serializing a volunteer's sign-ups
@@ -114,7 +116,7 @@ class User(UserMixin, Model):
 
     @property
     def is_active(self) -> bool:
-        return not self.is_disabled and self.password_hash is not None
+        return not self.is_disabled and self.password_hash is not None and not self.awaiting_mobile_code
 
     @property
     def masked_id_number(self) -> str:

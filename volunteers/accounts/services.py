@@ -112,10 +112,22 @@ def _apply_profile(user: User, data: ProfileData, *, now: datetime) -> None:
 
 
 def register_volunteer(
-    *, mobile: str, id_number: IdNumber, password: str, profile: ProfileData, now: datetime, ip_address: str = ""
+    *,
+    mobile: str,
+    id_number: IdNumber,
+    password: str,
+    profile: ProfileData,
+    now: datetime,
+    ip_address: str = "",
+    confirm_mobile: bool = False,
 ) -> User:
-    """Create a volunteer account with a volunteer number; refuse duplicates by mobile or ID number."""
+    """Create a volunteer account with a volunteer number; refuse duplicates by mobile or ID number.
+
+    With `confirm_mobile` (online registration) the account stays closed until the SMS code sent to the mobile
+    number is entered (`confirm_registration`). A registration that never got that far holds neither its number nor
+    its ID number: registering again with either replaces it."""
     today = local_today(now)
+    _drop_unconfirmed(mobile, id_number)
     if find_by_mobile(mobile) is not None:
         raise ValidationFailed(_("This mobile number is already registered."), field="mobile", code="duplicate_mobile")
     if find_by_id_number(id_number.value) is not None:
@@ -126,10 +138,58 @@ def register_volunteer(
     _check_profile(profile, id_number.birth_date, today)
     user = new_account(mobile=mobile, id_number=id_number, password=password, now=now)
     user.organization_id = organization.id
+    if confirm_mobile:
+        user.awaiting_mobile_code, user.activated_at = True, None
     _apply_profile(user, profile, now=now)
     _insert_account(user, mobile)
     audit.record(
         "volunteer.register",
+        actor=user,
+        now=now,
+        target=user,
+        organization_id=user.organization_id,
+        ip_address=ip_address,
+    )
+    return user
+
+
+def _drop_unconfirmed(mobile: str, id_number: IdNumber) -> None:
+    """Delete registrations whose mobile number was never proved that hold this number or ID number: they never
+    logged in, so nothing hangs on them (a stranger's half-finished registration must not block the real owner)."""
+    stale = db.session.scalars(
+        select(User).where(
+            User.awaiting_mobile_code.is_(True),
+            (User.mobile == mobile.strip()) | (User.id_number_hash == hash_id_number(id_number.value)),
+        )
+    ).all()
+    for user in stale:
+        db.session.delete(user)
+    if stale:
+        db.session.flush()
+
+
+def awaiting_code(user_id: int | None) -> User | None:
+    """The registration waiting for its SMS code, by id (from the registering browser's session)."""
+    user = db.session.get(User, user_id) if user_id else None
+    return user if user is not None and user.awaiting_mobile_code else None
+
+
+def unconfirmed_login(mobile: str, password: str) -> User | None:
+    """The registration of this mobile number and password that still waits for its SMS code, else None."""
+    user = find_by_mobile(mobile or "")
+    if user is None or not user.awaiting_mobile_code or user.is_disabled:
+        return None
+    return user if verify_password(user.password_hash, password or "") else None
+
+
+def confirm_registration(user: User, *, now: datetime, ip_address: str = "") -> User:
+    """The SMS code was right: the account opens (the caller checked the code with sms.codes.verify_code)."""
+    user.awaiting_mobile_code = False
+    user.activated_at = now
+    user.updated_at = now
+    db.session.flush()
+    audit.record(
+        "volunteer.confirm_mobile",
         actor=user,
         now=now,
         target=user,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
@@ -20,8 +20,12 @@ from app.timeutil import utcnow
 from app.web.forms import form_page, show_refusal
 from app.web.loading import load_or_404
 from app.web.pages import acting_user, is_safe_redirect
+from sms.codes import send_code, verify_code
+from sms.errors import CodeRefused
+from sms.numbers import mask_mobile
+from sms.purposes import SmsPurpose
 from volunteers.accounts import services
-from volunteers.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, RegistrationForm
+from volunteers.accounts.forms import ChangePasswordForm, ConfirmCodeForm, LoginForm, ProfileForm, RegistrationForm
 from volunteers.accounts.models import User
 from volunteers.blueprint import bp
 
@@ -57,13 +61,19 @@ def home():
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def register():
-    """Self-registration of a volunteer."""
+    """Self-registration of a volunteer; with REGISTRATION_CONFIRMS_MOBILE the account opens once the SMS code sent
+    to its mobile number is entered (/register/confirm)."""
     if current_user.is_authenticated:
         return redirect(url_for("volunteers.profile"))
     form = RegistrationForm()
     _fill_choices(form)
+    confirm = current_app.config["REGISTRATION_CONFIRMS_MOBILE"]
 
     def welcome(user):
+        if confirm:
+            session[PENDING_REGISTRATION] = user.id
+            _send_registration_code(user)
+            return redirect(url_for("volunteers.confirm_registration"))
         login_user(user)
         return redirect(url_for("volunteers.profile"))
 
@@ -76,17 +86,94 @@ def register():
             profile=_profile_data(form),
             now=utcnow(),
             ip_address=client_address(),
+            confirm_mobile=confirm,
         )
 
     return form_page(
         form,
         create,
-        success=lambda user: _("Welcome! Your volunteer number is %(number)s.", number=user.volunteer_number),
+        success=lambda user: (
+            _(
+                "Your registration is saved (volunteer number %(number)s). Enter the code we text to your mobile number "
+                "to open the account.",
+                number=user.volunteer_number,
+            )
+            if confirm
+            else _("Welcome! Your volunteer number is %(number)s.", number=user.volunteer_number)
+        ),
         then=welcome,
         catch=ValidationFailed,
         show=lambda exc: show_refusal(form, exc, loose="flash"),
         template="volunteers/register.html",
     )
+
+
+#: the session key of the registration waiting for its SMS code in this browser
+PENDING_REGISTRATION = "pending_registration"
+
+
+def _send_registration_code(user: User) -> bool:
+    """Text the registration code; a refusal (too soon, daily limit, the provider down) is flashed, the registration
+    stays saved either way (a failed send's record is committed too)."""
+    try:
+        sent = send_code(user.mobile, SmsPurpose.REGISTER, ip_address=client_address(), now=utcnow())
+    except ValidationFailed as exc:
+        db.session.commit()
+        flash(exc.message, "error")
+        return False
+    db.session.commit()
+    flash(_("A code is on its way to %(mobile)s; it is valid for 5 minutes.", mobile=sent.mobile_masked), "info")
+    return True
+
+
+def _pending_registration() -> User | None:
+    user = services.awaiting_code(session.get(PENDING_REGISTRATION))
+    if user is None:
+        session.pop(PENDING_REGISTRATION, None)
+    return user
+
+
+@bp.route("/register/confirm", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def confirm_registration():
+    """Enter the SMS code that proves the mobile number; the account opens and the volunteer is logged in."""
+    user = _pending_registration()
+    if user is None:
+        flash(_("No registration waits for a code in this browser. Register, or log in."), "info")
+        return redirect(url_for("volunteers.login"))
+    form = ConfirmCodeForm()
+
+    def confirm() -> User:
+        verify_code(user.mobile, SmsPurpose.REGISTER, form.code.data, now=utcnow())
+        return services.confirm_registration(user, now=utcnow(), ip_address=client_address())
+
+    def opened(account: User):
+        session.pop(PENDING_REGISTRATION, None)
+        login_user(account)
+        return redirect(url_for("volunteers.profile"))
+
+    return form_page(
+        form,
+        confirm,
+        success=_("Welcome! Your volunteer number is %(number)s.", number=user.volunteer_number),
+        then=opened,
+        catch=ValidationFailed,
+        commit_refusals=(CodeRefused,),
+        show=lambda exc: show_refusal(form, exc, field="code"),
+        template="volunteers/confirm_registration.html",
+        mobile=mask_mobile(user.mobile),
+    )
+
+
+@bp.post("/register/confirm/resend")
+@limiter.limit("30 per hour")
+def resend_registration_code():
+    """Text another registration code (no sooner than a minute after the last)."""
+    user = _pending_registration()
+    if user is None:
+        return redirect(url_for("volunteers.login"))
+    _send_registration_code(user)
+    return redirect(url_for("volunteers.confirm_registration"))
 
 
 def _login_account_key() -> str:
@@ -122,6 +209,12 @@ def login():
             login_user(user)
             target = request.args.get("next")
             return redirect(target if is_safe_redirect(target) else url_for("volunteers.profile"))
+        unconfirmed = services.unconfirmed_login(form.mobile.data, form.password.data)
+        if unconfirmed is not None:
+            # the right password of a registration whose code was never entered: finish it in this browser
+            session[PENDING_REGISTRATION] = unconfirmed.id
+            flash(_("Confirm your mobile number with the code we text you to open the account."), "info")
+            return redirect(url_for("volunteers.confirm_registration"))
         form.password.errors = [_("Wrong mobile number or password.")]
         if services.is_disabled_login(form.mobile.data, form.password.data):
             form.password.errors = [_("This account has been disabled. Ask your organization's administrator.")]

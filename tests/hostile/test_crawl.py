@@ -375,6 +375,14 @@ FORMS_NOT_ON_PAGES: dict[str, tuple[list[str], str]] = {
         ["csrf_token", "child-name", "child-short_name", "child-kind", "child-code"],
         "the page of an organization that may have children (the crawled organization is a team: none)",
     ),
+    "/register/confirm": (
+        ["csrf_token", "code"],
+        "the page of a registration waiting for its texted code, in the browser that registered (the crawl registers nobody)",
+    ),
+    "/register/confirm/resend": (
+        ["csrf_token"],
+        "the same page: another code for the registration waiting in this browser",
+    ),
     "/admin/organizations/import/confirm": (
         ["csrf_token", "rows"],
         "the preview of an uploaded tree file (the crawl uploads no file)",

@@ -115,6 +115,10 @@ class Config:
     # Activation of imported accounts: failed attempts allowed per account and per client address.
     ACTIVATION_LIMIT_PER_ACCOUNT = os.environ.get("ACTIVATION_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     ACTIVATION_LIMIT_PER_ADDRESS = os.environ.get("ACTIVATION_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    # Password reset by SMS (/forgot): requests per client address, each step; the change of mobile number
+    # (/me/mobile): requests per account (the SMS codes' own limits apply as well, sms/codes.py).
+    SMS_RESET_LIMIT_PER_ADDRESS = os.environ.get("SMS_RESET_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    MOBILE_CHANGE_LIMIT_PER_ACCOUNT = os.environ.get("MOBILE_CHANGE_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
 
     # Sign-up is refused after NO_SHOW_LIMIT no-shows within the last NO_SHOW_WINDOW_DAYS days.
     NO_SHOW_LIMIT = int(os.environ.get("NO_SHOW_LIMIT", "3"))

@@ -9,6 +9,8 @@ The service's whole API:
   SMS_DAILY_LIMIT_PER_ADDRESS from this address, since local midnight), `SmsFailed` (the provider did not send:
   the failed `SmsMessage` is in the session; commit it). A failed send makes no code: it counts for neither the
   wait nor the limits, and an earlier code still counts.
+- `withhold_code(mobile, purpose, *, ip_address, now) -> CodeSent`: `send_code`'s locks, wait, limits and answer,
+  sending nothing (a number that must not be told apart from a registered one; see its docstring).
 - `check_code(mobile, purpose, code, *, now) -> CodeCheck`: ok (the code is used up), wrong (`tries_left`),
   expired, burned (the SMS_CODE_MAX_WRONG_TRIES-th wrong try burns the code) or none (no code, or it was used).
   Only the latest code of a number and purpose counts. A wrong try is counted in the session: commit it.
@@ -60,12 +62,13 @@ class CodeStatus(str, Enum):
 
 @dataclass(frozen=True)
 class CodeSent:
-    """A code on its way: to whom (masked), until when it is valid, and when another may be asked for."""
+    """A code on its way: to whom (masked), until when it is valid, and when another may be asked for; the message
+    sent (None for `withhold_code`, which sends nothing)."""
 
     mobile_masked: str
     expires_at: datetime
     resend_at: datetime
-    message_id: int
+    message_id: int | None
 
 
 @dataclass(frozen=True)
@@ -167,26 +170,28 @@ def _check_limits(key: str, purpose: SmsPurpose, ip_address: str | None, now: da
         raise DailyLimitReached(_("Too many codes were asked for from this network today. Please try again tomorrow."))
 
 
-def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None, now: datetime) -> CodeSent:
-    """Send a new six-digit code to `mobile` for `purpose`, within the resend wait and the daily limits."""
-    number = _mobile(mobile)
-    chosen = _code_purpose(purpose)
+def _admit(number: str, purpose: SmsPurpose, ip_address: str | None, now: datetime) -> str:
+    """Take the send locks of the number and the address, then apply the resend wait and the daily limits; the
+    number's keyed hash."""
     key = mobile_key(number)
     _lock(f"mobile:{key}", now)
     if ip_address:
         _lock(f"address:{address_key(ip_address)}", now)
-    _check_limits(key, chosen, ip_address, now)
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    message = deliver(number, chosen, {"code": code}, now=now)
-    if not message.sent:  # no code: the earlier one, if any, still counts, and nothing counts against the limits
-        raise SmsFailed(failure_message(message), field="mobile", details={"failure": message.failure})
+    _check_limits(key, purpose, ip_address, now)
+    return key
+
+
+def _store_code(
+    number: str, key: str, purpose: SmsPurpose, code: str, ip_address: str | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """Record a code (its hash) for the number and purpose; (when it expires, when another may be asked for)."""
     config = current_app.config
     expires_at = now + timedelta(seconds=int(config["SMS_CODE_TTL_SECONDS"]))
     db.session.add(
         VerificationCode(
             mobile_hash=key,
-            purpose=chosen.value,
-            code_hash=code_hash(number, chosen.value, code),
+            purpose=purpose.value,
+            code_hash=code_hash(number, purpose.value, code),
             created_at=now,
             expires_at=expires_at,
             wrong_tries=0,
@@ -194,12 +199,48 @@ def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None,
         )
     )
     db.session.flush()
+    return expires_at, now + timedelta(seconds=int(config["SMS_RESEND_SECONDS"]))
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def send_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None, now: datetime) -> CodeSent:
+    """Send a new six-digit code to `mobile` for `purpose`, within the resend wait and the daily limits."""
+    number = _mobile(mobile)
+    chosen = _code_purpose(purpose)
+    key = _admit(number, chosen, ip_address, now)
+    code = _new_code()
+    message = deliver(number, chosen, {"code": code}, now=now)
+    if not message.sent:  # no code: the earlier one, if any, still counts, and nothing counts against the limits
+        raise SmsFailed(failure_message(message), field="mobile", details={"failure": message.failure})
+    expires_at, resend_at = _store_code(number, key, chosen, code, ip_address, now)
     return CodeSent(
-        mobile_masked=mask_mobile(number),
-        expires_at=expires_at,
-        resend_at=now + timedelta(seconds=int(config["SMS_RESEND_SECONDS"])),
-        message_id=message.id,
+        mobile_masked=mask_mobile(number), expires_at=expires_at, resend_at=resend_at, message_id=message.id
     )
+
+
+def withhold_code(mobile: str, purpose: SmsPurpose | str, *, ip_address: str | None, now: datetime) -> CodeSent:
+    """What `send_code` does, but nothing is sent: for a caller that must not tell whether a number is registered
+    (the password reset by SMS, for a number no usable account has).
+
+    The same refusals, in the same order (a bad number, the send locks, `TooSoon`, `DailyLimitReached`), and the
+    same answer; a code is recorded as if sent (the hash of a random code nobody ever sees) so that it counts for
+    the resend wait and both daily limits exactly like a sent one, and checking any code against it answers wrong,
+    burned or expired as for a real code. No `SmsMessage` is written (nothing was sent; `message_id` is None).
+
+    Why not simply send: a text to a stranger's phone about an account that does not exist costs a message,
+    uses up that person's daily limit at the provider and reads like phishing. Why not skip the limits: a second
+    request within SMS_RESEND_SECONDS would then pass for an unknown number and be refused for a known one,
+    telling them apart. What remains is timing: a provider's round trip makes a real send slower (the console
+    backend answers at once); the per-address limits of the callers bound how many such probes anyone can make.
+    """
+    number = _mobile(mobile)
+    chosen = _code_purpose(purpose)
+    key = _admit(number, chosen, ip_address, now)
+    expires_at, resend_at = _store_code(number, key, chosen, _new_code(), ip_address, now)
+    return CodeSent(mobile_masked=mask_mobile(number), expires_at=expires_at, resend_at=resend_at, message_id=None)
 
 
 def check_code(mobile: str, purpose: SmsPurpose | str, code: str, *, now: datetime) -> CodeCheck:

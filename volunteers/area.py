@@ -9,6 +9,7 @@ from volunteers.accounts import models as account_models
 from volunteers.accounts.cli import accounts_cli
 from volunteers.accounts.routes import account as account_routes
 from volunteers.accounts.routes import activation as activation_routes
+from volunteers.accounts.routes import mobile as mobile_routes
 from volunteers.admin import routes as admin_routes
 from volunteers.admin.directory import routes as directory_routes
 from volunteers.admin.organizations import routes as organization_routes
@@ -25,6 +26,7 @@ from volunteers.organizations import models as organization_models
 from volunteers.organizations.services import Holding, register_holding
 from volunteers.recovery import models as recovery_models
 from volunteers.recovery import routes as recovery_routes
+from volunteers.recovery import sms_routes as sms_reset_routes
 
 permissions.provide("role_grants", roles.role_grants)
 register_holding(Holding("members", services.describe_members, services.count_members, moves.move_members_of_closed))
@@ -33,12 +35,14 @@ register_holding(Holding("members", services.describe_members, services.count_me
 ROUTES = (
     account_routes,
     activation_routes,
+    mobile_routes,
     admin_routes,
     organization_routes,
     directory_routes,
     import_routes,
     tree_import_routes,
     recovery_routes,
+    sms_reset_routes,
     affiliation_mine_routes,
     affiliation_queue_routes,
     affiliation_move_routes,

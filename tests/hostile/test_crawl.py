@@ -395,6 +395,10 @@ FORMS_NOT_ON_PAGES: dict[str, tuple[list[str], str]] = {
         ["csrf_token", "new_password", "new_password_confirm"],
         "the page a one-time reset link opens: its secret is shown once, to whoever issued it",
     ),
+    "/me/mobile/confirm": (
+        ["csrf_token", "code"],
+        "/me/mobile once a code was sent to a new number (the number waits in the session of whoever asked)",
+    ),
     "/affiliation/<int:change_id>/cancel": (
         ["csrf_token"],
         "the mover's own /me/affiliation page, or a university's hand-over page with a hand-over pending (none here)",

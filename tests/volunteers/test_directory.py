@@ -291,3 +291,11 @@ def test_roles_granted_in_the_subtree_hold_for_a_reviewer_role_deeper_down(make_
     )
     _response, html = _page(login_as(branch_reviewer))
     assert _names(html) == {"南城志愿者二", "支部审核员"}
+
+
+def test_a_registration_waiting_for_its_code_is_not_listed_as_active(db, people, login_as, client, registration_data):
+    client.post("/register", data=registration_data(mobile="13612340088", name="待验证的人"))
+    admin = login_as(people["city_admin"])
+    waiting = admin.get("/admin/people?status=awaiting_code").get_data(as_text=True)
+    active = admin.get("/admin/people?status=active").get_data(as_text=True)
+    assert "待验证的人" in waiting and "待验证的人" not in active

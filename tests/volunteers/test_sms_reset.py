@@ -333,3 +333,17 @@ def test_a_logged_in_volunteer_is_sent_to_the_profile(person, login):
     client = login(person)
     assert client.get("/forgot").headers["Location"] == "/me"
     assert client.get("/forgot/reset").headers["Location"] == "/me"
+
+
+def test_a_registration_never_confirmed_opens_through_the_reset(client, make_client, registration_data, db):
+    data = registration_data(mobile="13612340099")
+    make_client().post("/register", data=data)  # the registration code was never entered
+    login = make_client().post("/login", data={"mobile": data["mobile"], "password": data["password"]})
+    assert login.headers["Location"] == "/register/confirm"  # not in: sent on to enter the code
+    _ask(client, data["mobile"])
+    assert _reset(client, data["mobile"], code_sent_to(data["mobile"], RESET)).status_code == 302
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.mobile == data["mobile"]))
+    assert not user.awaiting_mobile_code and user.is_active  # the reset code proved the number too
+    opened = make_client().post("/login", data={"mobile": data["mobile"], "password": NEW_PASSWORD})
+    assert opened.headers["Location"] == "/me"

@@ -172,6 +172,8 @@ def reset_password(user: User, new_password: str, *, now: datetime, via: str) ->
     user.updated_at = now
     if user.activated_at is None:
         user.activated_at = now  # an imported account reached by SMS has proved its mobile
+    if via == "sms":
+        user.awaiting_mobile_code = False  # so has a registration whose own code was never entered
     end_all_sessions(user)
     void_links(user, now=now)
     revoked = {name: revoke(user, now) for name, revoke in sorted(_RESET_HOOKS.items())}

@@ -26,6 +26,7 @@ STATUS_LABELS_ZH = {
     AccountStatus.ACTIVE.value: "正常",
     AccountStatus.DISABLED.value: "已停用",
     AccountStatus.NOT_ACTIVATED.value: "未激活",
+    AccountStatus.AWAITING_CODE.value: "手机号待验证",
 }
 STREAM_BATCH = 500
 #: written to a temporary file on disk beyond this size
@@ -40,10 +41,12 @@ def _roles_text(packed: str | None) -> str:
     return "、".join(ROLE_LABELS_ZH.get(code, code) for code in codes)
 
 
-def _status(is_disabled: bool, activated: bool) -> str:
+def _status(is_disabled: bool, activated: bool, awaiting_code: bool) -> str:
     if is_disabled:
         return STATUS_LABELS_ZH[AccountStatus.DISABLED.value]
-    return STATUS_LABELS_ZH[AccountStatus.ACTIVE.value if activated else AccountStatus.NOT_ACTIVATED.value]
+    if not activated:
+        return STATUS_LABELS_ZH[AccountStatus.NOT_ACTIVATED.value]
+    return STATUS_LABELS_ZH[AccountStatus.AWAITING_CODE.value if awaiting_code else AccountStatus.ACTIVE.value]
 
 
 def people_rows(viewer: Person, criteria: PeopleCriteria) -> Iterator[tuple]:
@@ -61,10 +64,11 @@ def people_rows(viewer: Person, criteria: PeopleCriteria) -> Iterator[tuple]:
         grants_column(User.id),
         User.is_disabled,
         User.password_hash.is_not(None).label("activated"),
+        User.awaiting_mobile_code,
         User.created_at,
     )
     for row in db.session.execute(stmt.execution_options(yield_per=STREAM_BATCH)):
-        name, number, mobile, head, tail, political, organization, grants, disabled, activated, created = row
+        name, number, mobile, head, tail, political, organization, grants, disabled, activated, awaiting, created = row
         yield (
             name,
             number,
@@ -73,7 +77,7 @@ def people_rows(viewer: Person, criteria: PeopleCriteria) -> Iterator[tuple]:
             political,
             organization,
             _roles_text(grants),
-            _status(bool(disabled), bool(activated)),
+            _status(bool(disabled), bool(activated), bool(awaiting)),
             to_local(created).strftime("%Y-%m-%d %H:%M") if created else "",
         )
 

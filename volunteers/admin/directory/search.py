@@ -31,12 +31,15 @@ class AccountStatus(str, enum.Enum):
     DISABLED = "disabled"
     #: imported, waiting for the volunteer to activate it (no password yet)
     NOT_ACTIVATED = "not_activated"
+    #: registered online, the texted code not entered yet (the volunteer's own step, nothing for staff to do)
+    AWAITING_CODE = "awaiting_code"
 
 
 STATUS_LABELS = {
     AccountStatus.ACTIVE.value: _l("Active"),
     AccountStatus.DISABLED.value: _l("Disabled"),
     AccountStatus.NOT_ACTIVATED.value: _l("Not activated"),
+    AccountStatus.AWAITING_CODE.value: _l("Mobile number not confirmed yet"),
 }
 
 
@@ -46,6 +49,8 @@ def status_of(user: User) -> str:
         return AccountStatus.DISABLED.value
     if user.password_hash is None:
         return AccountStatus.NOT_ACTIVATED.value
+    if user.awaiting_mobile_code:
+        return AccountStatus.AWAITING_CODE.value
     return AccountStatus.ACTIVE.value
 
 
@@ -79,8 +84,10 @@ def _status_condition(status: str) -> ColumnElement[bool] | None:
         return User.is_disabled.is_(True)
     if status == AccountStatus.NOT_ACTIVATED.value:
         return and_(User.is_disabled.is_(False), User.password_hash.is_(None))
+    if status == AccountStatus.AWAITING_CODE.value:
+        return and_(User.is_disabled.is_(False), User.password_hash.is_not(None), User.awaiting_mobile_code.is_(True))
     if status == AccountStatus.ACTIVE.value:
-        return and_(User.is_disabled.is_(False), User.password_hash.is_not(None))
+        return and_(User.is_disabled.is_(False), User.password_hash.is_not(None), User.awaiting_mobile_code.is_(False))
     return None
 
 

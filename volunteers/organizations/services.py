@@ -166,7 +166,8 @@ def create_organization(
     now: datetime | None = None,
     by: User | None = None,
 ) -> Organization:
-    """Add a node below `parent` (None only for the city committee) and set its path.
+    """Add a node below `parent` (None only for the city committee) and set its path. The one root is made by
+    `flask accounts create-admin` on an empty tree (and the demo loader); the pages always give a parent.
 
     With `by`, an administrator's change: checked against their subtree and kept in the history."""
     name, short_name, code = check_names(name, short_name, code)
@@ -174,8 +175,6 @@ def create_organization(
         raise PermissionDenied(_("You may only add organizations inside the subtree you administer."))
     if parent is not None and parent.is_closed:
         raise ValidationFailed(_("%(name)s is closed.", name=parent.display_name), field="parent_id", code="closed")
-    if parent is None and root() is not None:
-        raise ValidationFailed(_("The tree already has its city committee."), field="parent_id", code="root_exists")
     _check_kind(kind, parent)
     _check_name_free(name, parent)
     _check_code_free(code)
